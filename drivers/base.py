@@ -1,0 +1,159 @@
+"""The one driver shape: a pure codec (bytes <-> frames) plus an async driver around a Link.
+
+The supervisor owns the lifecycle (open -> identify -> run -> close, and reconnecting); a driver
+never retries on its own and never exits on a transient fault: it raises, the supervisor decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Protocol
+
+from kioskd.config import DeviceConfig
+from kioskd.drivers.transport import Link, open_link
+from kioskd.errors import DeviceAbsent, DeviceNotReady, DeviceTimeout, FrameError
+
+log = logging.getLogger("kioskd.drivers")
+
+
+class Codec(Protocol):
+    def feed(self, data: bytes) -> list[Any]:
+        """Take bytes as they come; return the complete frames in order. Bad input comes back
+        as a FrameError item in the list (not raised), so the good frames around it survive."""
+
+
+@dataclass(frozen=True)
+class DeviceInput:
+    """Something a device reports by itself (a card was read, a rating was pressed)."""
+
+    device: str
+    kind: str
+    payload: Any
+
+
+@dataclass
+class Counters:
+    frames_in: int = 0
+    frames_out: int = 0
+    errors: int = 0
+    reconnects: int = 0
+    last_error: str = ""
+
+
+class Driver:
+    type: ClassVar[str]
+    default_timeout: ClassVar[float] = 1.0
+
+    def __init__(self, cfg: DeviceConfig, emit: Callable[[DeviceInput], None]):
+        self.cfg = cfg
+        self.id = cfg.id
+        self.emit = emit
+        self.timeout = cfg.options.get("timeout_ms", self.default_timeout * 1000) / 1000
+        self.codec: Codec = self.make_codec()
+        self.counters = Counters()
+        self.ready = False
+        self.on_stale: Callable[[bool, str], None] = lambda stale, detail: None
+        self._link: Link | None = None
+        self._reader: asyncio.Task | None = None
+        self._pending: asyncio.Future | None = None
+        self._lock = asyncio.Lock()
+
+    # --- what each device type provides ---------------------------------------------------
+    def make_codec(self) -> Codec:
+        raise NotImplementedError
+
+    async def identify(self) -> str:
+        """Talk to the device once to prove it is there; return a short description."""
+        return ""
+
+    async def poll(self) -> None:
+        """Periodic work while ready (card polling, keep-alive). Return never, or raise."""
+        await asyncio.Event().wait()
+
+    def is_reply(self, frame: Any) -> bool:
+        return True
+
+    def on_frame(self, frame: Any) -> None:
+        """A frame nobody asked for."""
+        log.debug("%s: unsolicited frame ignored", self.id)
+
+    async def handle(self, command: str, **args: Any) -> Any:
+        raise DeviceNotReady(f"{self.id}: no command {command!r}")
+
+    # --- lifecycle, driven by the supervisor ----------------------------------------------
+    async def open(self) -> None:
+        self.codec = self.make_codec()  # no half frame survives a reconnect
+        self._link = await open_link(self.cfg.url)
+        self._reader = asyncio.create_task(self._read_loop(), name=f"read:{self.id}")
+
+    async def run(self) -> None:
+        assert self._reader is not None
+        poller = asyncio.create_task(self.poll(), name=f"poll:{self.id}")
+        try:
+            done, _ = await asyncio.wait({self._reader, poller},
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+            raise DeviceAbsent(f"{self.id}: stopped")
+        finally:
+            poller.cancel()
+            await asyncio.gather(poller, return_exceptions=True)
+
+    async def close(self) -> None:
+        self.ready = False
+        if self._reader:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+            self._reader = None
+        if self._link:
+            await self._link.close()
+            self._link = None
+
+    def health(self) -> dict[str, Any]:
+        c = self.counters
+        return {"frames_in": c.frames_in, "frames_out": c.frames_out, "errors": c.errors,
+                "reconnects": c.reconnects, "last_error": c.last_error}
+
+    # --- helpers for drivers ----------------------------------------------------------------
+    async def send(self, data: bytes) -> None:
+        if self._link is None:
+            raise DeviceNotReady(f"{self.id} is not connected")
+        self.counters.frames_out += 1
+        await self._link.write(data)
+
+    async def transact(self, data: bytes, timeout: float | None = None) -> Any:
+        """Send a request and wait for the frame that answers it; one at a time per device."""
+        async with self._lock:
+            self._pending = asyncio.get_running_loop().create_future()
+            try:
+                await self.send(data)
+                return await asyncio.wait_for(asyncio.shield(self._pending),
+                                              timeout or self.timeout)
+            except TimeoutError:
+                raise DeviceTimeout(f"{self.id}: no answer within {timeout or self.timeout:.1f} s") from None
+            finally:
+                self._pending = None
+
+    async def _read_loop(self) -> None:
+        assert self._link is not None
+        try:
+            while True:
+                data = await self._link.read()
+                for frame in self.codec.feed(data):
+                    if isinstance(frame, FrameError):
+                        self.counters.errors += 1
+                        self.counters.last_error = f"{frame.code}: {frame}"
+                        log.warning("%s: %s (%s); resynchronised", self.id, frame, frame.code)
+                        continue
+                    self.counters.frames_in += 1
+                    pending = self._pending
+                    if pending is not None and not pending.done() and self.is_reply(frame):
+                        pending.set_result(frame)
+                    else:
+                        self.on_frame(frame)
+        except DeviceAbsent as exc:
+            if self._pending is not None and not self._pending.done():
+                self._pending.set_exception(exc)
+            raise

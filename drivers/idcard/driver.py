@@ -1,0 +1,72 @@
+"""idcard.sam: polls a GA 467 reader for cards and reports each card once per placement."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from kioskd.drivers.base import DeviceInput, Driver
+from kioskd.drivers.idcard import sam
+from kioskd.errors import DeviceFault, DeviceTimeout, FrameError
+
+log = logging.getLogger("kioskd.drivers.idcard")
+
+MISSES_BEFORE_FAULT = 3
+
+
+def format_sam_id(data: bytes) -> str:
+    """`05.01-20110617-0004156032-0254740431` (protocols.md §1.6, 10-digit padding)."""
+    if len(data) < 16:
+        raise FrameError(f"SAM id is {len(data)} bytes, expected 16")
+    n = lambda i: int.from_bytes(data[i:i + 4], "little")  # noqa: E731
+    return f"{data[0]:02d}.{data[2]:02d}-{n(4)}-{n(8):010d}-{n(12):010d}"
+
+
+class SamReaderDriver(Driver):
+    type = "idcard.sam"
+    default_timeout = 0.5  # the Synjones SDK's find/select timeout; a read gets 3.5 s
+
+    def make_codec(self) -> sam.SamCodec:
+        return sam.SamCodec()
+
+    async def identify(self) -> str:
+        (await self.transact(sam.command(sam.SAM_STATUS))).ok()
+        return "SAM " + format_sam_id((await self.transact(sam.command(sam.SAM_ID))).ok())
+
+    async def poll(self) -> None:
+        interval = self.cfg.options.get("poll_ms", 300) / 1000
+        present = False  # a card was read and has not left the reader since
+        misses = 0
+        while True:
+            try:
+                found = await self.transact(sam.command(sam.FIND))
+            except DeviceTimeout as exc:
+                misses += 1
+                if misses >= MISSES_BEFORE_FAULT:
+                    raise
+                self.on_stale(True, str(exc))
+                continue
+            if misses:
+                misses = 0
+                self.on_stale(False, "answering again")
+            if found.sw3 != sam.SW_FOUND:
+                present = False
+            elif not present:
+                present = await self._read_card()
+            await asyncio.sleep(interval)
+
+    async def _read_card(self) -> bool:
+        try:
+            (await self.transact(sam.command(sam.SELECT))).ok()
+            data = (await self.transact(sam.command(sam.READ_TEXT_PHOTO), timeout=3.5)).ok()
+            text, _photo = sam.split_read(data)  # the photo is dropped here, never stored
+            card = sam.decode_text(text)
+        except (DeviceFault, FrameError, DeviceTimeout) as exc:
+            # a card pulled away mid-read: report it and try again on the next find
+            self.counters.errors += 1
+            self.counters.last_error = f"{exc.code}: {exc}"
+            log.info("%s: card read failed (%s)", self.id, exc.code)
+            self.emit(DeviceInput(self.id, "card_error", exc.code))
+            return False
+        self.emit(DeviceInput(self.id, "card", card))
+        return True

@@ -1,0 +1,99 @@
+"""pad.serial: the rating-pad protocol kioskd defines (docs/pad-serial.md). Pure.
+
+No public serial protocol for 评价器 exists (protocols.md §6, §10); this one follows the style
+of the caller-keypad bus (§9) and DL/T 645:
+
+    68 | LEN | 68 | ADDR | FUNC | DATA (LEN bytes) | CHK | 16
+    CHK = sum of the bytes from the second 68 to the end of DATA, mod 256.
+
+host -> pad   01 PROMPT   txn(2 BE) window(1) ticket-len(1) ticket(ASCII) clerk(UTF-8, rest)
+              02 IDLE     txn(2 BE)
+              03 RESULT   txn(2 BE) status(1: 00 accepted, else refused)
+              10 PING     txn(2 BE)
+pad -> host   81/82/90    txn(2 BE) status(1)           answers to 01/02/10
+              21 RATING   txn(2 BE of the prompt) level(1: 1..5) reasons(n x 1 byte codes)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kioskd.errors import ChecksumError, FrameError
+
+START, END = 0x68, 0x16
+PROMPT, IDLE, RESULT, PING, RATING = 0x01, 0x02, 0x03, 0x10, 0x21
+REPLY = 0x80
+MAX_DATA = 200
+
+
+@dataclass(frozen=True)
+class PadFrame:
+    addr: int
+    func: int
+    data: bytes
+
+    @property
+    def txn(self) -> int:
+        return int.from_bytes(self.data[:2], "big") if len(self.data) >= 2 else -1
+
+
+def encode(addr: int, func: int, data: bytes) -> bytes:
+    if len(data) > MAX_DATA:
+        raise FrameError(f"pad frame data {len(data)} > {MAX_DATA} bytes")
+    body = bytes([START, addr, func]) + data
+    return bytes([START, len(data)]) + body + bytes([sum(body) & 0xFF, END])
+
+
+def prompt(addr: int, txn: int, window: int, ticket: str, clerk: str = "") -> bytes:
+    t = ticket.encode("ascii")
+    return encode(addr, PROMPT, txn.to_bytes(2, "big") + bytes([window, len(t)]) + t
+                  + clerk.encode("utf-8")[:64])
+
+
+def parse_prompt(data: bytes) -> tuple[int, int, str, str]:
+    txn, window, n = int.from_bytes(data[:2], "big"), data[2], data[3]
+    return txn, window, data[4:4 + n].decode("ascii"), data[4 + n:].decode("utf-8", "replace")
+
+
+def rating(addr: int, txn: int, level: int, reasons: bytes = b"") -> bytes:
+    return encode(addr, RATING, txn.to_bytes(2, "big") + bytes([level]) + reasons)
+
+
+class PadCodec:
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> list[PadFrame | FrameError]:
+        self._buf += data
+        out: list[PadFrame | FrameError] = []
+        while True:
+            start = self._buf.find(START)
+            if start < 0:
+                if self._buf:
+                    out.append(FrameError(f"{len(self._buf)} bytes outside any frame skipped"))
+                    self._buf.clear()
+                return out
+            if start:
+                out.append(FrameError(f"{start} bytes before a frame skipped"))
+                del self._buf[:start]
+            if len(self._buf) < 3:
+                return out
+            n = self._buf[1]
+            if self._buf[2] != START or n > MAX_DATA:
+                out.append(FrameError("not a pad frame header"))
+                del self._buf[:1]
+                continue
+            total = 2 + 3 + n + 2
+            if len(self._buf) < total:
+                return out
+            frame = bytes(self._buf[:total])
+            if frame[-1] != END:
+                out.append(FrameError("pad frame without its end byte 16"))
+                del self._buf[:1]
+                continue
+            if sum(frame[2:-2]) & 0xFF != frame[-2]:
+                out.append(ChecksumError("pad frame checksum mismatch"))
+                del self._buf[:1]
+                continue
+            del self._buf[:total]
+            out.append(PadFrame(frame[3], frame[4], frame[5:-2]))

@@ -1,0 +1,51 @@
+"""Which device types exist, what each accepts in devices.toml, and where its code lives.
+
+Plain data so that `check-config` can validate without importing any driver (python-escpos
+alone costs ~100-200 ms and touches the root logger on import).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DeviceType:
+    name: str
+    binds: tuple[str, ...]  # "kiosk" and/or "window": what a device of this type may serve
+    schemes: tuple[str, ...]
+    options: dict[str, type] = field(default_factory=dict)
+    driver: str | None = None  # "module:Class"; None = designed, not implemented yet
+    twin: str | None = None
+
+
+TYPES: dict[str, DeviceType] = {
+    t.name: t
+    for t in [
+        DeviceType("idcard.sam", ("kiosk", "window"), ("serial", "tcp"), {"poll_ms": int, "timeout_ms": int},
+                   "kioskd.drivers.idcard.driver:SamReaderDriver", "kioskd.sim.idcard:SamReaderTwin"),
+        DeviceType("printer.escpos", ("kiosk",), ("serial", "tcp"),
+                   {"profile": str, "encoding": str, "timeout_ms": int},
+                   "kioskd.drivers.printer.driver:EscposPrinterDriver", "kioskd.sim.printer:PrinterTwin"),
+        DeviceType("board.bx", ("window",), ("serial", "tcp"),
+                   {"address": int, "encoding": str, "timeout_ms": int, "idle_text": str},
+                   "kioskd.drivers.board.driver:BxBoardDriver", "kioskd.sim.board:BxBoardTwin"),
+        DeviceType("pad.serial", ("window",), ("serial", "tcp"), {"address": int, "timeout_ms": int},
+                   "kioskd.drivers.pad.driver:SerialPadDriver", "kioskd.sim.pad:SerialPadTwin"),
+        # Designed (see design.md), arriving with later issues:
+        DeviceType("camera.uvc", ("window",), ("v4l2", "file")),
+        DeviceType("scanner.hid", ("window",), ("evdev",)),
+        DeviceType("scanner.serial", ("window",), ("serial",)),
+        DeviceType("board.mqtt", ("window",), ("mqtt",)),
+        DeviceType("pad.mqtt", ("window",), ("mqtt",)),
+        DeviceType("caller.serial", ("window",), ("serial",)),
+    ]
+}
+
+
+def load(ref: str):
+    """Import "module:Attr" on demand."""
+    import importlib
+
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)

@@ -1,0 +1,273 @@
+"""The hall daemon: wires config, journal, engine, drivers, uplink and the local API together.
+
+Every command takes one path (`execute`): decide -> journal (durable) -> evolve -> publish ->
+effects. The first three run without an await between them, so two windows calling at the same
+instant are serialised by the event loop and can never get the same ticket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from kioskd import sdnotify
+from kioskd.config import Config, state_dir
+from kioskd.drivers.base import DeviceInput, Driver
+from kioskd.drivers.registry import TYPES, load
+from kioskd.drivers.supervisor import Backoff, DeviceState, Supervisor
+from kioskd.engine import queue
+from kioskd.errors import DeviceError, KioskdError, Refused
+from kioskd.journal import Envelope, Journal
+from kioskd.privacy import Holder, age_on, holder_token, load_key, mask_name
+from kioskd.uplink.mqtt import Uplink, rfc3339
+from kioskd.watch import Watch
+
+log = logging.getLogger("kioskd")
+
+CARD_FRESH_S = 120  # a card read at a kiosk is used for the next ticket within this time
+
+
+@dataclass
+class KioskCard:
+    holder: Holder | None
+    error: str | None
+    at: float
+
+
+class Hall:
+    def __init__(self, cfg: Config, *, state: Path | None = None, backoff: Backoff = Backoff(),
+                 clock: Callable[[], datetime] | None = None, api: bool = True):
+        self.cfg = cfg
+        self.state_dir = state or state_dir(cfg)
+        self.backoff = backoff
+        self.tz = cfg.hall.tz
+        self.clock = clock or (lambda: datetime.now(self.tz))
+        self.with_api = api
+        self.drivers: dict[str, Driver] = {}
+        self.supervisors: dict[str, Supervisor] = {}
+        self.kiosk_cards: dict[str, KioskCard] = {}
+        self.board_text: dict[int, str] = {}
+        self.listeners: set[Callable[[Envelope], None]] = set()
+        self.api_url = ""
+        self._tasks: list[asyncio.Task] = []
+        self._side: set[asyncio.Task] = set()  # short jobs started by device callbacks
+        self._stopping = asyncio.Event()
+        self.watch = Watch()  # changed() after every event, card read and device state
+
+    # --- start and stop ----------------------------------------------------------------------
+    async def start(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal(self.state_dir / "journal.sqlite3", self.cfg.hall.id)
+        self.key = load_key(self.state_dir / "keys" / "holder.key")
+        today = self.clock().date().isoformat()
+        self.state = queue.initial_state(self.cfg, today)
+        for env in self.journal.since_ts(today):  # rebuild today's queue from the journal
+            queue.evolve(self.state, env.type, env.data)
+        self.uplink = Uplink(self.cfg.uplink, self.cfg.hall.id, self.journal)
+        await self.uplink.start()
+        for dev in self.cfg.devices:
+            driver: Driver = load(TYPES[dev.type].driver)(dev, self._on_input)
+            sup = Supervisor(driver, self._on_device_state, self.backoff)
+            self.drivers[dev.id], self.supervisors[dev.id] = driver, sup
+            self._tasks.append(asyncio.create_task(sup.run_forever(), name=f"device:{dev.id}"))
+        if self.with_api:
+            from kioskd.api.server import ApiServer
+
+            self.api = ApiServer(self)
+            self.api_url = await self.api.start()
+        log.info("hall %s running: %d devices, journal at seq %d, API %s", self.cfg.hall.id,
+                 len(self.drivers), self.journal.last_seq, self.api_url or "off")
+
+    async def stop(self) -> None:
+        if self.with_api and hasattr(self, "api"):
+            await self.api.stop()
+        for task in [*self._tasks, *self._side]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._side, return_exceptions=True)
+        self._tasks.clear()
+        if hasattr(self, "uplink"):
+            await self.uplink.stop()
+        if hasattr(self, "journal"):
+            self.journal.close()
+        log.info("hall %s stopped", self.cfg.hall.id)
+
+    async def serve(self) -> None:
+        """Run until SIGTERM/SIGINT; speak systemd's notify protocol when it listens."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stopping.set)
+        await self.start()
+        sdnotify.notify(f"READY=1\nSTATUS=serving hall {self.cfg.hall.id}")
+        watchdog = None
+        interval = sdnotify.watchdog_interval()
+        if interval:
+            watchdog = asyncio.create_task(self._watchdog(interval), name="watchdog")
+        await self._stopping.wait()
+        sdnotify.notify("STOPPING=1")
+        if watchdog:
+            watchdog.cancel()
+        await self.stop()
+
+    async def _watchdog(self, interval: float) -> None:
+        while True:  # the loop answering at all is what the watchdog checks
+            sdnotify.notify("WATCHDOG=1")
+            await asyncio.sleep(interval)
+
+    # --- the one path for commands -------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def execute(self, cmd: queue.Command) -> tuple[list[Envelope], list[dict[str, Any]]]:
+        now = self.now()
+        events = queue.decide(self.state, cmd, now)  # raises Refused
+        envs = self.journal.append(events, ts=now.isoformat(timespec="milliseconds"))
+        for env in envs:
+            queue.evolve(self.state, env.type, env.data)
+            self._published(env)
+        results = []
+        for env in envs:
+            for effect in queue.effects_of(env.type, env.data, env.ts):
+                results.append(await self._run_effect(effect))
+        return envs, results
+
+    def record(self, type_: str, data: dict[str, Any]) -> Envelope:
+        """Journal an event that is not a queue command (device.state)."""
+        env = self.journal.append([(type_, data)], ts=self.now().isoformat(timespec="milliseconds"))[0]
+        self._published(env)
+        return env
+
+    def _published(self, env: Envelope) -> None:
+        self.uplink.notify()
+        self.watch.changed()
+        for listener in list(self.listeners):
+            listener(env)
+
+    # --- effects: what devices do about events -------------------------------------------------
+    def device_for(self, prefix: str, *, kiosk: str | None = None,
+                   window: int | None = None) -> Driver | None:
+        found = self.cfg.devices_of(kiosk=kiosk, window=window, prefix=prefix)
+        return self.drivers.get(found[0].id) if found else None
+
+    async def _run_effect(self, effect: queue.Effect) -> dict[str, Any]:
+        from kioskd.drivers.printer.escpos import TicketText
+
+        try:
+            if isinstance(effect, queue.PrintTicket):
+                printer = self.device_for("printer.", kiosk=effect.kiosk)
+                if printer is None:
+                    return {"effect": "print", "error": "printer.none"}
+                text = TicketText(self.cfg.hall.name, effect.category_name, effect.ticket,
+                                  effect.ahead, effect.issued_at[:16].replace("T", " "),
+                                  f"{self.cfg.hall.id}/{effect.issued_at[:10]}/{effect.ticket}")
+                return {"effect": "print", **await printer.handle("print", ticket=text)}
+            if isinstance(effect, queue.ShowOnBoard):
+                if effect.ticket:
+                    text = f"{effect.ticket} 请到{effect.window}号窗口"
+                elif effect.state == "paused":
+                    text = "暂停服务"
+                else:
+                    text = f"{effect.window}号窗口 欢迎您"
+                self.board_text[effect.window] = text
+                board = self.device_for("board.", window=effect.window)
+                if board is None:
+                    return {"effect": "show", "error": "board.none"}
+                return {"effect": "show", **await board.handle("show", text=text)}
+            if isinstance(effect, queue.PromptRating):
+                pad = self.device_for("pad.", window=effect.window)
+                if pad is None:
+                    return {"effect": "prompt", "error": "pad.none"}
+                return {"effect": "prompt", **await pad.handle("prompt", window=effect.window,
+                                                                ticket=effect.ticket)}
+        except DeviceError as exc:
+            log.warning("%s not carried out: %s (%s)", type(effect).__name__, exc, exc.code)
+            return {"effect": type(effect).__name__, "error": exc.code}
+        return {}
+
+    # --- what devices report -------------------------------------------------------------------
+    def _on_input(self, inp: DeviceInput) -> None:
+        dev = self.cfg.device(inp.device)
+        if inp.kind in ("card", "card_error") and dev.kiosk:
+            self.kiosk_cards[dev.kiosk] = self._card(inp)
+            c = self.kiosk_cards[dev.kiosk]
+            log.info("card at kiosk %s: %s", dev.kiosk,
+                     c.error or f"{c.holder.masked_name}, lane {c.holder.lane or 'normal'}")
+            self.watch.changed()
+        elif inp.kind == "rating" and dev.window is not None:
+            self._spawn(self._rating(dev.window, inp), f"rating:{dev.id}")
+
+    def _card(self, inp: DeviceInput) -> KioskCard:
+        if inp.kind == "card_error":
+            return KioskCard(None, inp.payload, time.monotonic())
+        card = inp.payload
+        if not card.number_valid:
+            return KioskCard(None, "idcard.bad_check_digit", time.monotonic())
+        age = age_on(card.birth, self.now().date())
+        lane = "elderly" if age >= self.cfg.hall.elderly_age else None
+        holder = Holder(holder_token(self.key, card.id_number), mask_name(card.name), age, lane)
+        return KioskCard(holder, None, time.monotonic())
+
+    def take_card(self, kiosk: str) -> Holder | None:
+        """The holder of the card just read at `kiosk`, used once; Refused if it was bad."""
+        card = self.kiosk_cards.pop(kiosk, None)
+        if card is None or time.monotonic() - card.at > CARD_FRESH_S:
+            return None
+        if card.error:
+            raise Refused(card.error, "the ID card could not be used: place it again")
+        return card.holder
+
+    async def _rating(self, window: int, inp: DeviceInput) -> None:
+        r = inp.payload
+        pad = self.drivers[inp.device]
+        accepted = False
+        try:
+            if r["ticket"] is None:
+                raise Refused("rating.not_prompted", "the pad rated no prompt of ours")
+            await self.execute(queue.GiveRating(window, r["ticket"], r["level"], inp.device,
+                                                r["reasons"]))
+            accepted = True
+        except Refused as exc:
+            log.warning("rating from %s refused: %s", inp.device, exc.code)
+        try:
+            await pad.result(r["txn"], accepted)
+        except KioskdError as exc:
+            log.warning("%s: could not confirm the rating: %s", inp.device, exc.code)
+
+    def _on_device_state(self, st: DeviceState) -> None:
+        data = {"device": st.device, "type": self.drivers[st.device].type, "state": st.state,
+                "detail": st.detail}
+        self.record("device.state", data)
+        self.uplink.publish_device_state(st.device, {"state": st.state, "detail": st.detail,
+                                                     "since": rfc3339(st.since)})
+        dev = self.cfg.device(st.device)
+        if st.state == "ready" and dev.type.startswith("board.") and dev.window in self.board_text:
+            # a board that comes back shows what it should, not what it had
+            board = self.drivers[st.device]
+            text = self.board_text[dev.window]
+            self._spawn(self._refresh(board, text), f"refresh:{dev.id}")
+
+    def _spawn(self, coro, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._side.add(task)
+        task.add_done_callback(self._side.discard)
+
+    async def _refresh(self, board: Driver, text: str) -> None:
+        try:
+            await board.handle("show", text=text)
+        except DeviceError as exc:
+            log.warning("%s: refresh failed: %s", board.id, exc.code)
+
+    # --- views for the API ---------------------------------------------------------------------
+    def devices_view(self) -> list[dict[str, Any]]:
+        out = []
+        for dev_id, sup in self.supervisors.items():
+            d = self.cfg.device(dev_id)
+            out.append({"id": dev_id, "type": d.type, "url": str(d.url), "kiosk": d.kiosk,
+                        "window": d.window, "state": sup.state.state, "detail": sup.state.detail,
+                        "since": rfc3339(sup.state.since), **self.drivers[dev_id].health()})
+        return out

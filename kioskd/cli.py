@@ -1,0 +1,106 @@
+"""`kioskd` command line: run, sim, check-config, verify-journal."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from kioskd import __version__
+from kioskd import config as config_mod
+from kioskd.errors import ConfigError
+
+EXIT_CONFIG = 2
+
+
+def _logging(verbose: bool) -> None:
+    # configured before any driver import: python-escpos calls logging.basicConfig() on import,
+    # which is a no-op once the root logger has a handler
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+                        stream=sys.stderr)
+
+
+def _load(path: str | None) -> config_mod.Config:
+    return config_mod.load(config_mod.find_config(path))
+
+
+def cmd_check_config(args) -> int:
+    path = config_mod.find_config(args.config)
+    cfg = config_mod.load(path)
+    print(f"{path}: ok: hall {cfg.hall.id}, {len(cfg.categories)} categories, "
+          f"{len(cfg.windows)} windows, {len(cfg.kiosks)} kiosks, {len(cfg.devices)} devices")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from kioskd.app import Hall
+
+    cfg = _load(args.config)
+    asyncio.run(Hall(cfg).serve())
+    return 0
+
+
+def cmd_sim(args) -> int:
+    from kioskd.sim.run import run_sim
+
+    cfg = _load(args.config)
+    state = Path(args.state) if args.state else config_mod.state_dir(cfg) / "sim"
+    return asyncio.run(run_sim(cfg, state, broker=args.broker, demo=args.demo,
+                               api_port=args.api_port))
+
+
+def cmd_verify_journal(args) -> int:
+    from kioskd.journal import Journal
+
+    cfg = _load(args.config)
+    path = Path(args.journal) if args.journal else config_mod.state_dir(cfg) / "journal.sqlite3"
+    if not path.exists():
+        print(f"{path}: no journal", file=sys.stderr)
+        return 1
+    journal = Journal(path, cfg.hall.id)
+    bad = journal.verify()
+    last = journal.last_seq
+    journal.close()
+    if bad is not None:
+        print(f"{path}: hash chain broken at seq {bad}", file=sys.stderr)
+        return 1
+    print(f"{path}: ok, {last} rows, hash chain intact")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kioskd", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"kioskd {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, fn, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("-c", "--config", help="devices.toml (default ./devices.toml, then "
+                                              "/etc/kioskd/devices.toml)")
+        p.set_defaults(fn=fn)
+        return p
+
+    add("run", cmd_run, "run the hall daemon")
+    p = add("sim", cmd_sim, "a whole simulated hall: device twins, a local broker, the daemon")
+    p.add_argument("--broker", choices=("auto", "mosquitto", "embedded"), default="auto")
+    p.add_argument("--demo", action="store_true", help="play citizens and clerks, in a loop")
+    p.add_argument("--state", help="folder for the simulation's state (default STATE/sim)")
+    p.add_argument("--api-port", type=int, help="override [api] listen's port (0 = any free)")
+    add("check-config", cmd_check_config, "validate devices.toml")
+    p = add("verify-journal", cmd_verify_journal, "check the journal's hash chain")
+    p.add_argument("--journal", help="journal file (default STATE/journal.sqlite3)")
+
+    args = parser.parse_args(argv)
+    _logging(args.verbose)
+    try:
+        return args.fn(args)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,536 @@
+"""devices.toml: parse, validate every key, and report each mistake as `PATH:LINE: key.path: what`.
+
+Validation collects all problems instead of stopping at the first: a technician fixing a hall's
+config wants the whole list in one go.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from kioskd.drivers.registry import TYPES
+from kioskd.errors import ConfigError
+
+ROLES = ("kiosk", "clerk", "pad", "board", "technician")
+SERIAL_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
+DEFAULT_PATHS = (Path("devices.toml"), Path("/etc/kioskd/devices.toml"))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A device's parsed `url`: serial:///dev/x?baud=9600, tcp://host:9100."""
+
+    scheme: str
+    path: str = ""
+    host: str = ""
+    port: int = 0
+    baud: int = 115200
+    raw: str = ""
+
+    def __str__(self) -> str:
+        return self.raw
+
+
+@dataclass(frozen=True)
+class HallConfig:
+    id: str
+    name: str
+    timezone: str
+    state_dir: Path | None = None
+    elderly_age: int = 60
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class UplinkConfig:
+    url: str
+    host: str
+    port: int
+    tls: bool = False
+    client_id: str = ""
+    username: str = ""
+    password: str = field(default="", repr=False)
+    ca_file: str = ""
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    name: str
+    role: str
+    token: str = field(repr=False)
+    window: int | None = None
+    kiosk: str | None = None
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    host: str = "127.0.0.1"
+    port: int = 8470
+    clients: tuple[ApiClient, ...] = ()
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    name: str
+    hours: tuple[str, str] | None = None
+    daily_quota: int | None = None
+
+
+@dataclass(frozen=True)
+class Window:
+    number: int
+    categories: tuple[str, ...]
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Kiosk:
+    id: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    id: str
+    type: str
+    url: Endpoint
+    kiosk: str | None = None
+    window: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    sim: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    hall: HallConfig
+    uplink: UplinkConfig
+    api: ApiConfig
+    categories: tuple[Category, ...]
+    windows: tuple[Window, ...]
+    kiosks: tuple[Kiosk, ...]
+    devices: tuple[DeviceConfig, ...]
+
+    def device(self, device_id: str) -> DeviceConfig:
+        return next(d for d in self.devices if d.id == device_id)
+
+    def devices_of(self, *, kiosk: str | None = None, window: int | None = None,
+                   prefix: str = "") -> list[DeviceConfig]:
+        return [d for d in self.devices
+                if d.type.startswith(prefix)
+                and (kiosk is None or d.kiosk == kiosk)
+                and (window is None or d.window == window)]
+
+
+# --- locating keys in the text, so semantic mistakes get a line number too --------------------
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Map `table[i].key` paths to 1-based line numbers (tables, arrays of tables, keys)."""
+    lines: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    current = ""
+    for no, line in enumerate(text.splitlines(), 1):
+        m = _HEADER.match(line)
+        if m:
+            name = m.group(2)
+            if m.group(1) == "[[":
+                counts[name] = counts.get(name, -1) + 1
+                current = f"{name}[{counts[name]}]"
+            else:
+                current = name
+            lines.setdefault(current, no)
+            continue
+        m = _KEY.match(line)
+        if m:
+            lines.setdefault(f"{current}.{m.group(1)}" if current else m.group(1), no)
+    return lines
+
+
+class _Checker:
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.problems: list[str] = []
+        self._lines = _key_lines(text)
+
+    def bad(self, keypath: str, what: str) -> None:
+        probe = keypath
+        line = None
+        while probe:
+            line = self._lines.get(probe)
+            if line:
+                break
+            probe = probe.rpartition(".")[0]
+        where = f"{self.path}:{line}" if line else f"{self.path}"
+        self.problems.append(f"{where}: {keypath}: {what}")
+
+    def take(self, table: dict, key: str, kind: type | tuple, at: str, *, required: bool = True,
+             default: Any = None) -> Any:
+        if key not in table:
+            if required:
+                self.bad(f"{at}.{key}" if at else key, "missing")
+            return default
+        value = table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        # TOML booleans are ints to Python; a port of `true` is a mistake, not 1
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            self.bad(f"{at}.{key}" if at else key,
+                     f"expected {_toml_kind(names)}, got {_toml_kind(type(value).__name__)} {value!r}")
+            return default
+        return value
+
+    def unknown_keys(self, table: dict, allowed: set[str], at: str) -> None:
+        for key in table:
+            if key not in allowed:
+                self.bad(f"{at}.{key}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def _toml_kind(pyname: str) -> str:
+    return {"str": "a string", "int": "an integer", "bool": "a boolean", "list": "an array",
+            "dict": "a table", "float": "a number"}.get(pyname, pyname)
+
+
+def find_config(path: str | os.PathLike | None) -> Path:
+    if path:
+        return Path(path)
+    for candidate in DEFAULT_PATHS:
+        if candidate.exists():
+            return candidate
+    return DEFAULT_PATHS[0]
+
+
+def load(path: str | os.PathLike) -> Config:
+    """Read and validate a devices.toml; raise ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        where = f"{path}:{m.group(1)}" if m else f"{path}"
+        col = f" (column {m.group(2)})" if m else ""
+        raise ConfigError([f"{where}: syntax: {msg}{col}"]) from None
+    check = _Checker(path, text)
+    cfg = _validate(raw, path, check)
+    if check.problems:
+        raise ConfigError(check.problems)
+    assert cfg is not None
+    return cfg
+
+
+def _validate(raw: dict, path: Path, c: _Checker) -> Config | None:
+    c.unknown_keys(raw, {"hall", "uplink", "api", "category", "window", "kiosk", "device"}, "")
+    hall = _hall(raw, c)
+    uplink = _uplink(raw, path, c)
+    categories = _categories(raw, c)
+    windows = _windows(raw, c, {cat.code for cat in categories})
+    kiosks = _kiosks(raw, c)
+    api = _api(raw, path, c, {w.number for w in windows}, {k.id for k in kiosks})
+    devices = _devices(raw, c, {w.number for w in windows}, {k.id for k in kiosks})
+    if c.problems:
+        return None
+    return Config(path, hall, uplink, api, tuple(categories), tuple(windows), tuple(kiosks),
+                  tuple(devices))
+
+
+def _table(raw: dict, key: str, c: _Checker) -> dict:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        c.bad(key, f"expected a table [{key}], got {_toml_kind(type(value).__name__)}")
+        return {}
+    return value
+
+
+def _array(raw: dict, key: str, c: _Checker) -> list[dict]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        c.bad(key, f"expected an array of tables [[{key}]]")
+        return []
+    return value
+
+
+def _hall(raw: dict, c: _Checker) -> HallConfig:
+    t = _table(raw, "hall", c)
+    if "hall" not in raw:
+        c.bad("hall", "missing table [hall]")
+    c.unknown_keys(t, {"id", "name", "timezone", "state_dir", "elderly_age"}, "hall")
+    hall_id = c.take(t, "id", str, "hall", default="hall")
+    if hall_id and not re.fullmatch(r"[A-Za-z0-9_\-]+", hall_id):
+        c.bad("hall.id", "use letters, digits, '-' and '_' only (it is part of MQTT topics)")
+    name = c.take(t, "name", str, "hall", default="")
+    tz = c.take(t, "timezone", str, "hall", required=False, default="Asia/Shanghai")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        c.bad("hall.timezone", f"unknown time zone {tz!r} (e.g. Asia/Shanghai)")
+        tz = "Asia/Shanghai"
+    state_dir = c.take(t, "state_dir", str, "hall", required=False)
+    age = c.take(t, "elderly_age", int, "hall", required=False, default=60)
+    if not 0 < age < 150:
+        c.bad("hall.elderly_age", f"{age} is not an age")
+    return HallConfig(hall_id, name, tz, Path(state_dir) if state_dir else None, age)
+
+
+def _read_secret(path: Path, value: str, keypath: str, c: _Checker) -> str:
+    file = Path(value)
+    if not file.is_absolute():
+        file = path.parent / file
+    try:
+        secret = file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        c.bad(keypath, f"cannot read {file}: {exc.strerror or exc}")
+        return ""
+    if not secret:
+        c.bad(keypath, f"{file} is empty")
+    return secret
+
+
+def _uplink(raw: dict, path: Path, c: _Checker) -> UplinkConfig:
+    t = _table(raw, "uplink", c)
+    c.unknown_keys(t, {"url", "client_id", "username", "password_file", "ca_file"}, "uplink")
+    url = c.take(t, "url", str, "uplink", default="mqtt://127.0.0.1:1883")
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", 0
+    if parts.scheme not in ("mqtt", "mqtts"):
+        c.bad("uplink.url", f"scheme must be mqtt:// or mqtts://, got {url!r}")
+    try:
+        port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+    except ValueError:
+        c.bad("uplink.url", f"bad port in {url!r} (expected 1-65535)")
+    if not host:
+        c.bad("uplink.url", f"no host in {url!r}")
+    password = ""
+    if "password_file" in t:
+        pf = c.take(t, "password_file", str, "uplink")
+        if pf:
+            password = _read_secret(path, pf, "uplink.password_file", c)
+    ca = c.take(t, "ca_file", str, "uplink", required=False, default="")
+    if ca and not (path.parent / ca).is_file():
+        c.bad("uplink.ca_file", f"no such file: {path.parent / ca}")
+    return UplinkConfig(url, host, port, parts.scheme == "mqtts",
+                        c.take(t, "client_id", str, "uplink", required=False, default=""),
+                        c.take(t, "username", str, "uplink", required=False, default=""),
+                        password, str(path.parent / ca) if ca else "")
+
+
+def _host_port(value: str, keypath: str, c: _Checker) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        c.bad(keypath, f"expected HOST:PORT with a port 0-65535, got {value!r}")
+        return "127.0.0.1", 0
+    return host.strip("[]"), int(port)
+
+
+def _api(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[str]) -> ApiConfig:
+    t = _table(raw, "api", c)
+    c.unknown_keys(t, {"listen", "client"}, "api")
+    host, port = _host_port(c.take(t, "listen", str, "api", required=False,
+                                   default="127.0.0.1:8470"), "api.listen", c)
+    clients = []
+    seen_tokens: dict[str, str] = {}
+    for i, ct in enumerate(_array(t, "client", c)):
+        at = f"api.client[{i}]"
+        c.unknown_keys(ct, {"name", "role", "token", "token_file", "window", "kiosk"}, at)
+        name = c.take(ct, "name", str, at, default=f"client{i}")
+        role = c.take(ct, "role", str, at, default="")
+        if role and role not in ROLES:
+            c.bad(f"{at}.role", f"unknown role {role!r} (one of {', '.join(ROLES)})")
+        if "token_file" in ct:
+            token = _read_secret(path, c.take(ct, "token_file", str, at) or "", f"{at}.token_file", c)
+        elif "token" in ct:
+            token = c.take(ct, "token", str, at, default="")
+        else:
+            token = ""
+            c.bad(f"{at}.token_file", "missing (or give `token` inline, for demos only)")
+        if token and len(token) < 16:
+            c.bad(f"{at}.token", "too short: use at least 16 characters")
+        if token in seen_tokens:
+            c.bad(f"{at}.token", f"same token as client {seen_tokens[token]!r}")
+        seen_tokens[token] = name
+        window = c.take(ct, "window", int, at, required=role in ("clerk", "pad"))
+        if window is not None and window not in windows:
+            c.bad(f"{at}.window", f"no [[window]] with number {window}")
+        kiosk = c.take(ct, "kiosk", str, at, required=role == "kiosk")
+        if kiosk is not None and kiosk not in kiosks:
+            c.bad(f"{at}.kiosk", f"no [[kiosk]] with id {kiosk!r}")
+        clients.append(ApiClient(name, role, token, window, kiosk))
+    return ApiConfig(host, port, tuple(clients))
+
+
+_HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)")
+
+
+def _categories(raw: dict, c: _Checker) -> list[Category]:
+    out: list[Category] = []
+    arr = _array(raw, "category", c)
+    if not arr:
+        c.bad("category", "no [[category]]: a hall needs at least one")
+    for i, t in enumerate(arr):
+        at = f"category[{i}]"
+        c.unknown_keys(t, {"code", "name", "hours", "daily_quota"}, at)
+        code = c.take(t, "code", str, at, default="")
+        if code and not re.fullmatch(r"[A-Z]{1,2}", code):
+            c.bad(f"{at}.code", f"ticket prefix must be 1-2 capital letters, got {code!r}")
+        if code in {x.code for x in out}:
+            c.bad(f"{at}.code", f"duplicate category code {code!r}")
+        hours = c.take(t, "hours", str, at, required=False)
+        span = None
+        if hours is not None:
+            m = _HOURS.fullmatch(hours)
+            if not m or hours[:5] >= hours[6:]:
+                c.bad(f"{at}.hours", f"expected HH:MM-HH:MM with start before end, got {hours!r}")
+            else:
+                span = (hours[:5], hours[6:])
+        quota = c.take(t, "daily_quota", int, at, required=False)
+        if quota is not None and quota <= 0:
+            c.bad(f"{at}.daily_quota", "must be a positive integer")
+        out.append(Category(code, c.take(t, "name", str, at, default=""), span, quota))
+    return out
+
+
+def _windows(raw: dict, c: _Checker, categories: set[str]) -> list[Window]:
+    out: list[Window] = []
+    for i, t in enumerate(_array(raw, "window", c)):
+        at = f"window[{i}]"
+        c.unknown_keys(t, {"number", "categories", "name"}, at)
+        number = c.take(t, "number", int, at, default=0)
+        if number is not None and number <= 0:
+            c.bad(f"{at}.number", "must be a positive integer")
+        if number in {w.number for w in out}:
+            c.bad(f"{at}.number", f"duplicate window number {number}")
+        cats = c.take(t, "categories", list, at, default=[])
+        for code in cats:
+            if code not in categories:
+                c.bad(f"{at}.categories", f"serves unknown category {code!r}")
+        if cats == []:
+            c.bad(f"{at}.categories", "a window must serve at least one category")
+        out.append(Window(number, tuple(cats), c.take(t, "name", str, at, required=False,
+                                                          default="")))
+    return out
+
+
+def _kiosks(raw: dict, c: _Checker) -> list[Kiosk]:
+    out: list[Kiosk] = []
+    for i, t in enumerate(_array(raw, "kiosk", c)):
+        at = f"kiosk[{i}]"
+        c.unknown_keys(t, {"id", "name"}, at)
+        kid = c.take(t, "id", str, at, default="")
+        if kid in {k.id for k in out}:
+            c.bad(f"{at}.id", f"duplicate kiosk id {kid!r}")
+        out.append(Kiosk(kid, c.take(t, "name", str, at, required=False, default="")))
+    return out
+
+
+def parse_endpoint(url: str, schemes: tuple[str, ...]) -> Endpoint:
+    """Parse a device url; raise ValueError with the reason."""
+    parts = urlsplit(url)
+    if parts.scheme not in schemes:
+        raise ValueError(f"scheme {parts.scheme or '(none)'}:// not usable here "
+                         f"(this type takes {', '.join(s + '://' for s in schemes)})")
+    if parts.scheme == "serial":
+        if not parts.path:
+            raise ValueError(f"no device path in {url!r} (e.g. serial:///dev/ttyUSB0)")
+        query = parse_qs(parts.query)
+        baud_text = query.get("baud", ["115200"])[0]
+        if not baud_text.isdigit() or int(baud_text) not in SERIAL_BAUDS:
+            raise ValueError(f"baud {baud_text!r} is not one of {SERIAL_BAUDS}")
+        return Endpoint("serial", path=parts.path, baud=int(baud_text), raw=url)
+    if parts.scheme == "tcp":
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"bad port in {url!r} (expected 1-65535)") from None
+        if not parts.hostname or not port:
+            raise ValueError(f"expected tcp://HOST:PORT, got {url!r}")
+        return Endpoint("tcp", host=parts.hostname, port=port, raw=url)
+    return Endpoint(parts.scheme, path=parts.netloc + parts.path, raw=url)
+
+
+def _devices(raw: dict, c: _Checker, windows: set[int], kiosks: set[str]) -> list[DeviceConfig]:
+    out: list[DeviceConfig] = []
+    for i, t in enumerate(_array(raw, "device", c)):
+        at = f"device[{i}]"
+        did = c.take(t, "id", str, at, default=f"device{i}")
+        if did in {d.id for d in out}:
+            c.bad(f"{at}.id", f"duplicate device id {did!r}")
+        elif did and not re.fullmatch(r"[A-Za-z0-9_\-]+", did):
+            c.bad(f"{at}.id", "use letters, digits, '-' and '_' only (it is part of MQTT topics)")
+        tname = c.take(t, "type", str, at, default="")
+        dtype = TYPES.get(tname)
+        if tname and dtype is None:
+            c.bad(f"{at}.type", f"unknown device type {tname!r} (known: {', '.join(TYPES)})")
+        elif dtype and dtype.driver is None:
+            c.bad(f"{at}.type", f"device type {tname!r} is not implemented in this version yet")
+        base = {"id", "type", "url", "kiosk", "window", "sim"}
+        options = dtype.options if dtype else {}
+        if dtype:
+            c.unknown_keys(t, base | set(options), at)
+        url = c.take(t, "url", str, at, default="")
+        endpoint = Endpoint("none", raw=url)
+        if url and dtype:
+            try:
+                endpoint = parse_endpoint(url, dtype.schemes)
+            except ValueError as exc:
+                c.bad(f"{at}.url", str(exc))
+        kiosk = c.take(t, "kiosk", str, at, required=False)
+        window = c.take(t, "window", int, at, required=False)
+        if kiosk is not None and kiosk not in kiosks:
+            c.bad(f"{at}.kiosk", f"no [[kiosk]] with id {kiosk!r}")
+        if window is not None and window not in windows:
+            c.bad(f"{at}.window", f"no [[window]] with number {window}")
+        if dtype and (kiosk is None) == (window is None):
+            c.bad(at, f"say where it serves: exactly one of kiosk = \"…\" or window = N "
+                      f"({tname} serves a {' or '.join(dtype.binds)})")
+        elif dtype and ("kiosk" if kiosk is not None else "window") not in dtype.binds:
+            c.bad(at, f"a {tname} serves a {' or '.join(dtype.binds)}, not a "
+                      f"{'kiosk' if kiosk is not None else 'window'}")
+        opts = {}
+        for key, kind in options.items():
+            value = c.take(t, key, kind, at, required=False)
+            if value is not None:
+                opts[key] = value
+        for key in ("timeout_ms", "poll_ms"):
+            if key in opts and not 10 <= opts[key] <= 60_000:
+                c.bad(f"{at}.{key}", f"{opts[key]} is outside 10-60000 ms")
+        sim = c.take(t, "sim", dict, at, required=False, default={})
+        out.append(DeviceConfig(did, tname, endpoint, kiosk, window, opts, sim or {}))
+    # one device of a kind per place: two pads on a window would let either rate
+    seen: dict[tuple, str] = {}
+    for i, d in enumerate(out):
+        place = (d.type.split(".")[0], d.kiosk, d.window)
+        if place in seen:
+            c.bad(f"device[{i}]", f"{seen[place]!r} already is the {place[0]} of this "
+                                  f"{'kiosk' if d.kiosk else 'window'}")
+        seen[place] = d.id
+    return out
+
+
+def state_dir(cfg: Config) -> Path:
+    """$STATE_DIRECTORY (systemd), else [hall] state_dir, else ./var."""
+    env = os.environ.get("STATE_DIRECTORY")
+    if env:
+        return Path(env.split(":")[0])
+    if cfg.hall.state_dir:
+        p = cfg.hall.state_dir
+        return p if p.is_absolute() else cfg.path.parent / p
+    return Path("var")

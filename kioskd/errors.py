@@ -1,0 +1,78 @@
+"""One error tree with stable codes: callers and tests tell errors apart by `code`, never by text."""
+
+from __future__ import annotations
+
+
+class KioskdError(Exception):
+    code = "kioskd"
+
+
+# --- configuration -------------------------------------------------------------------------
+class ConfigError(KioskdError):
+    """devices.toml is unusable; `problems` holds one `PATH[:LINE]: key.path: what` line each."""
+
+    code = "config.invalid"
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+# --- device protocols (codecs) -------------------------------------------------------------
+class ProtocolError(KioskdError):
+    code = "protocol"
+
+
+class FrameError(ProtocolError):
+    code = "protocol.frame"
+
+
+class ChecksumError(FrameError):
+    code = "protocol.checksum"
+
+
+class FrameTooLong(FrameError):
+    code = "protocol.too_long"
+
+
+# --- devices (drivers) ---------------------------------------------------------------------
+class DeviceError(KioskdError):
+    code = "device"
+
+
+class DeviceAbsent(DeviceError):
+    """The port or endpoint is not there (unplugged, wrong path)."""
+
+    code = "device.absent"
+
+
+class DeviceTimeout(DeviceError):
+    code = "device.timeout"
+
+
+class DeviceNotReady(DeviceError):
+    """A command for a device that is not `ready` right now."""
+
+    code = "device.not_ready"
+
+
+class DeviceFault(DeviceError):
+    """The device answered, and what it said is a fault (paper out, SAM self-test failed...)."""
+
+    code = "device.fault"
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
+# --- queue and rating (engine) -------------------------------------------------------------
+class Refused(KioskdError):
+    """A command the engine refuses; `code` says which rule."""
+
+    code = "refused"
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code

@@ -1,0 +1,149 @@
+"""The journal: every domain event, durably, before its effects run; also the MQTT outbox.
+
+One SQLite file in WAL mode with synchronous=FULL: a ticket is on disk before it is printed.
+`seq` is gap-free per hall because rows are only ever appended inside one transaction that reads
+the last row; each row carries `prev`, the hash of the row before it, so an edited or deleted row
+shows up in `verify()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS journal (
+    seq       INTEGER PRIMARY KEY,
+    id        TEXT NOT NULL UNIQUE,
+    ts        TEXT NOT NULL,
+    type      TEXT NOT NULL,
+    data      TEXT NOT NULL,
+    prev      TEXT NOT NULL,
+    hash      TEXT NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS journal_undelivered ON journal(seq) WHERE delivered = 0;
+"""
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One journal row, in the shape the MQTT contract and the WebSocket stream carry."""
+
+    hall: str
+    seq: int
+    id: str
+    ts: str
+    type: str
+    data: dict[str, Any]
+    prev: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"v": 1, "hall": self.hall, "seq": self.seq, "id": self.id, "ts": self.ts,
+                "type": self.type, "data": self.data, "prev": self.prev}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+def _canonical(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def row_hash(hall: str, seq: int, id_: str, ts: str, type_: str, data: str, prev: str) -> str:
+    text = "\x1f".join([hall, str(seq), id_, ts, type_, data, prev])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Journal:
+    def __init__(self, path: Path, hall: str):
+        self.path = Path(path)
+        self.hall = hall
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        row = self._db.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+        self._last_seq, self._last_hash = row if row else (0, GENESIS)
+
+    @property
+    def last_seq(self) -> int:
+        return self._last_seq
+
+    def append(self, events: Iterable[tuple[str, dict[str, Any]]], ts: str) -> list[Envelope]:
+        """Append events in one durable transaction; all or none are written."""
+        out: list[Envelope] = []
+        seq, prev = self._last_seq, self._last_hash
+        rows = []
+        for type_, data in events:
+            seq += 1
+            id_ = uuid.uuid4().hex
+            body = _canonical(data)
+            h = row_hash(self.hall, seq, id_, ts, type_, body, prev)
+            rows.append((seq, id_, ts, type_, body, prev, h))
+            out.append(Envelope(self.hall, seq, id_, ts, type_, data, prev))
+            prev = h
+        if not rows:
+            return out
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT INTO journal(seq,id,ts,type,data,prev,hash) VALUES (?,?,?,?,?,?,?)", rows)
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        self._last_seq, self._last_hash = seq, prev
+        return out
+
+    def _envelope(self, row) -> Envelope:
+        seq, id_, ts, type_, data, prev = row
+        return Envelope(self.hall, seq, id_, ts, type_, json.loads(data), prev)
+
+    def read(self, after: int = 0, limit: int = 1000, *, undelivered: bool = False) -> list[Envelope]:
+        sql = "SELECT seq,id,ts,type,data,prev FROM journal WHERE seq > ?"
+        if undelivered:
+            sql += " AND delivered = 0"
+        rows = self._db.execute(sql + " ORDER BY seq LIMIT ?", (after, limit)).fetchall()
+        return [self._envelope(r) for r in rows]
+
+    def since_ts(self, ts_prefix: str) -> list[Envelope]:
+        """Rows whose timestamp starts at or after `ts_prefix` (e.g. today's local date)."""
+        rows = self._db.execute("SELECT seq,id,ts,type,data,prev FROM journal WHERE ts >= ? "
+                                "ORDER BY seq", (ts_prefix,)).fetchall()
+        return [self._envelope(r) for r in rows]
+
+    def mark_delivered(self, seqs: Iterable[int]) -> None:
+        self._db.executemany("UPDATE journal SET delivered = 1 WHERE seq = ?",
+                             [(s,) for s in seqs])
+
+    def delivered_upto(self) -> int:
+        """Highest seq such that it and every row before it were delivered."""
+        row = self._db.execute("SELECT MIN(seq) FROM journal WHERE delivered = 0").fetchone()
+        return (row[0] - 1) if row and row[0] is not None else self._last_seq
+
+    def backlog(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM journal WHERE delivered = 0").fetchone()[0]
+
+    def verify(self) -> int | None:
+        """Recompute the hash chain; return the first bad seq, or None when intact."""
+        prev, expect = GENESIS, 1
+        for seq, id_, ts, type_, data, prev_col, h in self._db.execute(
+                "SELECT seq,id,ts,type,data,prev,hash FROM journal ORDER BY seq"):
+            if seq != expect or prev_col != prev or row_hash(self.hall, seq, id_, ts, type_, data,
+                                                             prev_col) != h:
+                return expect if seq != expect else seq
+            prev, expect = h, seq + 1
+        return None
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,128 @@
+"""A local MQTT broker for a simulated hall: mosquitto when installed, else amqtt in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import socket
+from pathlib import Path
+
+log = logging.getLogger("kioskd.sim.broker")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def mosquitto_path() -> str | None:
+    # Debian installs it in /usr/sbin, which is not on every user's PATH
+    return shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
+
+
+class Mosquitto:
+    """A mosquitto on 127.0.0.1 with persistence in `folder`, restartable on the same port."""
+
+    kind = "mosquitto"
+
+    def __init__(self, folder: Path, port: int = 0):
+        self.folder = Path(folder)
+        self.port = port or free_port()
+        self.proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    async def start(self, timeout: float = 10.0) -> None:
+        exe = mosquitto_path()
+        if not exe:
+            raise FileNotFoundError("mosquitto is not installed")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        conf = self.folder / "mosquitto.conf"
+        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+                        f"persistence true\npersistence_location {self.folder}/\n"
+                        "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n"
+                        "log_type information\nmax_queued_messages 100000\n")
+        self.proc = await asyncio.create_subprocess_exec(
+            exe, "-c", str(conf), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        seen = []
+        try:
+            async with asyncio.timeout(timeout):
+                while True:  # wait for the line that says it listens, not for a fixed time
+                    line = await self.proc.stderr.readline()
+                    if not line:
+                        raise RuntimeError("mosquitto exited: " + b"".join(seen).decode(errors="replace"))
+                    seen.append(line)
+                    if b" running" in line:
+                        break
+        except BaseException:
+            await self.stop()
+            raise
+        self._drain = asyncio.create_task(self._drain_stderr())
+
+    async def _drain_stderr(self) -> None:
+        assert self.proc and self.proc.stderr
+        while await self.proc.stderr.readline():
+            pass
+
+    async def stop(self) -> None:
+        if self.proc and self.proc.returncode is None:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 5)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        if getattr(self, "_drain", None):
+            self._drain.cancel()
+        self.proc = None
+
+
+class Embedded:
+    """amqtt's broker in this process, for machines without mosquitto."""
+
+    kind = "embedded"
+
+    def __init__(self, folder: Path, port: int = 0):
+        self.port = port or free_port()
+        self.broker = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        from amqtt.broker import Broker
+
+        logging.getLogger("amqtt").setLevel(logging.WARNING)
+        self.broker = Broker({
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
+                        {"allow_anonymous": True}},
+        })
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        if self.broker:
+            await self.broker.shutdown()
+            self.broker = None
+
+
+def make_broker(kind: str, folder: Path) -> Mosquitto | Embedded:
+    """kind: auto (mosquitto if installed, else embedded), mosquitto, embedded."""
+    if kind == "mosquitto" or (kind == "auto" and mosquitto_path()):
+        return Mosquitto(folder)
+    if kind in ("auto", "embedded"):
+        try:
+            import amqtt  # noqa: F401
+        except ImportError:
+            raise RuntimeError("no broker: install mosquitto (apt-get install mosquitto) "
+                               "or the embedded one (pip install 'kioskd[sim]')") from None
+        return Embedded(folder)
+    raise ValueError(f"unknown broker kind {kind!r}")
+
+

@@ -1,0 +1,69 @@
+"""A whole simulated hall from a devices.toml: a twin per device, a broker, and the daemon."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+from kioskd import config as config_mod
+from kioskd.app import Hall
+from kioskd.config import Config, parse_endpoint
+from kioskd.drivers.registry import TYPES, load
+from kioskd.drivers.supervisor import Backoff
+from kioskd.sim.broker import make_broker
+from kioskd.sim.twin import Twin
+
+log = logging.getLogger("kioskd.sim")
+
+
+class SimHall:
+    def __init__(self, cfg: Config | Path | str, state: Path, *, broker: str = "auto",
+                 api_port: int | None = None, backoff: Backoff = Backoff(first=0.05, cap=1.0)):
+        self.cfg = cfg if isinstance(cfg, Config) else config_mod.load(cfg)
+        self.state = Path(state)
+        self.broker_kind = broker
+        self.api_port = api_port
+        self.backoff = backoff
+        self.twins: dict[str, Twin] = {}
+        self.broker = None
+        self.hall: Hall | None = None
+
+    async def start(self) -> Hall:
+        try:
+            self.broker = make_broker(self.broker_kind, self.state / "broker")
+            await self.broker.start()
+            devices = []
+            for dev in self.cfg.devices:
+                twin: Twin = load(TYPES[dev.type].twin)(dev, self.state / "dev" / dev.id)
+                await twin.start()
+                self.twins[dev.id] = twin
+                devices.append(dataclasses.replace(
+                    dev, url=parse_endpoint(twin.url, TYPES[dev.type].schemes)))
+            up = self.cfg.uplink
+            api = self.cfg.api if self.api_port is None else dataclasses.replace(
+                self.cfg.api, port=self.api_port)
+            wired = dataclasses.replace(
+                self.cfg, devices=tuple(devices), api=api,
+                uplink=dataclasses.replace(up, url=self.broker.url, host="127.0.0.1",
+                                           port=self.broker.port, tls=False))
+            self.hall = Hall(wired, state=self.state / "daemon", backoff=self.backoff)
+            await self.hall.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self.hall
+
+    def twin(self, device_id: str) -> Twin:
+        return self.twins[device_id]
+
+    async def stop(self) -> None:
+        if self.hall:
+            await self.hall.stop()
+            self.hall = None
+        for twin in self.twins.values():
+            await twin.stop()
+        self.twins.clear()
+        if self.broker:
+            await self.broker.stop()
+            self.broker = None

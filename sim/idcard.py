@@ -1,0 +1,72 @@
+"""Twin of a GA 467 ID-card reader: answers SAM frames byte for byte like a real reader."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+from kioskd.config import DeviceConfig
+from kioskd.drivers.idcard import sam
+from kioskd.sim.twin import Twin
+
+# A made-up card with a valid check digit (GB 11643). Not a real person.
+DEMO_CARD = sam.IdCard(
+    "resident", name="张三丰", gender="男", birth=date(1950, 3, 7),
+    id_number="110105195003070016", ethnicity="汉", address="北京市朝阳区示范路1号",
+    issuer="北京市公安局朝阳分局", valid_from="20200101", valid_to="长期")
+SAM_ID = bytes([5, 0, 1, 0]) + (20110617).to_bytes(4, "little") + (4156032).to_bytes(4, "little") \
+    + (254740431).to_bytes(4, "little")
+
+
+def make_card(name: str, birth: date, region: str = "110105", serial: int = 1,
+              gender: str = "男") -> sam.IdCard:
+    """A fake resident card whose number passes the check digit."""
+    first17 = f"{region}{birth:%Y%m%d}{serial:03d}"
+    return sam.IdCard("resident", name=name, gender=gender, birth=birth,
+                      id_number=first17 + sam.check_char(first17), ethnicity="汉",
+                      address="示范市示范路1号", issuer="示范市公安局",
+                      valid_from="20200101", valid_to="20400101")
+
+
+class SamReaderTwin(Twin):
+    def __init__(self, dev: DeviceConfig, link: Path):
+        super().__init__(dev, link)
+        self.codec = sam.SamCodec()
+        self.card: sam.IdCard | None = None
+        self.text_block: bytes | None = None  # raw override, to feed malformed cards
+        self._read_done = False  # a real reader finds a card once per placement
+        self.reads = 0
+        self.sam_fault = False
+
+    def place(self, card: sam.IdCard = DEMO_CARD, *, text_block: bytes | None = None) -> None:
+        self.card, self.text_block, self._read_done = card, text_block, False
+
+    def lift(self) -> None:
+        self.card, self._read_done = None, False
+
+    def on_frame(self, frame: sam.Frame) -> None:
+        cmd = frame.command
+        if cmd == sam.SAM_STATUS:
+            self.send(sam.response(0x60 if self.sam_fault else sam.SW_OK))
+        elif cmd == sam.RESET:
+            self.send(sam.response(sam.SW_OK))
+        elif cmd == sam.SAM_ID:
+            self.send(sam.response(sam.SW_OK, SAM_ID))
+        elif cmd == sam.FIND:
+            if self.card and not self._read_done:
+                self.send(sam.response(sam.SW_FOUND, bytes(4)))
+            else:
+                self.send(sam.response(0x80))
+        elif cmd == sam.SELECT:
+            self.send(sam.response(sam.SW_OK, bytes(8)) if self.card else sam.response(0x81))
+        elif cmd == sam.READ_TEXT_PHOTO and self.card:
+            text = self.text_block or sam.encode_text(self.card)
+            photo = b"WLf\x00~\x002\x00" + os.urandom(1016)  # opaque WLT, as a real card's
+            self.send(sam.response(sam.SW_OK, sam.read_answer(text, photo)))
+            self._read_done = True
+            self.reads += 1
+        elif cmd == sam.READ_TEXT_PHOTO:
+            self.send(sam.response(0x41))
+        else:
+            self.send(sam.response(0x21))

@@ -1,0 +1,69 @@
+"""`kioskd sim`: start a simulated hall, say where it is, optionally play a demo, stop on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import signal
+from pathlib import Path
+
+import aiohttp
+
+from kioskd.config import Config
+from kioskd.sim.hall import SimHall
+from kioskd.sim.idcard import make_card
+from kioskd.sim.scenario import DEMO_PEOPLE, visit
+
+log = logging.getLogger("kioskd.sim")
+
+
+async def run_sim(cfg: Config, state: Path, *, broker: str = "auto", demo: bool = False,
+                  api_port: int | None = None) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    sim = SimHall(cfg, state, broker=broker, api_port=api_port)
+    hall = await sim.start()
+    print(f"\nkioskd sim: hall {cfg.hall.id} ({cfg.hall.name})", flush=True)
+    print(f"  API      {hall.api_url}/api/health   (OpenAPI: {hall.api_url}/api/openapi.json)")
+    print(f"  broker   {sim.broker.kind} at {sim.broker.url}, topics kioskd/v1/{cfg.hall.id}/#")
+    print(f"  state    {state}")
+    for dev_id, twin in sim.twins.items():
+        print(f"  device   {dev_id:<12} {twin.dev.type:<15} twin on {twin.port.link}")
+    print("  Ctrl-C stops everything.\n", flush=True)
+    demo_task = asyncio.create_task(_demo(sim, stop)) if demo else None
+    await stop.wait()
+    if demo_task:
+        demo_task.cancel()
+        await asyncio.gather(demo_task, return_exceptions=True)
+    await sim.stop()
+    print("kioskd sim: stopped", flush=True)
+    return 0
+
+
+async def _demo(sim: SimHall, stop: asyncio.Event) -> None:
+    cfg = sim.hall.cfg
+    windows = [w.number for w in cfg.windows if cfg.devices_of(window=w.number, prefix="pad.")]
+    async with aiohttp.ClientSession() as http:
+        for i in itertools.count():
+            name, birth = DEMO_PEOPLE[i % len(DEMO_PEOPLE)]
+            window = windows[i % len(windows)]
+            category = next(w for w in cfg.windows if w.number == window).categories[0]
+            try:
+                v = await visit(sim, http, card=make_card(name, birth, serial=i % 999 + 1),
+                                category=category, window=window, rating=5 - (i % 3))
+            except (RuntimeError, TimeoutError) as exc:
+                print(f"demo: visit {i + 1} stopped: {exc}", flush=True)
+            else:
+                t = v.ticket
+                print(f"demo: {t['holder']} took {t['ticket']} ({t['lane'] or 'normal'} lane, "
+                      f"{t['ahead']} ahead); window {window} board: '{v.board}'; "
+                      f"rated {v.rating} ({'accepted' if v.accepted else 'refused'})", flush=True)
+                print("      ticket: " + " | ".join(v.printed.splitlines()), flush=True)
+            try:
+                await asyncio.wait_for(stop.wait(), 3.0)  # a citizen every few seconds
+                return
+            except TimeoutError:
+                pass

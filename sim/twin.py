@@ -1,0 +1,64 @@
+"""What every device twin shares: a wire, a codec, scriptable faults, and waiting on changes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from kioskd.config import DeviceConfig
+from kioskd.sim.wire import PtyPort
+from kioskd.watch import Watch
+
+
+class Twin:
+    """Base of the device twins. Subclasses set `codec` and implement `on_frame`."""
+
+    def __init__(self, dev: DeviceConfig, link: Path):
+        self.dev = dev
+        self.port = PtyPort(link, self._on_bytes)
+        self.watch = Watch()
+        self.silent = False  # fault: swallow requests, answer nothing
+        self.received = 0
+        self.codec: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"serial://{self.port.link}?baud={self.dev.url.baud}"
+
+    async def start(self) -> None:
+        self.port.plug()
+
+    async def stop(self) -> None:
+        self.port.unplug()
+
+    def unplug(self) -> None:
+        self.port.unplug()
+        self.watch.changed()
+
+    def plug(self) -> None:
+        self.codec = type(self.codec)()
+        self.port.plug()
+        self.watch.changed()
+
+    def send(self, data: bytes) -> None:
+        self.port.write(data)
+
+    def garbage(self, n: int = 64) -> bytes:
+        """Fault: line noise from the device."""
+        noise = os.urandom(n)
+        self.port.write(noise)
+        return noise
+
+    def _on_bytes(self, data: bytes) -> None:
+        self.received += len(data)
+        if self.silent:
+            return
+        for frame in self.codec.feed(data):
+            if isinstance(frame, Exception):
+                continue  # a real device ignores what it cannot parse
+            self.on_frame(frame)
+        self.watch.changed()
+
+    def on_frame(self, frame: Any) -> None:
+        raise NotImplementedError
