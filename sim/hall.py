@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
+from typing import Any
 
 from kioskd import config as config_mod
 from kioskd.app import Hall
@@ -18,21 +19,24 @@ log = logging.getLogger("kioskd.sim")
 
 
 class SimHall:
-    def __init__(self, cfg: Config | Path | str, state: Path, *, broker: str = "auto",
+    def __init__(self, cfg: Config | Path | str, state: Path, *, broker: Any = "auto",
                  api_port: int | None = None, backoff: Backoff = Backoff(first=0.05, cap=1.0)):
         self.cfg = cfg if isinstance(cfg, Config) else config_mod.load(cfg)
         self.state = Path(state)
-        self.broker_kind = broker
+        # a kind ("auto", "mosquitto", "embedded") to start one, or a running broker to use
+        self.broker_kind = broker if isinstance(broker, str) else None
+        self._own_broker = isinstance(broker, str)
         self.api_port = api_port
         self.backoff = backoff
         self.twins: dict[str, Twin] = {}
-        self.broker = None
+        self.broker = None if isinstance(broker, str) else broker
         self.hall: Hall | None = None
 
     async def start(self) -> Hall:
         try:
-            self.broker = make_broker(self.broker_kind, self.state / "broker")
-            await self.broker.start()
+            if self._own_broker:
+                self.broker = make_broker(self.broker_kind, self.state / "broker")
+                await self.broker.start()
             devices = []
             for dev in self.cfg.devices:
                 twin: Twin = load(TYPES[dev.type].twin)(dev, self.state / "dev" / dev.id)
@@ -49,6 +53,10 @@ class SimHall:
                                            port=self.broker.port, tls=False))
             self.hall = Hall(wired, state=self.state / "daemon", backoff=self.backoff)
             await self.hall.start()
+            hall = self.hall
+            await hall.watch.until(
+                lambda: all(s.state.state == "ready" for s in hall.supervisors.values()),
+                10, "every simulated device is ready")
         except BaseException:
             await self.stop()
             raise
@@ -64,6 +72,6 @@ class SimHall:
         for twin in self.twins.values():
             await twin.stop()
         self.twins.clear()
-        if self.broker:
+        if self.broker and self._own_broker:
             await self.broker.stop()
             self.broker = None

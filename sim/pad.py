@@ -24,7 +24,8 @@ class SerialPadTwin(Twin):
         self.codec = proto.PadCodec()
         self.address = dev.options.get("address", 1)
         self.prompt: Prompt | None = None  # what the screen shows now
-        self.results: dict[int, bool] = {}  # txn -> accepted
+        self.results: dict[int, bool] = {}  # txn -> accepted, the latest answer
+        self.answers: list[tuple[int, bool]] = []  # every RESULT, in order
 
     def on_frame(self, f: proto.PadFrame) -> None:
         if f.addr != self.address:
@@ -35,6 +36,7 @@ class SerialPadTwin(Twin):
             self.prompt = None
         elif f.func == proto.RESULT:
             self.results[f.txn] = f.data[2:3] == b"\x00"
+            self.answers.append((f.txn, self.results[f.txn]))
             return  # a result needs no answer
         elif f.func != proto.PING:
             return

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+
+from kioskd import config
+from kioskd.sim.broker import Mosquitto, mosquitto_path
+from kioskd.sim.hall import SimHall
+from helpers import Subscriber
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true", help="full counts for soak and crash loops")
+
+
+@pytest.fixture
+def full(request) -> bool:
+    return request.config.getoption("--full")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("asyncio") and "no_leftover_tasks" not in item.fixturenames:
+            item.fixturenames.insert(0, "no_leftover_tasks")  # set up first, checked last
+
+
+@pytest.fixture
+async def no_leftover_tasks():
+    """A test that leaves tasks running leaks ports and processes: fail it."""
+    before = asyncio.all_tasks()
+    yield
+    left = [t for t in asyncio.all_tasks() - before
+            if not t.done() and t is not asyncio.current_task()]
+    for t in left:
+        t.cancel()
+    assert not left, f"tasks left running: {[t.get_name() for t in left]}"
+
+
+@pytest.fixture
+def demo_cfg() -> config.Config:
+    return config.load(REPO / "devices.toml")
+
+
+@pytest.fixture
+async def broker(tmp_path):
+    if not mosquitto_path():
+        pytest.fail("mosquitto is not installed: apt-get install mosquitto (.ci/run does)")
+    b = Mosquitto(tmp_path / "broker")
+    await b.start()
+    yield b
+    await b.stop()
+
+
+@pytest.fixture
+async def sub(broker, demo_cfg):
+    """A subscriber to the hall's topics, listening before the hall starts."""
+    s = await Subscriber(broker.port, f"kioskd/v1/{demo_cfg.hall.id}/#").start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+async def sim(tmp_path, demo_cfg, broker, sub):
+    s = SimHall(demo_cfg, tmp_path / "hall", broker=broker, api_port=0)
+    await s.start()
+    yield s
+    await s.stop()
+
+
+@pytest.fixture
+def kioskd_log(caplog):
+    """Everything the daemon logs, at every level, as one string."""
+    caplog.set_level(logging.DEBUG)
+    return caplog

@@ -1,0 +1,73 @@
+"""Test helpers: an MQTT subscriber on the real broker, and configs written to disk."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from kioskd.watch import Watch
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class Subscriber:
+    """Collects every message under a topic filter; `until()` waits on them with a bound."""
+
+    def __init__(self, port: int, topic: str = "kioskd/#", client_id: str = "",
+                 persistent: bool = False):
+        self.port, self.topic = port, topic
+        self.messages: list[tuple[str, bytes, bool]] = []  # topic, payload, retained
+        self.watch = Watch()
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  clean_session=not persistent)
+        self.client.reconnect_delay_set(0.1, 0.5)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *a: self._subscribed.set()
+
+    def _on_connect(self, client, userdata, flags, rc, props) -> None:
+        client.subscribe(self.topic, qos=1)
+
+    def _on_message(self, client, userdata, msg) -> None:
+        with self._lock:
+            self.messages.append((msg.topic, msg.payload, bool(msg.retain)))
+        if self._loop:
+            self._loop.call_soon_threadsafe(self.watch.changed)
+
+    async def start(self, timeout: float = 5.0) -> "Subscriber":
+        self._loop = asyncio.get_running_loop()
+        self.client.connect("127.0.0.1", self.port, keepalive=10)
+        self.client.loop_start()
+        ok = await self._loop.run_in_executor(None, self._subscribed.wait, timeout)
+        assert ok, "subscriber did not get its SUBACK"
+        return self
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def events(self) -> list[dict]:
+        with self._lock:
+            return [json.loads(p) for t, p, _ in self.messages if "/event/" in t]
+
+    def seqs(self) -> list[int]:
+        return [e["seq"] for e in self.events()]
+
+    def payloads(self) -> bytes:
+        with self._lock:
+            return b"\n".join(p for _, p, _ in self.messages)
+
+    def last(self, topic_end: str) -> tuple[dict, bool] | None:
+        with self._lock:
+            for t, p, retained in reversed(self.messages):
+                if t.endswith(topic_end):
+                    return json.loads(p), retained
+        return None

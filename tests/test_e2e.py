@@ -1,0 +1,81 @@
+"""The slice, end to end: card -> ticket printed -> called -> board -> finished -> rated ->
+every step on the real broker, in order, and the ID number nowhere."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import aiohttp
+
+from kioskd.sim.idcard import make_card
+from kioskd.sim.scenario import token, visit
+from helpers import Subscriber
+
+FLOW = ["ticket.issued", "ticket.called", "service.started", "service.finished",
+        "rating.requested", "rating.given"]
+
+
+async def test_citizen_flow_reaches_central(sim, sub, kioskd_log):
+    hall = sim.hall
+    # (the subscriber listened before the hall started: it sees every event from seq 1)
+    card = make_card("张三丰", date(1950, 3, 7), serial=16)
+    async with aiohttp.ClientSession() as http:
+        v = await visit(sim, http, card=card, category="A", window=1, rating=5)
+
+    # the printer twin's decoded ticket has the hall, the category and the number
+    printed = sim.twin("printer-k1").tickets[-1]
+    assert v.ticket["ticket"] == "A001"
+    assert "示范区政务服务中心" in printed.text and "综合受理" in printed.text
+    assert "A001" in printed.big  # the number is printed large
+    assert printed.qr and printed.qr[0].endswith("/A001")
+    assert v.board == "A001 请到1号窗口"
+    assert v.ticket["lane"] == "elderly"  # born 1950: 60+ by the hall's local date
+    assert v.ticket["holder"] == "张**"
+    assert v.accepted
+
+    types = lambda: [e["type"] for e in sub.events()]  # noqa: E731
+    await sub.watch.until(lambda: "rating.given" in types(), 10, "rating.given on MQTT")
+    flow = [t for t in types() if not t.startswith("device.")]
+    assert flow == FLOW
+    seqs = sub.seqs()
+    assert sorted(set(seqs)) == list(range(1, max(seqs) + 1)), "seq has gaps"
+    rating = next(e for e in sub.events() if e["type"] == "rating.given")
+    assert rating["data"]["level"] == 5 and rating["data"]["ticket"] == "A001"
+    assert rating["data"]["device"] == "pad-w1"
+    env = sub.events()[0]
+    assert set(env) == {"v", "hall", "seq", "id", "ts", "type", "data", "prev"}
+    assert env["ts"][-6] in "+-"  # RFC 3339 with the hall's offset
+    # a subscriber arriving now gets the retained state at once
+    late = await Subscriber(sim.broker.port, f"kioskd/v1/{hall.cfg.hall.id}/state").start()
+    try:
+        await late.watch.until(lambda: late.messages, 5, "retained state")
+        state, retained = late.last(f"kioskd/v1/{hall.cfg.hall.id}/state")
+        assert state["online"] is True and retained
+    finally:
+        late.stop()
+
+    # personal data: the full ID number is nowhere outside the card
+    number = card.id_number
+    assert number not in kioskd_log.text
+    assert number.encode() not in sub.payloads()
+    assert number not in printed.text
+    assert number[6:14] not in sub.payloads().decode()  # not even the birth date part
+
+
+async def test_clerk_token_cannot_rate_and_pad_rates_once(sim):
+    hall = sim.hall
+    async with aiohttp.ClientSession() as http:
+        v = await visit(sim, http, card=None, category="B", window=2, rating=4)
+        assert v.accepted
+        pad = sim.twin("pad-w2")
+        # the same prompt answered again: one service, one rating
+        txn = pad.press(5, txn=pad.answers[-1][0])
+        await pad.watch.until(lambda: len(pad.answers) == 2, 5, "the second press is answered")
+        assert pad.answers[-1] == (txn, False)
+        # no HTTP route takes a rating, whatever the token
+        clerk = {"Authorization": f"Bearer {token(hall.cfg, 'clerk', window=2)}"}
+        for path in ("/api/ratings", "/api/windows/2/rate", "/api/windows/2/rating"):
+            async with http.post(hall.api_url + path, json={"level": 5}, headers=clerk) as r:
+                assert r.status in (404, 405, 409), path
+    given = [e for e in hall.journal.read() if e.type == "rating.given"]
+    assert len(given) == 1 and given[0].data["level"] == 4
