@@ -69,7 +69,7 @@ class Hall:
         self.state = queue.initial_state(self.cfg, today)
         for env in self.journal.since_ts(today):  # rebuild today's queue from the journal
             queue.evolve(self.state, env.type, env.data)
-        self.uplink = Uplink(self.cfg.uplink, self.cfg.hall.id, self.journal)
+        self.uplink = Uplink(self.cfg.uplink, self.cfg.hall.id, self.journal, self.watch.changed)
         await self.uplink.start()
         for dev in self.cfg.devices:
             driver: Driver = load(TYPES[dev.type].driver)(dev, self._on_input)

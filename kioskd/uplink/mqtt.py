@@ -14,7 +14,7 @@ import json
 import logging
 import ssl
 import time
-from typing import Any
+from typing import Any, Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -37,10 +37,12 @@ def rfc3339(t: float) -> str:
 
 
 class Uplink:
-    def __init__(self, cfg: UplinkConfig, hall: str, journal: Journal):
+    def __init__(self, cfg: UplinkConfig, hall: str, journal: Journal,
+                 on_change: Callable[[], None] = lambda: None):
         self.cfg = cfg
         self.hall = hall
         self.journal = journal
+        self.on_change = on_change  # connected, lost, or a row delivered
         self.prefix = prefix(hall)
         self.connected = False
         self.since = time.time()
@@ -166,6 +168,7 @@ class Uplink:
         self._inflight.clear()
         self._sent_upto = self.journal.delivered_upto()
         self._wake.set()
+        self.on_change()
 
     def _disconnected(self, reason: str) -> None:
         if self.connected and not self._stopping:
@@ -174,9 +177,11 @@ class Uplink:
             self.reconnects += 1
         self.connected = False
         self._inflight.clear()
+        self.on_change()
 
     def _acked(self, mid: int) -> None:
         seq = self._inflight.pop(mid, None)
         if seq is not None:
             self.journal.mark_delivered([seq])
             self._wake.set()
+            self.on_change()

@@ -1,0 +1,115 @@
+"""`kioskd check-config`: every mistake named as PATH:LINE: key.path: problem, exit 2."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from kioskd.cli import main
+from helpers import REPO
+
+BASE = (REPO / "devices.toml").read_text(encoding="utf-8")
+
+
+def check(tmp_path, text: str, capsys) -> tuple[int, list[str], str]:
+    path = tmp_path / "devices.toml"
+    path.write_text(text, encoding="utf-8")
+    rc = main(["check-config", "-c", str(path)])
+    err = capsys.readouterr().err
+    return rc, [line for line in err.splitlines() if line.startswith(str(path))], str(path)
+
+
+def test_repository_config_is_valid(capsys):
+    assert main(["check-config", "-c", str(REPO / "devices.toml")]) == 0
+    assert "8 devices" in capsys.readouterr().out
+
+
+MISTAKES = [
+    # (what, replace this, with this, key path expected, words expected)
+    ("unknown device type", 'type = "board.bx"', 'type = "board.xyz"', "device[2].type",
+     "unknown device type"),
+    ("missing url", 'url = "serial:///dev/kioskd/idreader?baud=115200"\n', "",
+     "device[0].url", "missing"),
+    ("bad port syntax", 'url = "serial:///dev/kioskd/pad-w1?baud=9600"',
+     'url = "tcp://127.0.0.1:99999"', "device[3].url", "bad port"),
+    ("port not a number", 'listen = "127.0.0.1:8470"', 'listen = "127.0.0.1:http"',
+     "api.listen", "HOST:PORT"),
+    ("duplicate ids", 'id = "pad-w2"', 'id = "pad-w1"', "device[5].id", "duplicate"),
+    ("unknown category", 'categories = ["B", "A"]', 'categories = ["B", "Z"]',
+     "window[1].categories", "unknown category 'Z'"),
+    ("wrong value type", "poll_ms = 300", 'poll_ms = "300"', "device[0].poll_ms",
+     "expected an integer"),
+    ("boolean for an integer", "address = 1", "address = true", "device[2].address",
+     "expected an integer"),
+    ("unreadable token file", 'token = "demo-kiosk-1-token-change-me"',
+     'token_file = "/nonexistent/kiosk.token"', "api.client[0].token_file", "cannot read"),
+    ("misspelt key", "poll_ms = 300", "pol_ms = 300", "device[0].pol_ms", "unknown key"),
+    ("unknown time zone", 'timezone = "Asia/Shanghai"', 'timezone = "Mars/Base"',
+     "hall.timezone", "unknown time zone"),
+    ("bad baud rate", "?baud=115200", "?baud=12345", "device[0].url", "baud"),
+    ("device at an unknown kiosk", 'kiosk = "kiosk-1"\nurl = "serial:///dev/kioskd/printer',
+     'kiosk = "kiosk-9"\nurl = "serial:///dev/kioskd/printer', "device[1].kiosk", "no [[kiosk]]"),
+    ("clerk without a window", 'role = "clerk"\nwindow = 1\n', 'role = "clerk"\n',
+     "api.client[1].window", "missing"),
+    ("bad uplink scheme", 'url = "mqtt://127.0.0.1:1883"', 'url = "http://127.0.0.1:1883"',
+     "uplink.url", "mqtt://"),
+    ("category prefix", 'code = "C"', 'code = "c1"', "category[2].code", "capital letters"),
+    ("two pads on one window", 'id = "pad-w3"\ntype = "pad.serial"\nwindow = 3',
+     'id = "pad-w3"\ntype = "pad.serial"\nwindow = 1', "device[7]", "already is the pad"),
+]
+
+
+@pytest.mark.parametrize("what,old,new,keypath,words", MISTAKES, ids=[m[0] for m in MISTAKES])
+def test_each_mistake_is_named(tmp_path, capsys, what, old, new, keypath, words):
+    assert old in BASE, f"test data out of date: {old!r}"
+    rc, lines, path = check(tmp_path, BASE.replace(old, new, 1), capsys)
+    assert rc == 2
+    hits = [ln for ln in lines if f": {keypath}: " in ln]
+    assert hits, f"no line for {keypath} in {lines}"
+    assert words in hits[0]
+    m = re.match(re.escape(path) + r":(\d+): ", hits[0])
+    assert m, f"no line number in {hits[0]!r}"
+    line = (tmp_path / "devices.toml").read_text(encoding="utf-8").splitlines()[int(m.group(1)) - 1]
+    leaf = keypath.rsplit(".", 1)[-1]
+    if "[" not in leaf:  # a key's own line, or its table's header
+        assert leaf in line or line.startswith("["), (line, keypath)
+
+
+def test_all_mistakes_at_once(tmp_path, capsys):
+    text = BASE
+    for _, old, new, _, _ in MISTAKES[:6]:
+        text = text.replace(old, new, 1)
+    rc, lines, _ = check(tmp_path, text, capsys)
+    assert rc == 2 and len(lines) >= 6
+
+
+def test_syntax_error_gives_its_line(tmp_path, capsys):
+    text = BASE.replace('name = "综合受理"', 'name = "综合受理', 1)
+    rc, lines, path = check(tmp_path, text, capsys)
+    bad_line = next(i for i, ln in enumerate(text.splitlines(), 1) if ln == 'name = "综合受理')
+    assert rc == 2
+    assert lines and lines[0].startswith(f"{path}:{bad_line}: syntax")
+
+
+def test_missing_file(tmp_path, capsys):
+    rc = main(["check-config", "-c", str(tmp_path / "nope.toml")])
+    assert rc == 2 and "cannot read" in capsys.readouterr().err
+
+
+def test_console_script_exit_code(tmp_path):
+    path = tmp_path / "devices.toml"
+    path.write_text(BASE.replace('type = "board.bx"', 'type = "board.xyz"', 1), encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "kioskd", "check-config", "-c", str(path)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "device[2].type" in r.stderr
+
+
+def test_run_refuses_a_broken_config(tmp_path):
+    path = tmp_path / "devices.toml"
+    path.write_text("[hall\n", encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "kioskd", "run", "-c", str(path)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and f"{path}:1: syntax" in r.stderr
