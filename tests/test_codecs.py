@@ -1,0 +1,194 @@
+"""Codecs against fixed byte vectors from shared/protocols.md, whole and byte by byte, so a
+driver and its twin cannot drift together."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from kioskd.drivers.board import bx
+from kioskd.drivers.idcard import sam
+from kioskd.drivers.idcard.driver import format_sam_id
+from kioskd.drivers.pad import proto
+from kioskd.drivers.printer import escpos
+from kioskd.errors import ChecksumError, FrameError, FrameTooLong
+from kioskd.sim.idcard import SAM_ID, make_card
+from kioskd.sim.printer import EscposInterpreter
+
+H = bytes.fromhex
+
+# protocols.md §1.3: every canonical command frame
+SAM_COMMANDS = [
+    (sam.RESET, "AA AA AA 96 69 00 03 10 FF EC"),
+    (sam.SAM_STATUS, "AA AA AA 96 69 00 03 11 FF ED"),
+    (sam.SAM_ID, "AA AA AA 96 69 00 03 12 FF EE"),
+    (sam.FIND, "AA AA AA 96 69 00 03 20 01 22"),
+    (sam.SELECT, "AA AA AA 96 69 00 03 20 02 21"),
+    (sam.READ_TEXT_PHOTO, "AA AA AA 96 69 00 03 30 01 32"),
+    (sam.READ_TEXT_PHOTO_FP, "AA AA AA 96 69 00 03 30 10 23"),
+    (sam.READ_NEW_ADDRESS, "AA AA AA 96 69 00 03 30 03 30"),
+]
+
+
+@pytest.mark.parametrize("cmd,frame", SAM_COMMANDS)
+def test_sam_command_frames(cmd, frame):
+    assert sam.command(cmd) == H(frame)
+
+
+def test_sam_set_max_rf_frame():
+    assert sam.command((0x61, 0xFF), b"\x50") == H("AA AA AA 96 69 00 04 61 FF 50 CA")
+
+
+SAM_RESPONSES = [
+    ("AA AA AA 96 69 00 04 00 00 90 94", 0x90, b""),
+    ("AA AA AA 96 69 00 04 00 00 60 64", 0x60, b""),
+    ("AA AA AA 96 69 00 08 00 00 9F 00 00 00 00 97", 0x9F, bytes(4)),
+    ("AA AA AA 96 69 00 04 00 00 80 84", 0x80, b""),
+    ("AA AA AA 96 69 00 0C 00 00 90" + " 00" * 8 + " 9C", 0x90, bytes(8)),
+    ("AA AA AA 96 69 00 04 00 00 81 85", 0x81, b""),
+    ("AA AA AA 96 69 00 04 00 00 41 45", 0x41, b""),
+]
+
+
+@pytest.mark.parametrize("frame,sw3,data", SAM_RESPONSES)
+def test_sam_canonical_responses(frame, sw3, data):
+    assert sam.response(sw3, data) == H(frame)
+    (parsed,) = sam.SamCodec().feed(H(frame))
+    assert parsed.sw3 == sw3 and parsed.data == data
+
+
+def test_sam_status_codes_are_typed():
+    (f,) = sam.SamCodec().feed(H("AA AA AA 96 69 00 04 00 00 80 84"))
+    with pytest.raises(sam.SamStatusError) as e:
+        f.ok(sam.SW_FOUND)
+    assert e.value.code == "idcard.not_found" and e.value.sw3 == 0x80
+    (f,) = sam.SamCodec().feed(sam.response(0x77))
+    with pytest.raises(sam.SamStatusError) as e:
+        f.ok()
+    assert e.value.code == "idcard.sw_77"
+
+
+def test_sam_full_read_answer_byte_by_byte():
+    card = make_card("欧阳娜娜", date(1985, 1, 9), gender="女")
+    frame = sam.response(0x90, sam.read_answer(sam.encode_text(card)))
+    assert len(frame) == 1295 and frame[5:7] == H("05 08")  # §1.5: 1295 bytes, LEN 05 08
+    assert frame[14:16] == "欧".encode("utf-16-le")  # text starts at offset 14
+    codec = sam.SamCodec()
+    out = [x for b in frame for x in codec.feed(bytes([b]))]
+    assert len(out) == 1
+    text, photo = sam.split_read(out[0].ok())
+    decoded = sam.decode_text(text)
+    assert (decoded.name, decoded.birth, decoded.gender) == ("欧阳娜娜", date(1985, 1, 9), "女")
+    assert decoded.id_number == card.id_number and decoded.number_valid
+    assert len(photo) == 1024
+
+
+def test_sam_garbage_checksum_and_length_resync():
+    good = sam.response(0x90)
+    bad_chk = bytearray(good)
+    bad_chk[-1] ^= 0xFF
+    huge = sam.PREAMBLE + H("FF FF")
+    out = sam.SamCodec().feed(b"\x01\x02noise" + bytes(bad_chk) + huge + good)
+    errors = [x for x in out if isinstance(x, FrameError)]
+    frames = [x for x in out if isinstance(x, sam.Frame)]
+    assert any(isinstance(e, ChecksumError) for e in errors)
+    assert any(isinstance(e, FrameTooLong) for e in errors)
+    assert len(frames) == 1 and frames[0].sw3 == 0x90
+
+
+def test_sam_id_format():
+    assert format_sam_id(SAM_ID) == "05.01-20110617-0004156032-0254740431"
+
+
+def test_gb11643_check_digit():
+    assert sam.id_number_valid("11010519491231002X")
+    assert not sam.id_number_valid("110105194912310021")
+    assert sam.check_char("11010519491231002") == "X"
+
+
+def test_unknown_card_type_is_reported_not_guessed():
+    block = bytearray(sam.encode_text(make_card("张三", date(1970, 1, 1))))
+    block[248:250] = "Z".encode("utf-16-le")
+    with pytest.raises(Exception) as e:
+        sam.decode_text(bytes(block))
+    assert e.value.code == "idcard.card_type_unknown"
+
+
+def test_card_repr_hides_personal_data():
+    card = make_card("张三", date(1970, 1, 1))
+    assert card.id_number not in repr(card) and "张三" not in repr(card)
+
+
+# --- BX board: §5.1 examples ------------------------------------------------------------------
+@pytest.mark.parametrize("cmd,frame", [
+    (bx.PING, "A5A5A5A5A5A5A5A5 0100 0080 000000000000 FE 02 0500 A2 00 01 00 00 68F8 5A"),
+    (bx.STATUS, "A5A5A5A5A5A5A5A5 0100 0080 000000000000 FE 02 0500 A1 02 01 00 00 2D40 5A"),
+    (bx.CLEAR, "A5A5A5A5A5A5A5A5 0100 0080 000000000000 FE 02 0500 A3 10 01 00 00 51F8 5A"),
+])
+def test_bx_example_frames(cmd, frame):
+    assert bx.request(cmd) == H(frame.replace(" ", ""))
+
+
+def test_bx_escaping_and_text_roundtrip_byte_by_byte():
+    text = "A001 请到1号窗口".encode("gb2312") + bytes([0xA5, 0x5A, 0xA6, 0x5B])
+    frame = bx.request(bx.DYNAMIC_TEXT, bx.dynamic_text(text))
+    assert frame.count(0x5A) == 1 and frame.endswith(b"\x5A")  # escaped inside
+    codec = bx.BxCodec()
+    out = [x for b in frame for x in codec.feed(bytes([b]))]
+    assert len(out) == 1 and out[0].command == bx.DYNAMIC_TEXT
+    assert bx.parse_dynamic_text(out[0].data[5:]) == text
+
+
+def test_bx_crc_error_and_answer_errors():
+    frame = bytearray(bx.request(bx.PING))
+    frame[-3] ^= 0x01
+    (err,) = bx.BxCodec().feed(bytes(frame))
+    assert isinstance(err, ChecksumError)
+    (req,) = bx.BxCodec().feed(bx.request(bx.PING))
+    (ans,) = bx.BxCodec().feed(bx.answer(req, 0x03))
+    with pytest.raises(Exception) as e:
+        bx.check_answer(ans)
+    assert e.value.code == "board.busy"
+
+
+# --- rating pad (our own protocol, docs/pad-serial.md) ---------------------------------------
+def test_pad_frames_documented_examples():
+    assert proto.rating(1, 7, 5) == H("68 03 68 01 21 00 07 05 96 16")
+    assert proto.prompt(1, 1, 3, "A001") == H("68 08 68 01 01 00 01 03 04 41 30 30 31 44 16")
+
+
+def test_pad_codec_byte_by_byte_and_noise():
+    data = b"\xff\x00" + proto.rating(2, 300, 1, b"\x01\x03") + proto.encode(2, 0x90, b"\x01\x2c\x00")
+    codec = proto.PadCodec()
+    out = [x for b in data for x in codec.feed(bytes([b]))]
+    frames = [x for x in out if isinstance(x, proto.PadFrame)]
+    assert [f.func for f in frames] == [proto.RATING, 0x90]
+    assert frames[0].txn == 300 and frames[0].data[2:] == b"\x01\x01\x03"
+    assert any(isinstance(x, FrameError) for x in out)
+
+
+# --- ESC/POS -------------------------------------------------------------------------------------
+def test_status_bytes_decode():
+    ok, near, out = escpos.status_byte(), escpos.status_byte(2, 3), escpos.status_byte(2, 3, 5, 6)
+    assert escpos.PrinterStatus.decode(ok, ok) == escpos.PrinterStatus(True, "ok")
+    assert escpos.PrinterStatus.decode(ok, near).paper == "near_end"
+    assert escpos.PrinterStatus.decode(escpos.status_byte(3), out) == escpos.PrinterStatus(False, "out")
+    # an invalid or missing reply is unknown, never "no paper"
+    assert escpos.PrinterStatus.decode(0x00, 0xFF) == escpos.PrinterStatus(None, "unknown")
+    assert escpos.PrinterStatus.decode(None, None).paper == "unknown"
+
+
+def test_ticket_bytes_keep_every_character():
+    t = escpos.TicketText("示范区政务服务中心：鿏〇", "不动产登记", "B012", 3, "2026-11-24 09:30", "h/B012")
+    data = escpos.build_ticket(t)
+    assert data.startswith(H("1B 40"))
+    assert "示范区政务服务中心：鿏〇".encode("gb18030") in data  # python-escpos alone sends ?
+    assert H("1D 28 6B") in data and data.rstrip().endswith(H("1D 56 00"))
+    interp = EscposInterpreter()
+    for b in data:
+        interp.feed(bytes([b]))
+    (ticket,) = interp.done
+    assert ticket.lines[0] == "示范区政务服务中心：鿏〇"
+    assert "B012" in ticket.big and ticket.qr == ["h/B012"]
+    assert "您前面还有 3 人等候" in ticket.text and not interp.unknown
