@@ -80,7 +80,8 @@ class EscposInterpreter:
         if b == GS and c == 0x28:  # GS ( k pL pH ...
             if len(buf) < i + 5:
                 return None
-            return 5 + buf[i + 3] + 256 * buf[i + 4]
+            n = 5 + buf[i + 3] + 256 * buf[i + 4]
+            return n if len(buf) >= i + n else None
         if b == GS and c == 0x56:  # GS V m [n]
             if len(buf) < i + 3:
                 return None
