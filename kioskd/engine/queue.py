@@ -111,11 +111,12 @@ def initial_state(cfg: Config, day: str) -> HallState:
     )
 
 
-def _call_order(tickets: list[Ticket]) -> list[Ticket]:
+def _call_order(tickets: list[Ticket], preference: tuple[str, ...] = ()) -> list[Ticket]:
+    """Priority lanes first, then the window's order of categories, then issue order."""
     def key(t: Ticket):
         lane = LANE_ORDER.index(t.lane) if t.lane in LANE_ORDER else len(LANE_ORDER)
-        return (lane, t.seq_in_day, t.number)
-    # issue order across categories: tickets carry their global issue index in seq_in_day
+        pref = preference.index(t.category) if t.category in preference else 0
+        return (lane, pref, t.seq_in_day)
     return sorted(tickets, key=key)
 
 
@@ -178,7 +179,7 @@ def _window(state: HallState, cmd: WindowAction) -> list[Event]:
             raise Refused("window.paused", f"window {w.number} is paused")
         if w.current and state.tickets[w.current].status != "finished":
             raise Refused("window.busy", f"window {w.number} still has {w.current}: finish it first")
-        candidates = _call_order(state.waiting(w.categories))
+        candidates = _call_order(state.waiting(w.categories), w.categories)
         if not candidates:
             raise Refused("queue.empty", f"nobody is waiting for window {w.number}")
         t = candidates[0]

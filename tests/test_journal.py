@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+from kioskd.journal import Journal
+
+TS = "2026-11-24T09:00:00.000+08:00"
+
+
+def test_seq_gap_free_chain_and_tamper_detection(tmp_path):
+    j = Journal(tmp_path / "j.sqlite3", "h")
+    envs = j.append([("ticket.issued", {"ticket": "A001"}), ("ticket.called", {"ticket": "A001"})], TS)
+    envs += j.append([("service.finished", {"ticket": "A001"})], TS)
+    assert [e.seq for e in envs] == [1, 2, 3]
+    assert envs[1].prev != envs[2].prev and envs[0].prev == "0" * 64
+    assert j.verify() is None
+    j.close()
+    j = Journal(tmp_path / "j.sqlite3", "h")  # reopened: the chain and seq continue
+    assert j.append([("x", {})], TS)[0].seq == 4 and j.verify() is None
+    j.close()
+    db = sqlite3.connect(tmp_path / "j.sqlite3")
+    db.execute("UPDATE journal SET data = '{\"ticket\":\"A009\"}' WHERE seq = 2")
+    db.commit()
+    db.close()
+    assert Journal(tmp_path / "j.sqlite3", "h").verify() == 2
+
+
+def test_delivery_watermark(tmp_path):
+    j = Journal(tmp_path / "j.sqlite3", "h")
+    j.append([("e", {"n": i}) for i in range(5)], TS)
+    j.mark_delivered([1, 2, 4])
+    assert j.delivered_upto() == 2 and j.backlog() == 2
+    assert [e.seq for e in j.read(after=0, undelivered=True)] == [3, 5]
+
+
+def test_verify_journal_cli_names_the_bad_seq(tmp_path):
+    j = Journal(tmp_path / "journal.sqlite3", "demo-hall")
+    j.append([("e", {"n": i}) for i in range(3)], TS)
+    j.close()
+    db = sqlite3.connect(tmp_path / "journal.sqlite3")
+    db.execute("DELETE FROM journal WHERE seq = 2")
+    db.commit()
+    db.close()
+    r = subprocess.run([sys.executable, "-m", "kioskd", "verify-journal", "--journal",
+                        str(tmp_path / "journal.sqlite3")], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1 and "seq 2" in r.stderr
