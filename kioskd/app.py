@@ -30,7 +30,8 @@ from kioskd.watch import Watch
 
 log = logging.getLogger("kioskd")
 
-CARD_FRESH_S = 120  # a card read at a kiosk is used for the next ticket within this time
+CARD_FRESH_S = 120
+EFFECT_NAMES = {queue.PrintTicket: "print", queue.ShowOnBoard: "show", queue.PromptRating: "prompt"}  # a card read at a kiosk is used for the next ticket within this time
 
 
 @dataclass
@@ -186,7 +187,7 @@ class Hall:
                                                                 ticket=effect.ticket)}
         except DeviceError as exc:
             log.warning("%s not carried out: %s (%s)", type(effect).__name__, exc, exc.code)
-            return {"effect": type(effect).__name__, "error": exc.code}
+            return {"effect": EFFECT_NAMES[type(effect)], "error": exc.code}
         return {}
 
     # --- what devices report -------------------------------------------------------------------

@@ -21,7 +21,7 @@ from kioskd.errors import DeviceError, Refused
 
 log = logging.getLogger("kioskd.api")
 
-CLIENT = web.AppKey("client", ApiClient)
+CLIENT = web.RequestKey("client", ApiClient)
 
 
 def _error(status: int, code: str, message: str) -> web.Response:

@@ -1,0 +1,58 @@
+"""The local API's roles: who may do what, and clear errors for bad requests."""
+
+from __future__ import annotations
+
+import json
+
+import aiohttp
+
+from kioskd.sim.scenario import token
+
+
+def bearer(tok: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tok}"}
+
+
+async def test_roles_and_errors(sim):
+    hall = sim.hall
+    cfg, base = hall.cfg, hall.api_url
+    kiosk, clerk1 = bearer(token(cfg, "kiosk")), bearer(token(cfg, "clerk", window=1))
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/api/health") as r:
+            assert r.status == 200 and (await r.json())["devices"] == {"ready": 8}
+        for headers in ({}, bearer("wrong-token-wrong-token")):
+            async with http.get(f"{base}/api/queue", headers=headers) as r:
+                assert r.status == 401 and (await r.json())["error"] == "auth.token"
+        async with http.post(f"{base}/api/windows/1/call-next", headers=kiosk) as r:
+            assert r.status == 403
+        async with http.post(f"{base}/api/windows/2/call-next", headers=clerk1) as r:
+            assert r.status == 403 and (await r.json())["error"] == "auth.window"
+        async with http.post(f"{base}/api/tickets", json={"category": "A"}, headers=clerk1) as r:
+            assert r.status == 403
+        async with http.post(f"{base}/api/tickets", data="{not json", headers=kiosk) as r:
+            assert r.status == 400 and (await r.json())["error"] == "request.json"
+        async with http.post(f"{base}/api/tickets", json={"category": "Q"}, headers=kiosk) as r:
+            assert r.status == 409 and (await r.json())["error"] == "category.unknown"
+        async with http.post(f"{base}/api/windows/1/call-next", headers=clerk1) as r:
+            assert r.status == 409 and (await r.json())["error"] == "queue.empty"
+        async with http.post(f"{base}/api/devices/printer-k1/status", headers=clerk1) as r:
+            assert r.status == 403
+        async with http.post(f"{base}/api/devices/printer-k1/status",
+                             headers=bearer(token(cfg, "technician"))) as r:
+            assert (await r.json())["result"] == {"online": True, "paper": "ok"}
+        async with http.get(f"{base}/api/openapi.json") as r:
+            assert "/api/tickets" in (await r.json())["paths"]
+
+
+async def test_websocket_streams_events(sim):
+    hall = sim.hall
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(f"{hall.api_url}/api/events",
+                                   headers=bearer(token(hall.cfg, "clerk", window=1))) as ws:
+            async with http.post(f"{hall.api_url}/api/tickets", json={"category": "B"},
+                                 headers=bearer(token(hall.cfg, "kiosk"))) as r:
+                assert r.status == 201
+            msg = await ws.receive(timeout=5)
+            env = json.loads(msg.data)
+            assert env["type"] == "ticket.issued" and env["data"]["ticket"] == "B001"
+            assert env["seq"] == hall.journal.last_seq
