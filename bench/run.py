@@ -1,0 +1,131 @@
+"""Benchmarks: kioskd's figure beside the raw library doing the same work, and the ratio.
+
+Run: make bench   (or .venv/bin/python bench/run.py [--n N]). Compare ratios from one run;
+absolute figures on these machines are noisy (shared/baselines.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import serial
+
+
+def timed(fn, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def report(name: str, ours: list[float], raw: list[float], unit: str = "ms") -> None:
+    o, r = statistics.median(ours), statistics.median(raw)
+    p99 = lambda xs: sorted(xs)[int(len(xs) * 0.99) - 1]  # noqa: E731
+    print(f"{name:<44} kioskd p50 {o:8.4f} {unit} p99 {p99(ours):8.4f} | raw p50 {r:8.4f} "
+          f"p99 {p99(raw):8.4f} | ratio {o / r:5.2f}x")
+
+
+def bench_journal(n: int, folder: Path) -> None:
+    from kioskd.journal import Journal
+
+    j = Journal(folder / "j.sqlite3", "bench")
+    data = {"ticket": "A001", "category": "A", "category_name": "综合受理", "kiosk": "kiosk-1",
+            "lane": None, "ahead": 3, "holder": "f" * 24, "day": "2026-11-24"}
+    ours = timed(lambda: j.append([("ticket.issued", data)], "2026-11-24T09:00:00.000+08:00"), n)
+    db = sqlite3.connect(folder / "raw.sqlite3", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE t(seq INTEGER PRIMARY KEY, body TEXT)")
+    body = "x" * 300
+
+    def raw():
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO t(body) VALUES (?)", (body,))
+        db.execute("COMMIT")
+    report("journal append, 1 event per durable commit", ours, timed(raw, n))
+
+
+def bench_ticket(n: int) -> None:
+    from kioskd.drivers.printer import escpos
+
+    t = escpos.TicketText("示范区政务服务中心", "综合受理", "A001", 3, "2026-11-24 09:30",
+                          "demo-hall/2026-11-24/A001")
+    ours = timed(lambda: escpos.build_ticket(t), n)
+    from escpos.printer import Dummy
+
+    def raw():
+        p = Dummy()
+        p.text("示范区政务服务中心\n综合受理\nA001\n您前面还有 3 人等候\n2026-11-24 09:30\n")
+        p.qr("demo-hall/2026-11-24/A001", native=True, size=6)
+        p.cut()
+        return p.output
+    report("ESC/POS ticket bytes (text + native QR + cut)", ours, timed(raw, n))
+
+
+async def bench_sam_read(n: int, folder: Path) -> None:
+    """A full card read (select + read 1295 bytes) over a pty: driver vs raw pyserial."""
+    from kioskd import config
+    from kioskd.drivers.idcard import sam
+    from kioskd.drivers.idcard.driver import SamReaderDriver
+    from kioskd.sim.idcard import SamReaderTwin, make_card
+
+    dev = config.DeviceConfig("r", "idcard.sam", config.Endpoint("serial", baud=115200))
+    twin = SamReaderTwin(dev, folder / "reader")
+    await twin.start()
+    twin.place(make_card("张三", date(1970, 1, 1)))
+    drv = SamReaderDriver(config.DeviceConfig(
+        "r", "idcard.sam", config.parse_endpoint(twin.url, ("serial",))), lambda i: None)
+    await drv.open()
+    ours = []
+    for _ in range(n):
+        twin._read_done = False
+        t = time.perf_counter()
+        (await drv.transact(sam.command(sam.READ_TEXT_PHOTO), timeout=3.5)).ok()
+        ours.append((time.perf_counter() - t) * 1000)
+    await drv.close()
+
+    # raw: pyserial in a thread (it blocks), the same twin answering on the loop
+    port = serial.Serial(str(twin.port.link), 115200, timeout=1)
+
+    def raw_once() -> float:
+        t = time.perf_counter()
+        port.write(sam.command(sam.READ_TEXT_PHOTO))
+        got = port.read(1295)
+        assert len(got) == 1295
+        return (time.perf_counter() - t) * 1000
+    raw = []
+    for _ in range(n):
+        twin._read_done = False
+        raw.append(await asyncio.get_running_loop().run_in_executor(None, raw_once))
+    port.close()
+    await twin.stop()
+    report("ID card read answer (1295 B) over a pty", ours, raw)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=500)
+    args = ap.parse_args()
+    os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", tempfile.mkdtemp())
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d)
+        print(f"kioskd benchmarks, n={args.n}, python {sys.version.split()[0]}")
+        bench_journal(args.n, folder)
+        bench_ticket(args.n)
+        asyncio.run(bench_sam_read(min(args.n, 300), folder))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""`kioskd sim` as a newcomer runs it: it says where the API is, serves it, and Ctrl-C leaves
+no process behind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+
+import aiohttp
+import pytest
+
+from helpers import REPO
+
+
+async def _sim(tmp_path, broker: str, *extra: str):
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "kioskd", "sim", "-c", str(REPO / "devices.toml"), "--state",
+        str(tmp_path / "sim"), "--api-port", "0", "--broker", broker, *extra,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    out.append(int(entry))
+            except OSError:
+                pass
+    return out
+
+
+@pytest.mark.parametrize("broker", ["mosquitto", "embedded"])
+async def test_sim_serves_and_stops_clean(tmp_path, broker):
+    proc = await _sim(tmp_path, broker, "--demo")
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(30):
+            while not any("Ctrl-C stops everything" in ln for ln in lines):
+                line = await proc.stdout.readline()
+                assert line, "kioskd sim exited:\n" + "".join(lines)
+                lines.append(line.decode())
+            api = re.search(r"API\s+(http://\S+)/api/health", "".join(lines)).group(1)
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{api}/api/health") as r:
+                    assert r.status == 200
+            while not any(ln.startswith("demo: ") and "accepted" in ln for ln in lines):
+                line = await proc.stdout.readline()
+                assert line, "".join(lines)
+                lines.append(line.decode())
+        kids = _children(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        rest = (await asyncio.wait_for(proc.stdout.read(), 10)).decode()
+        assert await proc.wait() == 0
+        assert "kioskd sim: stopped" in rest
+        assert "Traceback" not in "".join(lines) + rest
+        for pid in kids:  # mosquitto, when it was one, went with it
+            assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower()
+    finally:
+        if proc.returncode is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
