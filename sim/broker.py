@@ -27,9 +27,10 @@ class Mosquitto:
 
     kind = "mosquitto"
 
-    def __init__(self, folder: Path, port: int = 0):
+    def __init__(self, folder: Path, port: int = 0, extra: str = "allow_anonymous true\n"):
         self.folder = Path(folder)
         self.port = port or free_port()
+        self.extra = extra  # more mosquitto.conf lines (tests: a broker that refuses)
         self.proc: asyncio.subprocess.Process | None = None
 
     @property
@@ -42,7 +43,7 @@ class Mosquitto:
             raise FileNotFoundError("mosquitto is not installed")
         self.folder.mkdir(parents=True, exist_ok=True)
         conf = self.folder / "mosquitto.conf"
-        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+        conf.write_text(f"listener {self.port} 127.0.0.1\n{self.extra}"
                         f"persistence true\npersistence_location {self.folder}/\n"
                         "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n"
                         "log_type information\nmax_queued_messages 100000\n")

@@ -147,9 +147,9 @@ class PrinterTwin(Twin):
             del self.codec.done[before:]  # nothing comes out of a printer without paper
         self.watch.changed()
 
-    def plug(self) -> None:
+    async def plug(self) -> None:
         done = self.codec.done
-        super().plug()
+        await super().plug()
         self.codec.done = done
 
     def _status(self, n: int) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kioskd.config import DeviceConfig
-from kioskd.sim.wire import PtyPort
+from kioskd.sim.wire import PtyPort, TcpPort
 from kioskd.watch import Watch
 
 
@@ -16,7 +16,9 @@ class Twin:
 
     def __init__(self, dev: DeviceConfig, link: Path):
         self.dev = dev
-        self.port = PtyPort(link, self._on_bytes)
+        # the twin sits on the same kind of wire as the device it stands for
+        self.port: PtyPort | TcpPort = (TcpPort(self._on_bytes) if dev.url.scheme == "tcp"
+                                        else PtyPort(link, self._on_bytes))
         self.watch = Watch()
         self.silent = False  # fault: swallow requests, answer nothing
         self.received = 0
@@ -24,21 +26,36 @@ class Twin:
 
     @property
     def url(self) -> str:
+        if isinstance(self.port, TcpPort):
+            return f"tcp://{self.port.link}"
         return f"serial://{self.port.link}?baud={self.dev.url.baud}"
 
     async def start(self) -> None:
-        self.port.plug()
+        await self._plug()
 
     async def stop(self) -> None:
-        self.port.unplug()
+        await self._unplug()
 
-    def unplug(self) -> None:
-        self.port.unplug()
+    async def _plug(self) -> None:
+        if isinstance(self.port, TcpPort):
+            await self.port.plug()
+        else:
+            self.port.plug()
+
+    async def _unplug(self) -> None:
+        if isinstance(self.port, TcpPort):
+            await self.port.unplug()
+        else:
+            self.port.unplug()
+
+    async def unplug(self) -> None:
+        """Fault: the device goes away (USB pulled, power cut, network cable out)."""
+        await self._unplug()
         self.watch.changed()
 
-    def plug(self) -> None:
+    async def plug(self) -> None:
         self.codec = type(self.codec)()
-        self.port.plug()
+        await self._plug()
         self.watch.changed()
 
     def send(self, data: bytes) -> None:

@@ -80,3 +80,58 @@ class PtyPort:
             return  # nobody has the other end open right now
         if data:
             self.on_bytes(data)
+
+
+class TcpPort:
+    """The device side of a tcp:// device (network boards, printers on port 9100): a server on
+    127.0.0.1 that talks to whoever connected last."""
+
+    def __init__(self, on_bytes: Callable[[bytes], None], port: int = 0):
+        self.on_bytes = on_bytes
+        self.port = port
+        self._server: asyncio.base_events.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+        self._tasks: set[asyncio.Task] = set()
+
+    @property
+    def plugged(self) -> bool:
+        return self._server is not None
+
+    @property
+    def link(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def plug(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]  # the same port on every replug
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.append(writer)
+        task = asyncio.current_task()
+        self._tasks.add(task)
+        try:
+            while data := await reader.read(65536):
+                self.on_bytes(data)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self._tasks.discard(task)
+            if writer in self._writers:
+                self._writers.remove(writer)
+            writer.close()
+
+    def write(self, data: bytes) -> None:
+        if self._writers:
+            self._writers[-1].write(data)
+
+    async def unplug(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        for w in self._writers:
+            w.close()
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+        self._server = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import aiohttp
+import pytest
 
 from kioskd.sim.idcard import make_card
 from kioskd.sim.scenario import token
@@ -17,11 +18,11 @@ def states_of(hall, device: str) -> list[str]:
 
 async def test_reader_unplugged_and_back(sim, sub):
     hall, reader = sim.hall, sim.twin("reader-k1")
-    reader.unplug()
+    await reader.unplug()
     await hall.watch.until(lambda: states_of(hall, "reader-k1")[-1] == "absent", 10, "absent")
     await sub.watch.until(lambda: (sub.last("/device/reader-k1/state") or ({},))[0]
                           .get("state") == "absent", 5, "absent on MQTT")
-    reader.plug()
+    await reader.plug()
     await hall.watch.until(lambda: states_of(hall, "reader-k1")[-1] == "ready", 10, "back")
     assert states_of(hall, "reader-k1") == ["ready", "absent", "ready"]
     reader.place(make_card("李四", date(1990, 1, 1)))
@@ -53,19 +54,22 @@ async def test_bad_check_digit_gives_no_ticket(sim):
     assert not [e for e in hall.journal.read() if e.type == "ticket.issued"]
 
 
-async def test_board_comes_back_showing_the_current_call(sim):
-    hall, board = sim.hall, sim.twin("board-w1")
+@pytest.mark.parametrize("board_id,window,category", [("board-w1", 1, "A"),  # on a pty
+                                                      ("board-w2", 2, "B")])  # over tcp
+async def test_board_comes_back_showing_the_current_call(sim, board_id, window, category):
+    hall, board = sim.hall, sim.twin(board_id)
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{hall.api_url}/api/tickets", json={"category": "A"},
+        async with http.post(f"{hall.api_url}/api/tickets", json={"category": category},
                              headers={"Authorization": "Bearer " + token(hall.cfg, "kiosk")}) as r:
             assert r.status == 201
-        board.unplug()
-        await hall.watch.until(lambda: states_of(hall, "board-w1")[-1:] == ["absent"], 10)
-        async with http.post(f"{hall.api_url}/api/windows/1/call-next", headers={
-                "Authorization": "Bearer " + token(hall.cfg, "clerk", window=1)}) as r:
+        await board.unplug()
+        await hall.watch.until(lambda: states_of(hall, board_id)[-1:] == ["absent"], 10)
+        async with http.post(f"{hall.api_url}/api/windows/{window}/call-next", headers={
+                "Authorization": "Bearer " + token(hall.cfg, "clerk", window=window)}) as r:
             assert r.status == 200  # the call goes on without the board
-    board.plug()
-    await board.watch.until(lambda: board.text == "A001 请到1号窗口", 10, "board refreshed")
+    await board.plug()
+    expected = f"{category}001 请到{window}号窗口"
+    await board.watch.until(lambda: board.text == expected, 10, "board refreshed")
 
 
 async def test_paper_out_keeps_the_ticket(sim):

@@ -45,3 +45,23 @@ async def test_broker_down_then_back_loses_nothing(tmp_path, demo_cfg):
         await sim.stop()
         central.stop()
         await broker.stop()
+
+
+async def test_broker_refusing_the_hall_is_a_clear_error(tmp_path, demo_cfg, caplog):
+    # a broker that wants credentials the hall does not have
+    broker = Mosquitto(tmp_path / "broker", extra="allow_anonymous false\n")
+    await broker.start()
+    sim = SimHall(demo_cfg, tmp_path / "hall", broker=broker, api_port=0)
+    try:
+        hall = await sim.start()
+        await hall.watch.until(lambda: hall.uplink.status()["last_error"], 10, "refusal seen")
+        assert "not authori" in hall.uplink.status()["last_error"].lower()
+        assert any("no connection to broker" in r.getMessage() and r.levelname == "ERROR"
+                   for r in caplog.records)
+        async with aiohttp.ClientSession() as http:
+            v = await visit(sim, http, card=None, category="A", window=1)
+        assert v.accepted and not hall.uplink.connected
+        assert hall.journal.backlog() == hall.journal.last_seq  # all kept for later
+    finally:
+        await sim.stop()
+        await broker.stop()
