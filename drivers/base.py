@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Protocol
+from typing import Any, Awaitable, Callable, ClassVar, Protocol
 
 from kioskd.config import DeviceConfig
 from kioskd.drivers.transport import Link, open_link
 from kioskd.errors import DeviceAbsent, DeviceNotReady, DeviceTimeout, FrameError
 
 log = logging.getLogger("kioskd.drivers")
+
+MISSES_BEFORE_FAULT = 3
 
 
 class Codec(Protocol):
@@ -59,6 +61,7 @@ class Driver:
         self._reader: asyncio.Task | None = None
         self._pending: asyncio.Future | None = None
         self._lock = asyncio.Lock()
+        self._misses = 0
 
     # --- what each device type provides ---------------------------------------------------
     def make_codec(self) -> Codec:
@@ -117,6 +120,23 @@ class Driver:
                 "reconnects": c.reconnects, "last_error": c.last_error}
 
     # --- helpers for drivers ----------------------------------------------------------------
+    async def probe(self, request: Awaitable[Any]) -> Any | None:
+        """One periodic request (a poll, a keep-alive). A miss marks the device stale and gives
+        None; an answer after misses marks it ready again; MISSES_BEFORE_FAULT misses in a row
+        raise, and the supervisor reconnects."""
+        try:
+            answer = await request
+        except DeviceTimeout as exc:
+            self._misses += 1
+            if self._misses >= MISSES_BEFORE_FAULT:
+                raise
+            self.on_stale(True, str(exc))
+            return None
+        if self._misses:
+            self._misses = 0
+            self.on_stale(False, "answering again")
+        return answer
+
     async def send(self, data: bytes) -> None:
         if self._link is None:
             raise DeviceNotReady(f"{self.id} is not connected")

@@ -83,3 +83,13 @@ async def test_paper_out_keeps_the_ticket(sim):
     assert body["printed"] is False and body["print_error"] == "printer.paper_out"
     assert [e.data["ticket"] for e in hall.journal.read() if e.type == "ticket.issued"] == ["C001"]
     assert not printer.tickets
+
+
+async def test_reader_that_stops_answering_goes_stale_then_fault_then_back(sim):
+    hall, reader = sim.hall, sim.twin("reader-k1")
+    reader.silent = True
+    await hall.watch.until(lambda: states_of(hall, "reader-k1")[-1] == "fault", 10, "fault")
+    assert states_of(hall, "reader-k1") == ["ready", "stale", "fault"]
+    reader.silent = False
+    await hall.watch.until(lambda: states_of(hall, "reader-k1")[-1] == "ready", 10, "back")
+    assert hall.drivers["reader-k1"].counters.reconnects >= 1

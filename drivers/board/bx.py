@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kioskd.drivers.framing import skip_to
 from kioskd.errors import ChecksumError, DeviceFault, FrameError, FrameTooLong
 
 START, END = b"\xA5" * 8, b"\x5A"
@@ -129,15 +130,8 @@ class BxCodec:
         self._buf += data
         out: list[Packet | FrameError] = []
         while True:
-            start = self._buf.find(b"\xA5")
-            if start < 0:
-                if self._buf:
-                    out.append(FrameError(f"{len(self._buf)} bytes outside any frame skipped"))
-                    self._buf.clear()
+            if not skip_to(self._buf, b"\xA5", out):
                 return out
-            if start:
-                out.append(FrameError(f"{start} bytes before a frame skipped"))
-                del self._buf[:start]
             end = self._buf.find(END)
             if end < 0:
                 if len(self._buf) > 8 + 2 * (MAX_PACKET + 16) + 1:

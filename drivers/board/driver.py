@@ -7,10 +7,9 @@ from typing import Any
 
 from kioskd.drivers.base import Driver
 from kioskd.drivers.board import bx
-from kioskd.errors import DeviceNotReady, DeviceTimeout
+from kioskd.errors import DeviceNotReady
 
 KEEPALIVE_S = 5.0
-MISSES_BEFORE_FAULT = 3
 
 
 class BxBoardDriver(Driver):
@@ -34,20 +33,9 @@ class BxBoardDriver(Driver):
         return f"BX controller at address {self.address}"
 
     async def poll(self) -> None:
-        misses = 0
         while True:
             await asyncio.sleep(KEEPALIVE_S)
-            try:
-                await self._ask(bx.PING)
-            except DeviceTimeout as exc:
-                misses += 1
-                if misses >= MISSES_BEFORE_FAULT:
-                    raise
-                self.on_stale(True, str(exc))
-                continue
-            if misses:
-                misses = 0
-                self.on_stale(False, "answering again")
+            await self.probe(self._ask(bx.PING))
 
     async def handle(self, command: str, **args: Any) -> Any:
         if not self.ready:

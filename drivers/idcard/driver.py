@@ -11,8 +11,6 @@ from kioskd.errors import DeviceFault, DeviceTimeout, FrameError
 
 log = logging.getLogger("kioskd.drivers.idcard")
 
-MISSES_BEFORE_FAULT = 3
-
 
 def format_sam_id(data: bytes) -> str:
     """`05.01-20110617-0004156032-0254740431` (protocols.md §1.6, 10-digit padding)."""
@@ -36,19 +34,10 @@ class SamReaderDriver(Driver):
     async def poll(self) -> None:
         interval = self.cfg.options.get("poll_ms", 300) / 1000
         present = False  # a card was read and has not left the reader since
-        misses = 0
         while True:
-            try:
-                found = await self.transact(sam.command(sam.FIND))
-            except DeviceTimeout as exc:
-                misses += 1
-                if misses >= MISSES_BEFORE_FAULT:
-                    raise
-                self.on_stale(True, str(exc))
+            found = await self.probe(self.transact(sam.command(sam.FIND)))
+            if found is None:
                 continue
-            if misses:
-                misses = 0
-                self.on_stale(False, "answering again")
             if found.sw3 != sam.SW_FOUND:
                 present = False
             elif not present:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from kioskd.drivers.framing import skip_to
 from kioskd.errors import ChecksumError, DeviceFault, FrameError, FrameTooLong
 
 PREAMBLE = bytes.fromhex("AAAAAA9669")
@@ -103,19 +104,8 @@ class SamCodec:
         self._buf += data
         out: list[Frame | FrameError] = []
         while True:
-            start = self._buf.find(PREAMBLE)
-            if start < 0:
-                # keep a tail that may be the start of a preamble split across reads
-                keep = next((k for k in range(min(4, len(self._buf)), 0, -1)
-                             if PREAMBLE.startswith(self._buf[-k:])), 0)
-                dropped = len(self._buf) - keep
-                if dropped:
-                    out.append(FrameError(f"{dropped} bytes outside any frame skipped"))
-                    del self._buf[:dropped]
+            if not skip_to(self._buf, PREAMBLE, out):
                 return out
-            if start:
-                out.append(FrameError(f"{start} bytes before a frame skipped"))
-                del self._buf[:start]
             if len(self._buf) < 7:
                 return out
             length = int.from_bytes(self._buf[5:7], "big")

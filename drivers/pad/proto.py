@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kioskd.drivers.framing import skip_to
 from kioskd.errors import ChecksumError, FrameError
 
 START, END = 0x68, 0x16
@@ -67,15 +68,8 @@ class PadCodec:
         self._buf += data
         out: list[PadFrame | FrameError] = []
         while True:
-            start = self._buf.find(START)
-            if start < 0:
-                if self._buf:
-                    out.append(FrameError(f"{len(self._buf)} bytes outside any frame skipped"))
-                    self._buf.clear()
+            if not skip_to(self._buf, bytes([START]), out):
                 return out
-            if start:
-                out.append(FrameError(f"{start} bytes before a frame skipped"))
-                del self._buf[:start]
             if len(self._buf) < 3:
                 return out
             n = self._buf[1]
