@@ -149,8 +149,10 @@ class Driver:
             self._pending = asyncio.get_running_loop().create_future()
             try:
                 await self.send(data)
-                return await asyncio.wait_for(asyncio.shield(self._pending),
-                                              timeout or self.timeout)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancel that arrives
+                # as the answer does, and the supervisor could then never stop this driver
+                async with asyncio.timeout(timeout or self.timeout):
+                    return await self._pending
             except TimeoutError:
                 raise DeviceTimeout(f"{self.id}: no answer within {timeout or self.timeout:.1f} s") from None
             finally:

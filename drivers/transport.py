@@ -40,7 +40,8 @@ class Link:
     async def close(self) -> None:
         self._writer.close()
         try:
-            await asyncio.wait_for(self._writer.wait_closed(), 1.0)
+            async with asyncio.timeout(1.0):
+                await self._writer.wait_closed()
         except (OSError, serial.SerialException, ConnectionError, TimeoutError):
             pass  # closing a port that already went away
 
@@ -48,12 +49,13 @@ class Link:
 async def open_link(ep: Endpoint, timeout: float = 3.0) -> Link:
     try:
         if ep.scheme == "serial":
-            reader, writer = await asyncio.wait_for(
-                serial_asyncio_fast.open_serial_connection(url=ep.path, baudrate=ep.baud), timeout)
+            async with asyncio.timeout(timeout):
+                reader, writer = await serial_asyncio_fast.open_serial_connection(
+                    url=ep.path, baudrate=ep.baud)
             return Link(reader, writer, ep.path)
         if ep.scheme == "tcp":
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(ep.host, ep.port),
-                                                    timeout)
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(ep.host, ep.port)
             return Link(reader, writer, f"{ep.host}:{ep.port}")
     except TimeoutError:
         raise DeviceTimeout(f"{ep}: no connection within {timeout:.0f} s") from None

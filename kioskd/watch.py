@@ -23,7 +23,8 @@ class Watch:
         entry = (pred, fut)
         self._waiters.append(entry)
         try:
-            await asyncio.wait_for(fut, timeout)
+            async with asyncio.timeout(timeout):  # not wait_for: it can drop a cancel on 3.11
+                await fut
         except TimeoutError:
             raise TimeoutError(f"not within {timeout} s: {what or pred}") from None
         finally:
