@@ -24,14 +24,16 @@ from kioskd.drivers.supervisor import Backoff, DeviceState, Supervisor
 from kioskd.engine import queue
 from kioskd.errors import DeviceError, KioskdError, Refused
 from kioskd.journal import Envelope, Journal
+from kioskd.ledger import commit, rebuild
 from kioskd.privacy import Holder, age_on, holder_token, load_key, mask_name
 from kioskd.uplink.mqtt import Uplink, rfc3339
 from kioskd.watch import Watch
 
 log = logging.getLogger("kioskd")
 
-CARD_FRESH_S = 120
-EFFECT_NAMES = {queue.PrintTicket: "print", queue.ShowOnBoard: "show", queue.PromptRating: "prompt"}  # a card read at a kiosk is used for the next ticket within this time
+CARD_FRESH_S = 120  # a card read at a kiosk is used for the next ticket within this time
+TICK_S = 15
+EFFECT_NAMES = {queue.PrintTicket: "print", queue.ShowOnBoard: "show", queue.PromptRating: "prompt"}
 
 
 @dataclass
@@ -66,10 +68,7 @@ class Hall:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(self.state_dir / "journal.sqlite3", self.cfg.hall.id)
         self.key = load_key(self.state_dir / "keys" / "holder.key")
-        today = self.clock().date().isoformat()
-        self.state = queue.initial_state(self.cfg, today)
-        for env in self.journal.since_ts(today):  # rebuild today's queue from the journal
-            queue.evolve(self.state, env.type, env.data)
+        self.state = rebuild(self.cfg, self.journal, self.clock())
         self.uplink = Uplink(self.cfg.uplink, self.cfg.hall.id, self.journal, self.watch.changed)
         await self.uplink.start()
         for dev in self.cfg.devices:
@@ -77,6 +76,7 @@ class Hall:
             sup = Supervisor(driver, self._on_device_state, self.backoff)
             self.drivers[dev.id], self.supervisors[dev.id] = driver, sup
             self._tasks.append(asyncio.create_task(sup.run_forever(), name=f"device:{dev.id}"))
+        self._tasks.append(asyncio.create_task(self._ticking(), name="tick"))
         if self.with_api:
             from kioskd.api.server import ApiServer
 
@@ -126,10 +126,11 @@ class Hall:
 
     async def execute(self, cmd: queue.Command) -> tuple[list[Envelope], list[dict[str, Any]]]:
         now = self.now()
-        events = queue.decide(self.state, cmd, now)  # raises Refused
-        envs = self.journal.append(events, ts=now.isoformat(timespec="milliseconds"))
+        envs: list[Envelope] = []
+        if queue.rollover_due(self.state, now):  # the first command of a day closes the last
+            envs = commit(self.state, self.journal, queue.decide(self.state, queue.Tick(), now), now)
+        envs += commit(self.state, self.journal, queue.decide(self.state, cmd, now), now)
         for env in envs:
-            queue.evolve(self.state, env.type, env.data)
             self._published(env)
         results = []
         for env in envs:
@@ -142,6 +143,12 @@ class Hall:
         env = self.journal.append([(type_, data)], ts=self.now().isoformat(timespec="milliseconds"))[0]
         self._published(env)
         return env
+
+    async def _ticking(self) -> None:
+        """Time-driven rules: a new day, missed appointments, time-limit alerts."""
+        while True:
+            await self.execute(queue.Tick())
+            await asyncio.sleep(TICK_S)
 
     def _published(self, env: Envelope) -> None:
         self.uplink.notify()
@@ -165,7 +172,8 @@ class Hall:
                     return {"effect": "print", "error": "printer.none"}
                 text = TicketText(self.cfg.hall.name, effect.category_name, effect.ticket,
                                   effect.ahead, effect.issued_at[:16].replace("T", " "),
-                                  f"{self.cfg.hall.id}/{effect.issued_at[:10]}/{effect.ticket}")
+                                  f"{self.cfg.hall.id}/{effect.issued_at[:10]}/{effect.ticket}",
+                                  wait_min=effect.wait_min)
                 return {"effect": "print", **await printer.handle("print", ticket=text)}
             if isinstance(effect, queue.ShowOnBoard):
                 if effect.ticket:
@@ -197,7 +205,7 @@ class Hall:
             self.kiosk_cards[dev.kiosk] = self._card(inp)
             c = self.kiosk_cards[dev.kiosk]
             log.info("card at kiosk %s: %s", dev.kiosk,
-                     c.error or f"{c.holder.masked_name}, lane {c.holder.lane or 'normal'}")
+                     c.error or f"{c.holder.masked_name}, age {c.holder.age}")
             self.watch.changed()
         elif inp.kind == "rating" and dev.window is not None:
             self._spawn(self._rating(dev.window, inp), f"rating:{dev.id}")
@@ -208,10 +216,12 @@ class Hall:
         card = inp.payload
         if not card.number_valid:
             return KioskCard(None, "idcard.bad_check_digit", time.monotonic())
-        age = age_on(card.birth, self.now().date())
-        lane = "elderly" if age >= self.cfg.hall.elderly_age else None
-        holder = Holder(holder_token(self.key, card.id_number), mask_name(card.name), age, lane)
+        age = age_on(card.birth, self.now().date())  # the hall's local date, not UTC's
+        holder = Holder(holder_token(self.key, card.id_number), mask_name(card.name), age)
         return KioskCard(holder, None, time.monotonic())
+
+    def token_of(self, id_number: str) -> str:
+        return holder_token(self.key, id_number)
 
     def take_card(self, kiosk: str) -> Holder | None:
         """The holder of the card just read at `kiosk`, used once; Refused if it was bad."""

@@ -85,6 +85,12 @@ class Category:
     name: str
     hours: tuple[str, str] | None = None
     daily_quota: int | None = None
+    requires_id: bool = False
+    per_person_daily: int | None = None  # tickets one card holder may take per day
+    service_min: int = 5  # expected service time until the day has measured ones
+    wait_limit_min: int | None = None  # 限时: alert when a ticket waits longer
+    service_limit_min: int | None = None  # alert when a service runs longer
+    alert_waiting: int | None = None  # alert when more tickets than this wait
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,27 @@ class Window:
     number: int
     categories: tuple[str, ...]
     name: str = ""
+    backup_for: tuple[int, ...] = ()  # AB岗: serves these windows' categories while they are not open
+
+
+LANES = ("appointment", "elderly", "disabled", "pregnant", "military", "assisted")
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    """The hall's queue rules ([queue] in devices.toml); every default is what a hall without
+    the key gets."""
+
+    lanes: tuple[str, ...] = LANES  # priority lanes, first served first
+    elderly_age: int = 60
+    recall_limit: int = 3
+    skip_requeue_after: int = 3  # a skipped ticket is back in line after this many calls
+    skip_max: int = 2  # skipped more often than this, a ticket is void
+    priority_streak: int = 3  # at most this many priority calls in a row at a window ...
+    starving_after_min: int = 20  # ... while a normal ticket has waited this long
+    transfer_keeps_place: bool = True
+    checkin_early_min: int = 30  # appointment check-in opens this long before the slot
+    checkin_late_min: int = 15  # and still counts as on time this long after it starts
 
 
 @dataclass(frozen=True)
@@ -121,6 +148,7 @@ class Config:
     windows: tuple[Window, ...]
     kiosks: tuple[Kiosk, ...]
     devices: tuple[DeviceConfig, ...]
+    queue: QueuePolicy = QueuePolicy()
 
     def device(self, device_id: str) -> DeviceConfig:
         return next(d for d in self.devices if d.id == device_id)
@@ -239,8 +267,10 @@ def load(path: str | os.PathLike) -> Config:
 
 
 def _validate(raw: dict, path: Path, c: _Checker) -> Config | None:
-    c.unknown_keys(raw, {"hall", "uplink", "api", "category", "window", "kiosk", "device"}, "")
+    c.unknown_keys(raw, {"hall", "uplink", "api", "queue", "category", "window", "kiosk", "device"},
+                   "")
     hall = _hall(raw, c)
+    policy = _queue(raw, c, hall.elderly_age)
     uplink = _uplink(raw, path, c)
     categories = _categories(raw, c)
     windows = _windows(raw, c, {cat.code for cat in categories})
@@ -250,7 +280,7 @@ def _validate(raw: dict, path: Path, c: _Checker) -> Config | None:
     if c.problems:
         return None
     return Config(path, hall, uplink, api, tuple(categories), tuple(windows), tuple(kiosks),
-                  tuple(devices))
+                  tuple(devices), policy)
 
 
 def _table(raw: dict, key: str, c: _Checker) -> dict:
@@ -289,6 +319,29 @@ def _hall(raw: dict, c: _Checker) -> HallConfig:
     if not 0 < age < 150:
         c.bad("hall.elderly_age", f"{age} is not an age")
     return HallConfig(hall_id, name, tz, Path(state_dir) if state_dir else None, age)
+
+
+def _queue(raw: dict, c: _Checker, elderly_age: int) -> QueuePolicy:
+    t = _table(raw, "queue", c)
+    ints = {"recall_limit": (0, 20), "skip_requeue_after": (0, 100), "skip_max": (0, 20),
+            "priority_streak": (1, 100), "starving_after_min": (1, 24 * 60),
+            "checkin_early_min": (0, 24 * 60), "checkin_late_min": (0, 24 * 60)}
+    c.unknown_keys(t, {"lanes", "transfer_keeps_place", *ints}, "queue")
+    d = QueuePolicy()
+    values: dict[str, Any] = {}
+    for key, (lo, hi) in ints.items():
+        v = c.take(t, key, int, "queue", required=False, default=getattr(d, key))
+        if not lo <= v <= hi:
+            c.bad(f"queue.{key}", f"{v} is outside {lo}-{hi}")
+        values[key] = v
+    lanes = c.take(t, "lanes", list, "queue", required=False, default=list(d.lanes))
+    for lane in lanes:
+        if lane not in LANES:
+            c.bad("queue.lanes", f"unknown lane {lane!r} (known: {', '.join(LANES)})")
+    if len(set(lanes)) != len(lanes):
+        c.bad("queue.lanes", "a lane is listed twice")
+    keeps = c.take(t, "transfer_keeps_place", bool, "queue", required=False, default=True)
+    return QueuePolicy(tuple(lanes), elderly_age, transfer_keeps_place=keeps, **values)
 
 
 def _read_secret(path: Path, value: str, keypath: str, c: _Checker) -> str:
@@ -387,7 +440,9 @@ def _categories(raw: dict, c: _Checker) -> list[Category]:
         c.bad("category", "no [[category]]: a hall needs at least one")
     for i, t in enumerate(arr):
         at = f"category[{i}]"
-        c.unknown_keys(t, {"code", "name", "hours", "daily_quota"}, at)
+        minutes = ("per_person_daily", "service_min", "wait_limit_min", "service_limit_min",
+                   "alert_waiting")
+        c.unknown_keys(t, {"code", "name", "hours", "daily_quota", "requires_id", *minutes}, at)
         code = c.take(t, "code", str, at, default="")
         if code and not re.fullmatch(r"[A-Z]{1,2}", code):
             c.bad(f"{at}.code", f"ticket prefix must be 1-2 capital letters, got {code!r}")
@@ -401,10 +456,16 @@ def _categories(raw: dict, c: _Checker) -> list[Category]:
                 c.bad(f"{at}.hours", f"expected HH:MM-HH:MM with start before end, got {hours!r}")
             else:
                 span = (hours[:5], hours[6:])
-        quota = c.take(t, "daily_quota", int, at, required=False)
-        if quota is not None and quota <= 0:
-            c.bad(f"{at}.daily_quota", "must be a positive integer")
-        out.append(Category(code, c.take(t, "name", str, at, default=""), span, quota))
+        positive: dict[str, Any] = {}
+        for key in ("daily_quota", *minutes):
+            v = c.take(t, key, int, at, required=False)
+            if v is not None and v <= 0:
+                c.bad(f"{at}.{key}", "must be a positive integer")
+            if v is not None:
+                positive[key] = v
+        out.append(Category(code, c.take(t, "name", str, at, default=""), span,
+                            requires_id=c.take(t, "requires_id", bool, at, required=False,
+                                               default=False), **positive))
     return out
 
 
@@ -412,7 +473,7 @@ def _windows(raw: dict, c: _Checker, categories: set[str]) -> list[Window]:
     out: list[Window] = []
     for i, t in enumerate(_array(raw, "window", c)):
         at = f"window[{i}]"
-        c.unknown_keys(t, {"number", "categories", "name"}, at)
+        c.unknown_keys(t, {"number", "categories", "name", "backup_for"}, at)
         number = c.take(t, "number", int, at, default=0)
         if number is not None and number <= 0:
             c.bad(f"{at}.number", "must be a positive integer")
@@ -424,8 +485,16 @@ def _windows(raw: dict, c: _Checker, categories: set[str]) -> list[Window]:
                 c.bad(f"{at}.categories", f"serves unknown category {code!r}")
         if cats == []:
             c.bad(f"{at}.categories", "a window must serve at least one category")
+        backup = c.take(t, "backup_for", list, at, required=False, default=[])
         out.append(Window(number, tuple(cats), c.take(t, "name", str, at, required=False,
-                                                          default="")))
+                                                          default=""), tuple(backup)))
+    numbers = {w.number for w in out}
+    for i, w in enumerate(out):
+        for b in w.backup_for:
+            if not isinstance(b, int) or isinstance(b, bool) or b not in numbers:
+                c.bad(f"window[{i}].backup_for", f"no [[window]] with number {b!r}")
+            elif b == w.number:
+                c.bad(f"window[{i}].backup_for", "a window cannot be its own backup")
     return out
 
 

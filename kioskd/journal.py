@@ -122,6 +122,11 @@ class Journal:
                                 "ORDER BY seq", (ts_prefix,)).fetchall()
         return [self._envelope(r) for r in rows]
 
+    def last_of(self, type_: str, before_ts: str) -> Envelope | None:
+        row = self._db.execute("SELECT seq,id,ts,type,data,prev FROM journal WHERE type = ? AND "
+                               "ts < ? ORDER BY seq DESC LIMIT 1", (type_, before_ts)).fetchone()
+        return self._envelope(row) if row else None
+
     def mark_delivered(self, seqs: Iterable[int]) -> None:
         self._db.executemany("UPDATE journal SET delivered = 1 WHERE seq = ?",
                              [(s,) for s in seqs])

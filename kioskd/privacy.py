@@ -56,5 +56,4 @@ class Holder:
 
     token: str
     masked_name: str
-    age: int
-    lane: str | None  # "elderly" when age >= the hall's threshold
+    age: int  # at the hall's local date: the elderly lane is decided from it

@@ -1,78 +1,232 @@
-"""The queue engine, pure: commands and time in, events out; state rebuilt from events."""
+"""The queue engine's rules, table by table: commands and time in, events out; state rebuilt
+from events equals the live one."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import pytest
 
+from kioskd.config import Category, Window
 from kioskd.engine import queue as q
+from kioskd.engine.stats import day_stats
 from kioskd.errors import Refused
-from kioskd.privacy import Holder
+from kioskd.privacy import age_on
+from engine_harness import T0, TZ, EngineHall, holder, make_config
 
-TZ = ZoneInfo("Asia/Shanghai")
-T0 = datetime(2026, 11, 24, 9, 0, tzinfo=TZ)
+M = timedelta(minutes=1)
 
 
 @pytest.fixture
-def state(demo_cfg):
-    return q.initial_state(demo_cfg, T0.date().isoformat())
+def hall(demo_cfg):
+    return EngineHall(make_config(demo_cfg))
 
 
-def run(state, cmd, now=T0):
-    events = q.decide(state, cmd, now)
-    for type_, data in events:
-        q.evolve(state, type_, data)
-    return events
+@pytest.fixture
+def rules(demo_cfg):
+    """A hall with the rules a test names: rules(categories=..., windows=..., **policy)."""
+    return lambda **kw: EngineHall(make_config(demo_cfg, **kw))
 
 
-def issue(state, cat="A", lane=None, now=T0):
-    return run(state, q.IssueTicket(cat, "kiosk-1", lane=lane), now)[0][1]
-
-
-def test_numbers_per_category_with_prefix(state):
-    assert [issue(state, c)["ticket"] for c in "AABAC"] == ["A001", "A002", "B001", "A003", "C001"]
-
-
-def test_call_next_in_order_and_two_windows_never_share(state):
-    for c in "AAB":
-        issue(state, c)
-    called = {}
-    for w in (1, 2, 3):
-        try:
-            called[w] = run(state, q.WindowAction(w, "call-next"))[0][1]["ticket"]
-        except Refused as exc:
-            called[w] = exc.code
-    assert called == {1: "A001", 2: "B001", 3: "A002"}
-    assert len(set(called.values())) == 3
-
-
-def test_elderly_lane_first_and_people_ahead(state):
-    issue(state, "A")
-    issue(state, "A")
-    old = issue(state, "A", lane="elderly")
-    assert old["ahead"] == 0  # nobody in a lane before the elderly one
-    assert issue(state, "A")["ahead"] == 3
-    assert run(state, q.WindowAction(1, "call-next"))[0][1]["ticket"] == old["ticket"]
-
-
-def test_holder_lane_from_the_card(state):
-    h = Holder("tok", "张*", 71, "elderly")
-    d = run(state, q.IssueTicket("A", "kiosk-1", h))[0][1]
-    assert d["lane"] == "elderly" and d["holder"] == "tok"
-
-
-def test_finish_requests_a_rating_and_only_one_is_taken(state):
-    issue(state)
-    run(state, q.WindowAction(1, "call-next"))
-    types = [t for t, _ in run(state, q.WindowAction(1, "finish"))]
-    assert types == ["service.started", "service.finished", "rating.requested"]
-    given = run(state, q.GiveRating(1, "A001", 5, "pad-w1"))
-    assert given[0][0] == "rating.given"
+def refused(fn, *args, **kw) -> str:
     with pytest.raises(Refused) as e:
-        run(state, q.GiveRating(1, "A001", 1, "pad-w1", ("R01",)))
-    assert e.value.code == "rating.duplicate"
+        fn(*args, **kw)
+    return e.value.code
+
+
+# --- 1. categories -----------------------------------------------------------------------------
+def test_numbers_per_category_with_prefix(hall):
+    assert [hall.issue(c)["ticket"] for c in "AABAC"] == ["A001", "A002", "B001", "A003", "C001"]
+
+
+def test_numbers_restart_at_local_midnight_not_utc(hall):
+    # 07:59 in Shanghai is 23:59 UTC of the day before: still the same local day
+    assert hall.issue(now=datetime(2026, 11, 24, 7, 59, tzinfo=TZ))["ticket"] == "A001"
+    assert hall.issue(now=datetime(2026, 11, 24, 23, 59, tzinfo=TZ))["ticket"] == "A002"
+    events = hall.do(q.IssueTicket("A"), datetime(2026, 11, 25, 0, 1, tzinfo=TZ))
+    assert [t for t, _ in events] == ["stats.daily", "ticket.issued"]
+    assert events[0][1]["day"] == "2026-11-24" and events[0][1]["total"]["issued"] == 2
+    assert events[1][1]["ticket"] == "A001"
+    assert hall.state.waiting() == [hall.state.tickets["A001"]]  # yesterday's line is gone
+
+
+@pytest.mark.parametrize("at,ok", [("08:29", False), ("08:30", True), ("16:59", True),
+                                   ("17:00", False)])
+def test_issuing_hours_edges(rules, at, ok):
+    h = rules(categories=[Category("A", "综合受理", hours=("08:30", "17:00"))],
+              windows=[Window(1, ("A",))])
+    now = datetime.fromisoformat(f"2026-11-24T{at}:00+08:00")
+    if ok:
+        assert h.issue(now=now)["ticket"] == "A001"
+    else:
+        assert refused(h.issue, now=now) == "category.closed"
+
+
+def test_quota_edge_and_never_reissued_after_rebuild(rules):
+    h = rules(categories=[Category("A", "综合受理", daily_quota=2)], windows=[Window(1, ("A",))])
+    h.issue(), h.issue()
+    assert refused(h.issue) == "category.quota"
+    assert h.rebuilt() == h.state
+    assert refused(q.decide, h.rebuilt(), q.IssueTicket("A"), T0) == "category.quota"
+
+
+def test_per_person_daily_limit_by_keyed_token(rules):
+    h = rules(categories=[Category("A", "综合受理", per_person_daily=1), Category("B", "不动产登记")],
+              windows=[Window(1, ("A", "B"))])
+    h.issue(who=holder("tok-1"))
+    assert refused(h.issue, who=holder("tok-1")) == "category.per_person"
+    assert h.issue(who=holder("tok-2"))["ticket"] == "A002"
+    assert h.issue("B", who=holder("tok-1"))["ticket"] == "B001"  # the limit is per category
+    assert refused(h.issue) == "category.requires_id"  # a limit cannot be kept without a card
+    assert h.issue(who=holder("tok-1"), now=T0 + timedelta(days=1))["ticket"] == "A001"
+    assert "tok-1" in str(h.log) and not any("110" in str(d) for _, d, _ in h.log)
+
+
+def test_requires_id(rules):
+    h = rules(categories=[Category("A", "综合受理", requires_id=True)], windows=[Window(1, ("A",))])
+    assert refused(h.issue) == "category.requires_id"
+    assert h.issue(who=holder())["holder"] == "tok-1"
+
+
+# --- 2. windows --------------------------------------------------------------------------------
+def test_each_window_calls_in_its_own_order_of_categories(hall):
+    for c in "ABC":
+        hall.issue(c)
+    assert [hall.call(w) for w in (2, 3, 1)] == ["B001", "C001", "A001"]
+
+
+def test_paused_and_signed_out_windows_do_not_call(hall):
+    hall.issue()
+    hall.act(1, "pause")
+    assert refused(hall.act, 1, "call-next") == "window.paused"
+    assert refused(hall.act, 1, "pause") == "window.state"
+    hall.act(1, "resume")
+    hall.act(1, "sign-out")
+    assert hall.state.windows[1].state == "closed"
+    assert refused(hall.act, 1, "call-next") == "window.paused"
+    assert refused(hall.act, 1, "sign-in") == "window.clerk"
+    hall.act(1, "sign-in", clerk="clerk-w1")
+    assert hall.state.windows[1].clerk == "clerk-w1" and hall.call(1) == "A001"
+    assert refused(hall.act, 1, "sign-out") == "window.busy"
+
+
+def test_backup_window_serves_while_its_partner_is_paused_or_closed(rules):
+    h = rules(categories=[Category("A", "综合受理"), Category("B", "不动产登记")],
+              windows=[Window(1, ("A",)), Window(2, ("B",), backup_for=(1,))])
+    h.issue("A")
+    assert refused(h.act, 2, "call-next") == "queue.empty"  # window 1 is open: not 2's business
+    h.act(1, "pause")
+    h.issue("B")
+    assert h.call(2) == "B001"  # its own categories first
+    h.act(2, "finish")
+    assert h.call(2) == "A001"
+    h.act(2, "finish")
+    h.act(1, "resume")
+    h.issue("A")
+    assert refused(h.act, 2, "call-next") == "queue.empty"
+
+
+# --- 3. calling --------------------------------------------------------------------------------
+def test_call_a_specific_ticket(hall):
+    hall.issue("A"), hall.issue("A"), hall.issue("C")
+    assert hall.act(1, "call", ticket="A002")[0][1]["how"] == "direct"
+    hall.act(1, "finish")
+    assert refused(hall.act, 2, "call", ticket="C001") == "ticket.not_served_here"
+    assert refused(hall.act, 1, "call", ticket="A002") == "ticket.not_waiting"
+    assert refused(hall.act, 1, "call", ticket="Z999") == "ticket.unknown"
+    assert hall.call(1) == "A001"
+
+
+def test_recall_limit(rules):
+    h = rules(recall_limit=2)
+    h.issue()
+    h.call(1)
+    assert [h.act(1, "recall")[0][1]["count"] for _ in range(2)] == [1, 2]
+    assert refused(h.act, 1, "recall") == "ticket.recall_limit"
+    h.act(1, "start")
+    assert refused(h.act, 1, "skip") == "ticket.serving"
+
+
+@pytest.mark.parametrize("after,calls_before_back", [(0, 0), (2, 2), (3, 3)])
+def test_skipped_ticket_comes_back_after_n_calls(rules, after, calls_before_back):
+    h = rules(skip_requeue_after=after, categories=[Category("A", "综合受理")],
+              windows=[Window(1, ("A",))])
+    for _ in range(6):
+        h.issue()
+    assert h.call(1) == "A001"
+    h.act(1, "skip")
+    called = [h.serve(1) for _ in range(calls_before_back + 1)]
+    assert called[-1] == "A001" and "A001" not in called[:-1]
+
+
+def test_skipped_too_often_is_void(rules):
+    h = rules(skip_requeue_after=0, skip_max=1, categories=[Category("A", "综合受理")],
+              windows=[Window(1, ("A",))])
+    h.issue()
+    h.call(1)
+    assert [t for t, _ in h.act(1, "skip")] == ["ticket.skipped", "ticket.requeued"]
+    h.call(1)
+    assert h.act(1, "skip")[0][1]["void"] is True
+    assert h.state.tickets["A001"].status == "void"
+    assert refused(h.act, 1, "call-next") == "queue.empty"
+    assert refused(h.act, 1, "call", ticket="A001") == "ticket.not_waiting"
+
+
+def test_skipped_citizen_who_returns_is_called_directly(hall):
+    hall.issue(), hall.issue()
+    hall.call(1)
+    hall.act(1, "skip")
+    assert hall.act(1, "call", ticket="A001")[0][1]["ticket"] == "A001"
+
+
+def test_hold_and_call_back(hall):
+    hall.issue(), hall.issue()
+    hall.call(1)
+    hall.act(1, "hold")  # the citizen fetches a missing paper
+    assert hall.serve(1) == "A002"
+    assert refused(hall.act, 2, "call-back", ticket="A001") == "ticket.not_held"
+    assert hall.act(1, "call-back", ticket="A001")[0][1]["how"] == "back"
+    assert hall.state.windows[1].current == "A001"
+
+
+@pytest.mark.parametrize("keeps,expected", [(True, ["A001", "B002", "B003"]),
+                                            (False, ["B002", "A001", "B003"])])
+def test_transfer_to_category_keeps_the_issue_time_by_policy(rules, keeps, expected):
+    h = rules(transfer_keeps_place=keeps)
+    h.issue("A")
+    h.issue("B"), h.issue("B")
+    h.call(1)  # A001: the clerk finds it is a B matter
+    assert h.call(2) == "B001"
+    h.act(1, "transfer", to_category="B")
+    h.issue("B")
+    h.act(2, "finish")
+    assert [h.serve(2) for _ in range(3)] == expected  # the number stays A001 for the citizen
+
+
+def test_transfer_to_a_window_goes_to_that_window_first(hall):
+    hall.issue("A"), hall.issue("A")
+    hall.call(1)
+    assert refused(hall.act, 1, "transfer") == "transfer.target"
+    assert refused(hall.act, 1, "transfer", to_window=1) == "window.unknown"
+    hall.act(1, "transfer", to_window=3)
+    assert hall.call(1) == "A002"  # not window 1's any more
+    assert hall.call(3) == "A001"
+
+
+def test_two_windows_never_get_the_same_ticket(hall):
+    hall.issue()
+    hall.call(1)
+    assert refused(hall.act, 2, "call-next") == "queue.empty"
+    assert refused(hall.act, 1, "call-next") == "window.busy"
+
+
+def test_finish_requests_one_rating_only_the_citizen_gives(hall):
+    hall.issue()
+    hall.call(1)
+    assert [t for t, _ in hall.act(1, "finish")] == ["service.started", "service.finished",
+                                                     "rating.requested"]
+    hall.do(q.GiveRating(1, "A001", 5, "pad-w1"))
+    assert refused(hall.do, q.GiveRating(1, "A001", 1, "pad-w1", ("R01",))) == "rating.duplicate"
 
 
 @pytest.mark.parametrize("cmd,code", [
@@ -81,59 +235,178 @@ def test_finish_requests_a_rating_and_only_one_is_taken(state):
     (q.GiveRating(1, "A001", 6, "pad-w1"), "rating.level"),
     (q.GiveRating(1, "A001", 1, "pad-w1"), "rating.reason_required"),
 ])
-def test_rating_rules(state, cmd, code):
-    issue(state)
-    issue(state)
-    run(state, q.WindowAction(1, "call-next"))
-    run(state, q.WindowAction(1, "finish"))
-    with pytest.raises(Refused) as e:
-        run(state, cmd)
-    assert e.value.code == code
+def test_rating_rules(hall, cmd, code):
+    hall.issue(), hall.issue()
+    hall.serve(1)
+    assert refused(hall.do, cmd) == code
 
 
 @pytest.mark.parametrize("action,code", [("call-next", "queue.empty"), ("recall", "window.idle"),
-                                         ("finish", "window.idle"), ("fly", "window.action_unknown")])
-def test_window_refusals(state, action, code):
-    with pytest.raises(Refused) as e:
-        run(state, q.WindowAction(1, action))
-    assert e.value.code == code
+                                         ("skip", "window.idle"), ("finish", "window.idle"),
+                                         ("fly", "window.action_unknown")])
+def test_window_refusals(hall, action, code):
+    assert refused(hall.act, 1, action) == code
 
 
-def test_pause_stops_calls(state):
-    issue(state)
-    run(state, q.WindowAction(1, "pause"))
-    with pytest.raises(Refused) as e:
-        run(state, q.WindowAction(1, "call-next"))
-    assert e.value.code == "window.paused"
-    run(state, q.WindowAction(1, "resume"))
-    assert run(state, q.WindowAction(1, "call-next"))[0][1]["ticket"] == "A001"
+# --- 4. priority lanes -------------------------------------------------------------------------
+@pytest.mark.parametrize("age,lane", [(59, None), (60, "elderly"), (75, "elderly")])
+def test_elderly_lane_from_the_age_on_the_card(hall, age, lane):
+    assert hall.issue(who=holder(age=age))["lane"] == lane
 
 
-def test_numbers_restart_at_local_midnight_not_utc(state):
-    issue(state, now=datetime(2026, 11, 24, 7, 59, tzinfo=TZ))  # 23:59 UTC the day before
-    late = datetime(2026, 11, 24, 23, 59, tzinfo=TZ)
-    assert issue(state, now=late)["ticket"] == "A002"
-    assert issue(state, now=late + timedelta(minutes=2))["ticket"] == "A001"
+def test_age_counts_on_the_halls_local_date():
+    born = date(1966, 11, 25)
+    utc_evening = datetime.fromisoformat("2026-11-24T20:00:00+00:00")
+    assert age_on(born, utc_evening.date()) == 59  # still the 24th in UTC ...
+    assert age_on(born, utc_evening.astimezone(TZ).date()) == 60  # ... the 25th in the hall
 
 
-def test_quota(demo_cfg):
-    state = q.initial_state(demo_cfg, T0.date().isoformat())
-    state.quotas["B"] = 2
-    issue(state, "B")
-    issue(state, "B")
-    with pytest.raises(Refused) as e:
-        issue(state, "B")
-    assert e.value.code == "category.quota"
+def test_lanes_in_the_halls_order_then_issue_order(rules):
+    h = rules(lanes=("disabled", "elderly"))
+    h.issue("A")
+    h.issue("A", lane="elderly")
+    h.issue("A", lane="disabled")
+    h.issue("A", lane="military")  # a lane this hall does not run: the normal line
+    assert [h.serve(1) for _ in range(4)] == ["A003", "A002", "A001", "A004"]
+    assert refused(h.issue, lane="appointment") == "lane.unknown"
 
 
-def test_replay_rebuilds_the_same_state(demo_cfg, state):
-    log = []
-    for cmd in [q.IssueTicket("A"), q.IssueTicket("B"), q.WindowAction(1, "call-next"),
-                q.WindowAction(1, "finish"), q.GiveRating(1, "A001", 4, "pad-w1")]:
-        log += run(state, cmd)
-    fresh = q.initial_state(demo_cfg, T0.date().isoformat())
-    for type_, data in log:
-        q.evolve(fresh, type_, data)
-    assert fresh.snapshot() == state.snapshot() and fresh.rated == state.rated
-    # and a number once issued is not issued again after the replay
-    assert q.decide(fresh, q.IssueTicket("A"), T0)[0][1]["ticket"] == "A002"
+def test_anti_starvation(rules):
+    h = rules(priority_streak=2, starving_after_min=10, categories=[Category("A", "综合受理")],
+              windows=[Window(1, ("A",))])
+    h.issue()  # A001 normal, at 09:00
+    for _ in range(5):
+        h.issue(lane="elderly")
+    t = T0 + 5 * M
+    assert [h.serve(1, t) for _ in range(3)] == ["A002", "A003", "A004"]  # not starving yet
+    t = T0 + 10 * M
+    assert h.serve(1, t) == "A001"  # a streak of 3, and A001 has waited 10 minutes
+    assert h.serve(1, t) == "A005"
+
+
+# --- 5. appointments ---------------------------------------------------------------------------
+def load(h, *items):
+    return h.do(q.LoadAppointments("v1", tuple(items)))
+
+
+def appt(code, start="10:00", end="10:30", cat="B", who=None):
+    return {"code": code, "category": cat, "start": f"2026-11-24T{start}:00+08:00",
+            "end": f"2026-11-24T{end}:00+08:00", "holder": who}
+
+
+@pytest.mark.parametrize("at,result", [("09:29", "appointment.too_early"), ("09:30", "appointment"),
+                                       ("10:15", "appointment"), ("10:16", None)])
+def test_check_in_window(hall, at, result):
+    load(hall, appt("Y1"))
+    now = datetime.fromisoformat(f"2026-11-24T{at}:00+08:00")
+    if result == "appointment.too_early":
+        assert refused(hall.do, q.CheckIn("kiosk-1", "Y1"), now) == result
+        return
+    events = hall.do(q.CheckIn("kiosk-1", "Y1"), now)
+    assert events[0][1]["lane"] == result and events[1][0] == "appointment.checked_in"
+    assert events[1][1]["on_time"] is (result is not None)
+    assert refused(hall.do, q.CheckIn("kiosk-1", "Y1"), now) == "appointment.used"
+
+
+def test_card_at_the_kiosk_checks_the_appointment_in(hall):
+    load(hall, appt("Y1", who="tok-9"))
+    hall.issue("B")
+    d = hall.do(q.IssueTicket("B", "kiosk-1", holder("tok-9")), T0 + 50 * M)
+    assert d[0][1]["lane"] == "appointment" and d[1][1]["code"] == "Y1"
+    assert hall.call(2, T0 + 51 * M) == d[0][1]["ticket"]  # before B001, who came earlier
+
+
+def test_unknown_and_other_day_appointments(hall):
+    load(hall, appt("Y1") | {"start": "2026-11-25T10:00:00+08:00",
+                             "end": "2026-11-25T10:30:00+08:00"})
+    assert refused(hall.do, q.CheckIn("kiosk-1", "Y1")) == "appointment.not_today"
+    assert refused(hall.do, q.CheckIn("kiosk-1", "nope")) == "appointment.unknown"
+    assert refused(load, hall, {"code": "Y2", "category": "Z", "start": "2026-11-24T10:00:00+08:00",
+                                "end": "2026-11-24T10:30:00+08:00"}) == "appointments.item"
+    assert refused(load, hall, {"code": "Y3"}) == "appointments.item"
+
+
+def test_missed_appointment_after_its_slot(hall):
+    load(hall, appt("Y1"), appt("Y2", "11:00", "11:30"))
+    assert hall.do(q.Tick(), T0 + 89 * M) == []
+    assert hall.do(q.Tick(), T0 + 90 * M) == [("appointment.missed", {"code": "Y1", "category": "B"})]
+    assert hall.do(q.Tick(), T0 + 91 * M) == []  # once
+    d = hall.do(q.CheckIn("kiosk-1", "Y1"), T0 + 95 * M)  # late, but served in the normal line
+    assert d[0][1]["lane"] is None
+
+
+# --- 6. honest waiting information -------------------------------------------------------------
+def test_people_ahead_and_estimated_wait(rules):
+    h = rules(categories=[Category("A", "综合受理", service_min=6)],
+              windows=[Window(1, ("A",)), Window(2, ("A",))])
+    got = [(d["ahead"], d["wait_min"]) for d in (h.issue() for _ in range(5))]
+    assert got == [(0, 0), (1, 6), (2, 6), (3, 12), (4, 12)]  # two windows share the line
+    h.act(2, "pause")
+    assert (h.issue()["ahead"], q.snapshot(h.state)["waiting"][-1]["wait_min"]) == (5, 30)
+    h.act(1, "pause")
+    assert q.snapshot(h.state)["waiting"][-1]["wait_min"] is None  # no open window: no promise
+
+
+def test_estimate_learns_from_recent_services(rules):
+    h = rules(categories=[Category("A", "综合受理", service_min=6)], windows=[Window(1, ("A",))])
+    for _ in range(3):
+        h.issue()
+    h.call(1)
+    h.act(1, "start")
+    h.act(1, "finish", now=T0 + 2 * M)  # a two-minute service
+    assert q.snapshot(h.state)["waiting"][-1]["wait_min"] == 2
+
+
+# --- 7. time limits and alerts -----------------------------------------------------------------
+def test_alerts_once_each_and_cleared(rules):
+    h = rules(categories=[Category("A", "综合受理", wait_limit_min=30, service_limit_min=20,
+                                   alert_waiting=2)], windows=[Window(1, ("A",))])
+    for _ in range(4):
+        h.issue()
+    kinds = lambda events: [(d["kind"], d.get("ticket") or d.get("count")) for _, d in events]  # noqa: E731
+    assert kinds(h.do(q.Tick())) == [("waiting_count", 4)]
+    h.call(1, T0 + 29 * M)
+    h.act(1, "start", now=T0 + 29 * M)
+    assert kinds(h.do(q.Tick(), T0 + 30 * M)) == [("wait_limit", "A002"), ("wait_limit", "A003"),
+                                                  ("wait_limit", "A004")]
+    assert h.do(q.Tick(), T0 + 31 * M) == []
+    assert kinds(h.do(q.Tick(), T0 + 49 * M)) == [("service_limit", "A001")]
+    h.act(1, "finish", now=T0 + 50 * M)
+    h.call(1, T0 + 50 * M)
+    assert [t for t, _ in h.do(q.Tick(), T0 + 51 * M)] == ["alert.cleared"]
+
+
+# --- 8. statistics -----------------------------------------------------------------------------
+def test_statistics_per_category_window_and_hour(hall):
+    for c in "AAB":
+        hall.issue(c)
+    for i, w in enumerate((1, 2)):
+        t = T0 + (10 * i + 10) * M
+        hall.call(w, t)
+        hall.act(w, "start", now=t)
+        hall.act(w, "finish", now=t + 5 * M)
+    hall.call(1, T0 + 40 * M)
+    hall.act(1, "skip", now=T0 + 41 * M)
+    s = day_stats(hall.state)
+    a, b = s["categories"]["A"], s["categories"]["B"]
+    assert (a["issued"], a["served"], a["skipped"], a["wait_avg_s"]) == (2, 1, 1, 1500.0)
+    assert (b["issued"], b["served"], b["wait_p90_s"], b["service_avg_s"]) == (1, 1, 1200.0, 300.0)
+    assert s["windows"]["1"] == {"served": 1, "skipped": 1, "service_avg_s": 300.0}
+    assert s["hours"]["09"]["issued"] == 3 and s["total"]["served"] == 2
+
+
+# --- 9. rebuild --------------------------------------------------------------------------------
+def test_rebuilt_state_equals_the_live_one(hall):
+    load(hall, appt("Y1", who="tok-9"))
+    hall.issue("A"), hall.issue("B", lane="disabled")
+    hall.do(q.CheckIn("kiosk-1", "Y1"), T0 + 40 * M)
+    hall.call(1, T0 + 41 * M)
+    hall.act(1, "transfer", to_category="C")
+    hall.call(2)
+    hall.act(2, "skip")
+    hall.act(1, "pause")
+    hall.call(3)
+    hall.act(3, "finish")
+    hall.do(q.GiveRating(3, hall.state.windows[3].awaiting_rating, 4, "pad-w3"))
+    assert hall.rebuilt() == hall.state
+    assert q.decide(hall.rebuilt(), q.IssueTicket("A"), T0)[0][1]["ticket"] == "A002"

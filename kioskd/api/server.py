@@ -17,6 +17,7 @@ from aiohttp import WSMsgType, web
 from kioskd import __version__
 from kioskd.config import ApiClient
 from kioskd.engine import queue
+from kioskd.engine.stats import day_stats
 from kioskd.errors import DeviceError, Refused
 
 log = logging.getLogger("kioskd.api")
@@ -38,6 +39,9 @@ class ApiServer:
         r.add_get("/api/health", self.health)
         r.add_get("/api/devices", self.devices)
         r.add_get("/api/queue", self.queue)
+        r.add_get("/api/stats", self.stats)
+        r.add_post("/api/checkin", self.checkin)
+        r.add_post("/api/appointments", self.appointments)
         r.add_post("/api/tickets", self.tickets)
         r.add_post("/api/windows/{n}/{action}", self.window)
         r.add_post("/api/devices/{id}/{command}", self.device_command)
@@ -103,7 +107,10 @@ class ApiServer:
         return web.json_response({"devices": self.hall.devices_view()})
 
     async def queue(self, request: web.Request) -> web.Response:
-        return web.json_response(self.hall.state.snapshot())
+        return web.json_response(queue.snapshot(self.hall.state))
+
+    async def stats(self, request: web.Request) -> web.Response:
+        return web.json_response(day_stats(self.hall.state))
 
     async def tickets(self, request: web.Request) -> web.Response:
         client = self._need(request, "kiosk", "technician")
@@ -116,22 +123,64 @@ class ApiServer:
         if kiosk is not None and kiosk not in {k.id for k in self.hall.cfg.kiosks}:
             return _error(400, "request.kiosk", f"no kiosk {kiosk!r}")
         lane = body.get("priority")
-        if lane is not None and lane not in queue.LANE_ORDER:
-            return _error(400, "request.priority", f"priority is one of {queue.LANE_ORDER}")
+        if lane is not None and lane not in queue.REQUESTABLE_LANES:
+            return _error(400, "request.priority",
+                          f"priority is one of {', '.join(queue.REQUESTABLE_LANES)}")
         try:
             holder = self.hall.take_card(kiosk) if kiosk else None
-            envs, results = await self.hall.execute(
-                queue.IssueTicket(category, kiosk, holder, lane))
+            return self._issued(holder, *await self.hall.execute(
+                queue.IssueTicket(category, kiosk, holder, lane)))
         except Refused as exc:
             return _error(409, exc.code, str(exc))
-        d = envs[0].data
+
+    async def checkin(self, request: web.Request) -> web.Response:
+        """An appointment checks in: by its code (the QR on the booking), else by the ID card
+        just read at the kiosk."""
+        client = self._need(request, "kiosk", "technician")
+        body = await self._json(request)
+        kiosk = body.get("kiosk", client.kiosk)
+        if client.role == "kiosk" and kiosk != client.kiosk:
+            return _error(403, "auth.kiosk", f"this token belongs to kiosk {client.kiosk}")
+        code = body.get("code")
+        if code is not None and not isinstance(code, str):
+            return _error(400, "request.code", "code is a string")
+        try:
+            holder = self.hall.take_card(kiosk) if kiosk else None
+            return self._issued(holder, *await self.hall.execute(
+                queue.CheckIn(kiosk, code, holder)))
+        except Refused as exc:
+            return _error(409, exc.code, str(exc))
+
+    @staticmethod
+    def _issued(holder, envs, results) -> web.Response:
+        issued = next(e for e in envs if e.type == "ticket.issued")
+        d = issued.data
         printed = next((r for r in results if r.get("effect") == "print"), {})
         return web.json_response({
             "ticket": d["ticket"], "number": d["ticket"], "category": d["category"],
-            "ahead": d["ahead"], "lane": d["lane"], "seq": envs[0].seq,
+            "ahead": d["ahead"], "wait_min": d["wait_min"], "lane": d["lane"],
+            "appointment": d["appointment"], "seq": issued.seq,
             "holder": holder.masked_name if holder else None,
             "printed": bool(printed.get("printed")), "print_error": printed.get("error")},
             status=201)
+
+    async def appointments(self, request: web.Request) -> web.Response:
+        """The hall's appointments, uploaded until central sends them. An item's `id_number`
+        becomes the keyed token here and goes no further."""
+        self._need(request, "technician")
+        body = await self._json(request)
+        items = body.get("items")
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            return _error(400, "request.items", "body needs {\"version\", \"items\": [...]}")
+        clean = tuple({k: v for k, v in i.items() if k != "id_number"}
+                      | {"holder": self.hall.token_of(i["id_number"]) if i.get("id_number")
+                         else None} for i in items)
+        try:
+            envs, _ = await self.hall.execute(
+                queue.LoadAppointments(str(body.get("version", "")), clean))
+        except Refused as exc:
+            return _error(400, exc.code, str(exc))
+        return web.json_response({"loaded": len(clean), "seq": envs[-1].seq})
 
     async def window(self, request: web.Request) -> web.Response:
         client = self._need(request, "clerk", "technician")
@@ -141,14 +190,22 @@ class ApiServer:
             return _error(404, "window.unknown", "window numbers are integers")
         if client.role == "clerk" and client.window != n:
             return _error(403, "auth.window", f"this token belongs to window {client.window}")
+        body = await self._json(request)
+        to_window = body.get("to_window")
+        if to_window is not None and (not isinstance(to_window, int) or isinstance(to_window, bool)):
+            return _error(400, "request.to_window", "to_window is a window number")
+        # a clerk signs in as themself; a technician may name the clerk
+        clerk = client.name if client.role == "clerk" else body.get("clerk")
+        cmd = queue.WindowAction(n, request.match_info["action"], ticket=body.get("ticket"),
+                                 to_category=body.get("to_category"), to_window=to_window,
+                                 clerk=clerk)
         try:
-            envs, _ = await self.hall.execute(queue.WindowAction(n, request.match_info["action"]))
+            envs, _ = await self.hall.execute(cmd)
         except Refused as exc:
             status = 404 if exc.code in ("window.unknown", "window.action_unknown") else 409
             return _error(status, exc.code, str(exc))
-        return web.json_response({"events": [e.to_dict() for e in envs],
-                                  "window": self.hall.state.snapshot()["windows"][
-                                      list(self.hall.state.windows).index(n)]})
+        window = next(w for w in queue.snapshot(self.hall.state)["windows"] if w["number"] == n)
+        return web.json_response({"events": [e.to_dict() for e in envs], "window": window})
 
     async def device_command(self, request: web.Request) -> web.Response:
         self._need(request, "technician")
@@ -216,11 +273,18 @@ OPENAPI: dict[str, Any] = {
     "paths": {
         "/api/health": {"get": {**_op("Liveness and a device summary", "none"), "security": []}},
         "/api/devices": {"get": _op("Every device with its state and counters", "any")},
-        "/api/queue": {"get": _op("Waiting tickets per category and the windows", "any")},
+        "/api/queue": {"get": _op("Waiting tickets with people ahead and estimated wait; windows",
+                                  "any")},
+        "/api/stats": {"get": _op("Today's statistics per category, window and hour", "any")},
+        "/api/checkin": {"post": _op("Appointment check-in {kiosk?, code?}; without a code the "
+                                     "ID card on the kiosk's reader", "kiosk, technician")},
+        "/api/appointments": {"post": _op("Upload appointments {version, items: [{code, category,"
+                                          " start, end, id_number?}]}", "technician")},
         "/api/tickets": {"post": _op("Issue a ticket {category, kiosk?, priority?}",
                                      "kiosk (its own kiosk), technician")},
         "/api/windows/{n}/{action}": {"post": _op(
-            "Window action: " + ", ".join(queue.WINDOW_ACTIONS), "clerk (its own window), technician")},
+            "Window action: " + ", ".join(queue.WINDOW_ACTIONS) + "; body {ticket} for call and "
+            "call-back, {to_category} or {to_window} for transfer", "clerk (its own window), technician")},
         "/api/devices/{id}/{command}": {"post": _op("A device command (status, print, show...)",
                                                     "technician")},
         "/api/events": {"get": _op("WebSocket: the live event stream, MQTT envelope", "any")},

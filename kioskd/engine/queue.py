@@ -3,23 +3,30 @@
 Two halves, so that the journal can come first:
 - `decide(state, command, now)` checks a command against the state and returns the events it
   causes (or raises Refused); it never changes the state.
-- `evolve(state, type, data)` folds one event into the state. Replaying the journal through
+- `evolve(state, type, data, at)` folds one event into the state. Replaying the journal through
   `evolve` rebuilds the state after a restart, so the journal is the engine's only persistence.
 `effects_of(event)` says what the devices must do about an event (print, show, prompt).
+A new local day is an event of its own (`stats.daily`, from `Tick`), decided before anything
+else on that day: `rollover_due()` says when.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from kioskd.config import Config
+from kioskd.engine import order
+from kioskd.engine.state import (SERVICE_SAMPLES, Appointment, HallState, Ticket, WindowState,
+                                 initial_state)
+from kioskd.engine.stats import day_stats
 from kioskd.errors import Refused
 from kioskd.privacy import Holder
 
-LANE_ORDER = ("appointment", "elderly", "disabled")  # which priority lane is served first
+__all__ = ["initial_state", "decide", "evolve", "effects_of", "snapshot", "rollover_due"]
+
 RATING_LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+REQUESTABLE_LANES = ("disabled", "pregnant", "military", "assisted", "elderly")
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -28,13 +35,26 @@ class IssueTicket:
     category: str
     kiosk: str | None = None
     holder: Holder | None = None
-    lane: str | None = None  # asked for explicitly (guide desk); a card may add "elderly"
+    lane: str | None = None  # asked for at a guide desk; a card adds "elderly" by age
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """An appointment checks in at a kiosk: by its code (QR) or by the holder's ID card."""
+
+    kiosk: str | None = None
+    code: str | None = None
+    holder: Holder | None = None
 
 
 @dataclass(frozen=True)
 class WindowAction:
     window: int
-    action: str  # call-next | recall | start | finish | pause | resume
+    action: str
+    ticket: str | None = None  # call, call-back
+    to_category: str | None = None  # transfer
+    to_window: int | None = None  # transfer
+    clerk: str | None = None  # sign-in
 
 
 @dataclass(frozen=True)
@@ -46,172 +66,247 @@ class GiveRating:
     reasons: tuple[str, ...] = ()
 
 
-Command = IssueTicket | WindowAction | GiveRating
-WINDOW_ACTIONS = ("call-next", "recall", "start", "finish", "pause", "resume")
+@dataclass(frozen=True)
+class LoadAppointments:
+    version: str
+    items: tuple[dict[str, Any], ...]  # {code, category, start, end, holder?}: holder a token
 
 
-# --- state -----------------------------------------------------------------------------------
-@dataclass
-class Ticket:
-    number: str
-    category: str
-    seq_in_day: int
-    kiosk: str | None
-    lane: str | None
-    status: str = "waiting"  # waiting, called, serving, finished
-    window: int | None = None
-    recalls: int = 0
+@dataclass(frozen=True)
+class Tick:
+    """Time passing: a new day, missed appointments, time-limit alerts."""
 
 
-@dataclass
-class WindowState:
-    number: int
-    categories: tuple[str, ...]
-    state: str = "open"  # open, paused
-    current: str | None = None  # ticket called or being served here
-    awaiting_rating: str | None = None  # finished here, not rated yet
-
-
-@dataclass
-class HallState:
-    day: str
-    names: dict[str, str]
-    hours: dict[str, tuple[str, str] | None]
-    quotas: dict[str, int | None]
-    windows: dict[int, WindowState]
-    counters: dict[str, int] = field(default_factory=dict)
-    tickets: dict[str, Ticket] = field(default_factory=dict)
-    rated: set[str] = field(default_factory=set)
-
-    def waiting(self, categories: tuple[str, ...] | None = None) -> list[Ticket]:
-        return [t for t in self.tickets.values()
-                if t.status == "waiting" and (categories is None or t.category in categories)]
-
-    def snapshot(self) -> dict[str, Any]:
-        """The queue as the API shows it: counts and numbers, no personal data."""
-        return {
-            "day": self.day,
-            "categories": [{"code": c, "name": n, "waiting": len(self.waiting((c,))),
-                            "issued": self.counters.get(c, 0)} for c, n in self.names.items()],
-            "windows": [{"number": w.number, "state": w.state, "current": w.current,
-                         "categories": list(w.categories), "awaiting_rating": w.awaiting_rating}
-                        for w in self.windows.values()],
-            "waiting": [{"ticket": t.number, "category": t.category, "lane": t.lane}
-                        for t in _call_order(self.waiting())],
-        }
-
-
-def initial_state(cfg: Config, day: str) -> HallState:
-    return HallState(
-        day=day,
-        names={c.code: c.name for c in cfg.categories},
-        hours={c.code: c.hours for c in cfg.categories},
-        quotas={c.code: c.daily_quota for c in cfg.categories},
-        windows={w.number: WindowState(w.number, w.categories) for w in cfg.windows},
-    )
-
-
-def _call_order(tickets: list[Ticket], preference: tuple[str, ...] = ()) -> list[Ticket]:
-    """Priority lanes first, then the window's order of categories, then issue order."""
-    def key(t: Ticket):
-        lane = LANE_ORDER.index(t.lane) if t.lane in LANE_ORDER else len(LANE_ORDER)
-        pref = preference.index(t.category) if t.category in preference else 0
-        return (lane, pref, t.seq_in_day)
-    return sorted(tickets, key=key)
-
-
-# --- decide ----------------------------------------------------------------------------------
+Command = IssueTicket | CheckIn | WindowAction | GiveRating | LoadAppointments | Tick
+WINDOW_ACTIONS = ("call-next", "call", "call-back", "recall", "skip", "hold", "transfer", "start",
+                  "finish", "pause", "resume", "sign-in", "sign-out")
 Event = tuple[str, dict[str, Any]]
 
 
+def rollover_due(state: HallState, now: datetime) -> bool:
+    return now.date().isoformat() != state.day
+
+
+# --- decide ----------------------------------------------------------------------------------
 def decide(state: HallState, cmd: Command, now: datetime) -> list[Event]:
+    if isinstance(cmd, Tick):
+        return _tick(state, now)
+    if rollover_due(state, now):
+        raise Refused("day.rollover", "a new day began: run Tick first")  # the app always does
     if isinstance(cmd, IssueTicket):
         return _issue(state, cmd, now)
+    if isinstance(cmd, CheckIn):
+        return _check_in(state, cmd, now)
     if isinstance(cmd, WindowAction):
-        return _window(state, cmd)
+        return _window(state, cmd, now)
     if isinstance(cmd, GiveRating):
         return _rate(state, cmd)
+    if isinstance(cmd, LoadAppointments):
+        return _load_appointments(state, cmd)
     raise TypeError(f"not a command: {cmd!r}")
 
 
 def _issue(state: HallState, cmd: IssueTicket, now: datetime) -> list[Event]:
-    if cmd.category not in state.names:
+    cat = state.categories.get(cmd.category)
+    if cat is None:
         raise Refused("category.unknown", f"no category {cmd.category!r}")
-    day = now.date().isoformat()
-    counters = state.counters if day == state.day else {}
-    hours = state.hours[cmd.category]
-    if hours and not hours[0] <= now.strftime("%H:%M") < hours[1]:
-        raise Refused("category.closed", f"category {cmd.category} issues tickets {hours[0]}-{hours[1]}")
-    n = counters.get(cmd.category, 0) + 1
-    quota = state.quotas[cmd.category]
-    if quota is not None and n > quota:
-        raise Refused("category.quota", f"category {cmd.category} has issued its {quota} tickets today")
-    lane = cmd.lane or (cmd.holder.lane if cmd.holder else None)
-    waiting = state.waiting((cmd.category,)) if day == state.day else []
-    ahead = sum(1 for t in waiting if _ahead_of(t, lane))
-    data = {
-        "ticket": f"{cmd.category}{n:03d}",
-        "category": cmd.category,
-        "category_name": state.names[cmd.category],
-        "day": day,
-        "kiosk": cmd.kiosk,
+    if cmd.lane is not None and cmd.lane not in REQUESTABLE_LANES:
+        raise Refused("lane.unknown", f"priority is one of {', '.join(REQUESTABLE_LANES)} "
+                                      "(appointments check in with their code or ID card)")
+    if cmd.holder:
+        appt = _appointment_of(state, cmd.holder.token, now, cmd.category)
+        if appt:  # the citizen booked this: the card checks the appointment in
+            return _check_in(state, CheckIn(cmd.kiosk, appt.code, cmd.holder), now)
+    return _ticket(state, cmd.category, cmd.kiosk, cmd.holder, cmd.lane, now)
+
+
+def _ticket(state: HallState, category: str, kiosk: str | None, holder: Holder | None,
+            lane: str | None, now: datetime, appointment: str | None = None) -> list[Event]:
+    cat = state.categories[category]
+    if cat.hours and not cat.hours[0] <= now.strftime("%H:%M") < cat.hours[1]:
+        raise Refused("category.closed", f"category {category} issues tickets "
+                                         f"{cat.hours[0]}-{cat.hours[1]}")
+    n = state.counters.get(category, 0) + 1
+    if appointment is None and cat.daily_quota is not None and n > cat.daily_quota:
+        raise Refused("category.quota", f"category {category} has issued its "
+                                        f"{cat.daily_quota} tickets today")
+    if holder is None and appointment is None and (cat.requires_id or cat.per_person_daily):
+        raise Refused("category.requires_id", f"category {category} needs the ID card on the reader")
+    if (holder and cat.per_person_daily
+            and state.per_person.get((holder.token, category), 0) >= cat.per_person_daily):
+        raise Refused("category.per_person", f"one person may take {cat.per_person_daily} "
+                                             f"ticket(s) of category {category} a day")
+    if lane is None and holder and holder.age >= state.policy.elderly_age:
+        lane = "elderly"
+    if lane is not None and lane not in state.policy.lanes:
+        lane = None  # a lane this hall does not run: the normal line
+    ahead = order.ahead_of(state, category, lane, state.next_order)
+    return [("ticket.issued", {
+        "ticket": f"{category}{n:03d}",
+        "category": category,
+        "category_name": cat.name,
+        "day": state.day,
+        "kiosk": kiosk,
         "lane": lane,
+        "order": state.next_order,
         "ahead": ahead,
-        "holder": cmd.holder.token if cmd.holder else None,
-    }
-    return [("ticket.issued", data)]
+        "wait_min": order.estimated_wait(state, category, ahead),
+        "holder": holder.token if holder else None,
+        "appointment": appointment,
+    })]
 
 
-def _ahead_of(t: Ticket, lane: str | None) -> bool:
-    """Would `t` be called before a new ticket in `lane`?"""
-    rank = lambda x: LANE_ORDER.index(x) if x in LANE_ORDER else len(LANE_ORDER)  # noqa: E731
-    return rank(t.lane) <= rank(lane)
+def _appointment_of(state: HallState, token: str, now: datetime,
+                    category: str | None = None) -> Appointment | None:
+    """Today's appointment of this holder that could check in now."""
+    early = timedelta(minutes=state.policy.checkin_early_min)
+    for a in state.appointments.values():
+        if (a.holder == token and a.status != "checked_in" and a.start.date() == now.date()
+                and (category is None or a.category == category) and a.start - early <= now):
+            return a
+    return None
 
 
-def _window(state: HallState, cmd: WindowAction) -> list[Event]:
+def _check_in(state: HallState, cmd: CheckIn, now: datetime) -> list[Event]:
+    if cmd.code is not None:
+        appt = state.appointments.get(cmd.code)
+        if appt is None:
+            raise Refused("appointment.unknown", "no appointment with this code")
+    elif cmd.holder is not None:
+        appt = _appointment_of(state, cmd.holder.token, now)
+        if appt is None:
+            raise Refused("appointment.unknown", "no appointment for this ID card now")
+    else:
+        raise Refused("appointment.unknown", "check in with an appointment code or an ID card")
+    if appt.start.date() != now.date():
+        raise Refused("appointment.not_today", f"the appointment is on {appt.start.date()}")
+    if appt.status == "checked_in":
+        raise Refused("appointment.used", f"already checked in: ticket {appt.ticket}")
+    opens = appt.start - timedelta(minutes=state.policy.checkin_early_min)
+    if now < opens:
+        raise Refused("appointment.too_early", f"check-in opens at {opens:%H:%M}")
+    on_time = now <= appt.start + timedelta(minutes=state.policy.checkin_late_min)
+    lane = "appointment" if on_time else None  # late: the normal line, as everyone else
+    events = _ticket(state, appt.category, cmd.kiosk, cmd.holder, lane, now, appt.code)
+    events.append(("appointment.checked_in", {"code": appt.code, "category": appt.category,
+                                              "ticket": events[0][1]["ticket"],
+                                              "on_time": on_time}))
+    return events
+
+
+def _window(state: HallState, cmd: WindowAction, now: datetime) -> list[Event]:
     w = state.windows.get(cmd.window)
     if w is None:
         raise Refused("window.unknown", f"no window {cmd.window}")
     a = cmd.action
     base = {"window": w.number}
-    if a == "call-next":
+    current = state.tickets[w.current] if w.current else None
+    busy = current is not None and current.status in ("called", "serving")
+    if a in ("call-next", "call", "call-back"):
         if w.state != "open":
-            raise Refused("window.paused", f"window {w.number} is paused")
-        if w.current and state.tickets[w.current].status != "finished":
-            raise Refused("window.busy", f"window {w.number} still has {w.current}: finish it first")
-        candidates = _call_order(state.waiting(w.categories), w.categories)
-        if not candidates:
-            raise Refused("queue.empty", f"nobody is waiting for window {w.number}")
-        t = candidates[0]
-        return [("ticket.called", {**base, "ticket": t.number, "category": t.category,
-                                   "lane": t.lane})]
-    if a in ("recall", "start", "finish") and not w.current:
+            raise Refused("window.paused", f"window {w.number} is {w.state}")
+        if busy:
+            raise Refused("window.busy", f"window {w.number} still has {w.current}: "
+                                         "finish, skip, hold or transfer it first")
+        return _call(state, w, cmd, now)
+    if a in ("recall", "skip", "hold", "transfer", "start", "finish") and not busy:
         raise Refused("window.idle", f"window {w.number} has no current ticket")
     if a == "recall":
-        t = state.tickets[w.current]
-        if t.status != "called":
-            raise Refused("ticket.serving", f"{t.number} is already being served")
-        return [("ticket.recalled", {**base, "ticket": t.number, "count": t.recalls + 1})]
+        _need_called(current)
+        if current.recalls >= state.policy.recall_limit:
+            raise Refused("ticket.recall_limit", f"{current.number} was recalled "
+                                                 f"{current.recalls} times: skip it")
+        return [("ticket.recalled", {**base, "ticket": current.number,
+                                     "count": current.recalls + 1})]
+    if a == "skip":
+        _need_called(current)
+        count = current.skips + 1
+        void = count > state.policy.skip_max
+        requeue_at = state.calls.get(current.category, 0) + state.policy.skip_requeue_after
+        events = [("ticket.skipped", {**base, "ticket": current.number, "count": count,
+                                      "void": void, "requeue_at": None if void else requeue_at})]
+        if not void and state.policy.skip_requeue_after == 0:
+            events.append(("ticket.requeued", {"ticket": current.number}))
+        return events
+    if a == "hold":
+        return [("ticket.held", {**base, "ticket": current.number})]
+    if a == "transfer":
+        return [_transfer(state, w, current, cmd)]
     if a == "start":
-        t = state.tickets[w.current]
-        if t.status != "called":
-            raise Refused("ticket.serving", f"{t.number} is already being served")
-        return [("service.started", {**base, "ticket": t.number})]
+        _need_called(current)
+        return [("service.started", {**base, "ticket": current.number})]
     if a == "finish":
-        t = state.tickets[w.current]
         events: list[Event] = []
-        if t.status == "called":  # a clerk may finish without pressing start first
-            events.append(("service.started", {**base, "ticket": t.number}))
-        events.append(("service.finished", {**base, "ticket": t.number, "category": t.category}))
-        events.append(("rating.requested", {**base, "ticket": t.number}))
+        if current.status == "called":  # a clerk may finish without pressing start first
+            events.append(("service.started", {**base, "ticket": current.number}))
+        events.append(("service.finished", {**base, "ticket": current.number,
+                                            "category": current.category}))
+        events.append(("rating.requested", {**base, "ticket": current.number}))
         return events
     if a in ("pause", "resume"):
-        target = "paused" if a == "pause" else "open"
-        if w.state == target:
+        want_from, target = ("open", "paused") if a == "pause" else ("paused", "open")
+        if w.state != want_from:
+            raise Refused("window.state", f"window {w.number} is {w.state}, not {want_from}")
+        return [("window.state", {**base, "state": target, "clerk": w.clerk})]
+    if a == "sign-in":
+        if not cmd.clerk:
+            raise Refused("window.clerk", "sign-in needs the clerk's id")
+        return [("window.state", {**base, "state": "open", "clerk": cmd.clerk})]
+    if a == "sign-out":
+        if busy:
+            raise Refused("window.busy", f"window {w.number} still has {w.current}")
+        if w.state == "closed":
             return []
-        return [("window.state", {**base, "state": target})]
+        return [("window.state", {**base, "state": "closed", "clerk": None})]
     raise Refused("window.action_unknown",
                   f"unknown action {a!r} (this version knows {', '.join(WINDOW_ACTIONS)})")
+
+
+def _need_called(t: Ticket) -> None:
+    if t.status != "called":
+        raise Refused("ticket.serving", f"{t.number} is already being served")
+
+
+def _call(state: HallState, w: WindowState, cmd: WindowAction, now: datetime) -> list[Event]:
+    if cmd.action == "call-next":
+        t = order.next_for(state, w, now)
+        if t is None:
+            raise Refused("queue.empty", f"nobody is waiting for window {w.number}")
+    else:
+        t = state.tickets.get(cmd.ticket or "")
+        if t is None:
+            raise Refused("ticket.unknown", f"no ticket {cmd.ticket!r} today")
+        if cmd.action == "call-back":
+            if t.status != "held" or t.window != w.number:
+                raise Refused("ticket.not_held", f"{t.number} is not held at window {w.number}")
+        elif t.status not in ("waiting", "skipped"):
+            raise Refused("ticket.not_waiting", f"{t.number} is {t.status}")
+        elif not order.can_call(state, w, t):
+            raise Refused("ticket.not_served_here", f"window {w.number} does not serve {t.number}")
+    how = {"call-next": "next", "call": "direct", "call-back": "back"}[cmd.action]
+    events = [("ticket.called", {"window": w.number, "ticket": t.number, "category": t.category,
+                                 "lane": t.lane, "how": how})]
+    calls = state.calls.get(t.category, 0) + (how != "back")
+    for s in sorted(state.tickets.values(), key=lambda x: x.order):
+        if (s.status == "skipped" and s is not t and s.category == t.category
+                and s.requeue_at <= calls):
+            events.append(("ticket.requeued", {"ticket": s.number}))
+    return events
+
+
+def _transfer(state: HallState, w: WindowState, t: Ticket, cmd: WindowAction) -> Event:
+    if (cmd.to_category is None) == (cmd.to_window is None):
+        raise Refused("transfer.target", "transfer to exactly one of a category or a window")
+    if cmd.to_category is not None and cmd.to_category not in state.categories:
+        raise Refused("category.unknown", f"no category {cmd.to_category!r}")
+    if cmd.to_window is not None and (cmd.to_window not in state.windows
+                                      or cmd.to_window == w.number):
+        raise Refused("window.unknown", f"cannot transfer to window {cmd.to_window}")
+    keep = state.policy.transfer_keeps_place
+    return ("ticket.transferred", {
+        "window": w.number, "ticket": t.number, "to_category": cmd.to_category,
+        "to_window": cmd.to_window, "kept_place": keep,
+        "order": t.order if keep else state.next_order})
 
 
 def _rate(state: HallState, cmd: GiveRating) -> list[Event]:
@@ -230,39 +325,185 @@ def _rate(state: HallState, cmd: GiveRating) -> list[Event]:
                               "reasons": list(cmd.reasons), "device": cmd.device})]
 
 
+def _load_appointments(state: HallState, cmd: LoadAppointments) -> list[Event]:
+    items = []
+    for i, item in enumerate(cmd.items):
+        try:
+            code, cat = str(item["code"]), str(item["category"])
+            start, end = datetime.fromisoformat(item["start"]), datetime.fromisoformat(item["end"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Refused("appointments.item", f"item {i}: needs code, category, start and end "
+                                               f"as ISO times with offset ({exc})") from None
+        if cat not in state.categories:
+            raise Refused("appointments.item", f"item {i}: no category {cat!r}")
+        if start.tzinfo is None or not start < end:
+            raise Refused("appointments.item", f"item {i}: start must be before end, with offset")
+        items.append({"code": code, "category": cat, "start": start.isoformat(),
+                      "end": end.isoformat(), "holder": item.get("holder")})
+    return [("appointments.loaded", {"version": cmd.version, "items": items})]
+
+
+def _tick(state: HallState, now: datetime) -> list[Event]:
+    if rollover_due(state, now):
+        return [("stats.daily", {"next_day": now.date().isoformat(), **day_stats(state)})]
+    events: list[Event] = []
+    for a in state.appointments.values():
+        if a.status == "booked" and a.start.date() == now.date() and a.end <= now:
+            events.append(("appointment.missed", {"code": a.code, "category": a.category}))
+    minutes = lambda since: int((now - since).total_seconds() // 60)  # noqa: E731
+    for t in sorted(state.tickets.values(), key=lambda x: x.order):
+        cat = state.categories[t.category]
+        if t.status == "waiting" and cat.wait_limit_min and f"wait:{t.number}" not in state.alerted \
+                and minutes(t.issued_at) >= cat.wait_limit_min:
+            events.append(("alert.raised", {"kind": "wait_limit", "ticket": t.number,
+                                            "category": t.category, "minutes": minutes(t.issued_at)}))
+        if t.status == "serving" and cat.service_limit_min and t.started_at \
+                and f"service:{t.number}" not in state.alerted \
+                and minutes(t.started_at) >= cat.service_limit_min:
+            events.append(("alert.raised", {"kind": "service_limit", "ticket": t.number,
+                                            "category": t.category, "window": t.window,
+                                            "minutes": minutes(t.started_at)}))
+    for code, cat in state.categories.items():
+        if cat.alert_waiting is None:
+            continue
+        count = len(state.waiting((code,)))
+        key = f"count:{code}"
+        if count > cat.alert_waiting and key not in state.alerted:
+            events.append(("alert.raised", {"kind": "waiting_count", "category": code,
+                                            "count": count}))
+        elif count <= cat.alert_waiting and key in state.alerted:
+            events.append(("alert.cleared", {"kind": "waiting_count", "category": code,
+                                             "count": count}))
+    return events
+
+
 # --- evolve ----------------------------------------------------------------------------------
-def evolve(state: HallState, type_: str, data: dict[str, Any]) -> None:
+def evolve(state: HallState, type_: str, data: dict[str, Any], at: datetime) -> None:
+    if type_ == "stats.daily":
+        state.new_day(data["next_day"])
+        return
+    if type_ == "appointments.loaded":
+        kept = {c: a for c, a in state.appointments.items() if a.status != "booked"}
+        state.appointments = {i["code"]: kept.get(i["code"]) or Appointment(
+            i["code"], i["category"], datetime.fromisoformat(i["start"]),
+            datetime.fromisoformat(i["end"]), i.get("holder")) for i in data["items"]}
+        state.appointments_version = data["version"]
+        return
     if type_ == "ticket.issued":
-        if data["day"] != state.day:  # local midnight passed: a new day, numbers start again
-            state.day, state.counters, state.tickets, state.rated = data["day"], {}, {}, set()
-            for w in state.windows.values():
-                w.current = w.awaiting_rating = None
+        if data["day"] != state.day:
+            state.new_day(data["day"])  # journals written before Tick existed
         cat = data["category"]
         state.counters[cat] = state.counters.get(cat, 0) + 1
-        state.tickets[data["ticket"]] = Ticket(data["ticket"], cat, len(state.tickets),
-                                               data.get("kiosk"), data.get("lane"))
+        state.next_order = max(state.next_order, data.get("order", 0)) + 1
+        state.tickets[data["ticket"]] = Ticket(
+            data["ticket"], cat, data.get("order", state.next_order - 1), at, data.get("kiosk"),
+            data.get("lane"), appointment=data.get("appointment"))
+        if data.get("holder"):
+            key = (data["holder"], cat)
+            state.per_person[key] = state.per_person.get(key, 0) + 1
+        return
+    if type_ == "appointment.checked_in":
+        a = state.appointments.get(data["code"])
+        if a:
+            a.status, a.ticket = "checked_in", data["ticket"]
+        return
+    if type_ == "appointment.missed":
+        a = state.appointments.get(data["code"])
+        if a and a.status == "booked":
+            a.status = "missed"
+        return
+    if type_ == "alert.raised":
+        state.alerted.add(_alert_key(data))
+        return
+    if type_ == "alert.cleared":
+        state.alerted.discard(_alert_key(data))
         return
     if type_ == "window.state":
-        state.windows[data["window"]].state = data["state"]
+        w = state.windows[data["window"]]
+        w.state, w.clerk = data["state"], data.get("clerk")
         return
-    w = state.windows.get(data.get("window"))  # type: ignore[arg-type]
     t = state.tickets.get(data.get("ticket", ""))
-    if w is None or t is None:
+    if t is None:
         return  # an event of another day; nothing of it is in today's state
+    w = state.windows.get(data.get("window"))  # type: ignore[arg-type]
+    if type_ == "ticket.requeued":
+        t.status = "waiting"
+        return
+    if w is None:
+        return
     if type_ == "ticket.called":
-        t.status, t.window = "called", w.number
+        if data.get("how") != "back":
+            state.calls[t.category] = state.calls.get(t.category, 0) + 1
+            w.streak = w.streak + 1 if t.lane else 0
+        t.status, t.window, t.directed = "called", w.number, None
+        t.called_at = t.called_at or at
         w.current, w.awaiting_rating = t.number, None
     elif type_ == "ticket.recalled":
         t.recalls = data["count"]
+    elif type_ == "ticket.skipped":
+        t.skips, t.recalls, t.window = data["count"], 0, None
+        t.status = "void" if data["void"] else "skipped"
+        t.requeue_at = data["requeue_at"] or 0
+        w.current = None
+        w.skipped += 1
+    elif type_ == "ticket.held":
+        t.status = "held"
+        w.current = None
+    elif type_ == "ticket.transferred":
+        t.status, t.window, t.recalls = "waiting", None, 0
+        t.category = data["to_category"] or t.category
+        t.directed = data["to_window"]
+        t.order = data["order"]
+        if not data["kept_place"]:
+            state.next_order = max(state.next_order, t.order + 1)
+        w.current = None
     elif type_ == "service.started":
-        t.status = "serving"
+        t.status, t.started_at = "serving", at
     elif type_ == "service.finished":
-        t.status = "finished"
+        t.status, t.finished_at, t.served_by = "finished", at, w.number
+        if t.started_at:
+            recent = state.service_s.setdefault(t.category, [])
+            recent.append((at - t.started_at).total_seconds())
+            del recent[:-SERVICE_SAMPLES]
     elif type_ == "rating.requested":
         w.awaiting_rating = t.number
     elif type_ == "rating.given":
         state.rated.add(t.number)
         w.awaiting_rating = None
+
+
+def _alert_key(data: dict[str, Any]) -> str:
+    kind = data["kind"]
+    if kind == "waiting_count":
+        return f"count:{data['category']}"
+    return f"{'wait' if kind == 'wait_limit' else 'service'}:{data['ticket']}"
+
+
+# --- views -----------------------------------------------------------------------------------
+def snapshot(state: HallState) -> dict[str, Any]:
+    """The queue as the API shows it: counts, numbers and estimates; no personal data."""
+    waiting = sorted(state.waiting(), key=lambda t: (order.lane_rank(state, t.lane), t.order))
+    rows = []
+    for t in waiting:
+        ahead = order.ahead_of(state, t.category, t.lane, t.order)
+        rows.append({"ticket": t.number, "category": t.category, "lane": t.lane,
+                     "directed": t.directed, "ahead": ahead,
+                     "wait_min": order.estimated_wait(state, t.category, ahead)})
+    return {
+        "day": state.day,
+        "categories": [{"code": c, "name": cat.name, "waiting": len(state.waiting((c,))),
+                        "issued": state.counters.get(c, 0),
+                        "service_min": round(order.service_minutes(state, c), 1),
+                        "open_windows": order.open_windows_for(state, c)}
+                       for c, cat in state.categories.items()],
+        "windows": [{"number": w.number, "state": w.state, "clerk": w.clerk, "current": w.current,
+                     "categories": list(order.serves(state, w)[0]),
+                     "awaiting_rating": w.awaiting_rating}
+                    for w in state.windows.values()],
+        "waiting": rows,
+        "held": [t.number for t in state.tickets.values() if t.status == "held"],
+        "skipped": [t.number for t in state.tickets.values() if t.status == "skipped"],
+    }
 
 
 # --- effects ---------------------------------------------------------------------------------
@@ -273,6 +514,7 @@ class PrintTicket:
     category_name: str
     ahead: int
     issued_at: str
+    wait_min: int | None = None
 
 
 @dataclass(frozen=True)
@@ -293,9 +535,12 @@ Effect = PrintTicket | ShowOnBoard | PromptRating
 
 def effects_of(type_: str, data: dict[str, Any], ts: str) -> list[Effect]:
     if type_ == "ticket.issued" and data.get("kiosk"):
-        return [PrintTicket(data["kiosk"], data["ticket"], data["category_name"], data["ahead"], ts)]
+        return [PrintTicket(data["kiosk"], data["ticket"], data["category_name"], data["ahead"],
+                            ts, data.get("wait_min"))]
     if type_ in ("ticket.called", "ticket.recalled"):
         return [ShowOnBoard(data["window"], data["ticket"])]
+    if type_ in ("ticket.skipped", "ticket.held", "ticket.transferred"):
+        return [ShowOnBoard(data["window"], None)]
     if type_ == "rating.requested":
         return [ShowOnBoard(data["window"], None), PromptRating(data["window"], data["ticket"])]
     if type_ == "window.state":

@@ -1,0 +1,100 @@
+"""Who is called next, and how long each waiting citizen should expect to wait. Pure.
+
+A window calls, in this order: tickets transferred to it; then priority lanes in the hall's lane
+order; then its categories in its own order of preference; then place in line. While a window it
+backs up (AB岗) is paused or closed, it also serves that window's categories (after its own) and
+the tickets transferred to it. Anti-starvation: after `priority_streak` priority calls in a row at
+a window, a normal ticket that has waited `starving_after_min` or longer goes first.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from kioskd.engine.state import HallState, Ticket, WindowState
+
+
+def lane_rank(state: HallState, lane: str | None) -> int:
+    lanes = state.policy.lanes
+    return lanes.index(lane) if lane in lanes else len(lanes)
+
+
+def serves(state: HallState, w: WindowState) -> tuple[tuple[str, ...], set[int]]:
+    """The categories `w` calls from now (in preference order) and whose directed tickets."""
+    cats = list(w.categories)
+    windows = {w.number}
+    for b in w.rule.backup_for:
+        other = state.windows[b]
+        if other.state != "open":
+            cats += [c for c in other.categories if c not in cats]
+            windows.add(b)
+    return tuple(cats), windows
+
+
+def can_call(state: HallState, w: WindowState, t: Ticket) -> bool:
+    cats, windows = serves(state, w)
+    return t.directed in windows if t.directed is not None else t.category in cats
+
+
+def candidates(state: HallState, w: WindowState) -> list[Ticket]:
+    cats, windows = serves(state, w)
+
+    def key(t: Ticket):
+        return (t.directed != w.number, lane_rank(state, t.lane),
+                cats.index(t.category) if t.category in cats else len(cats), t.order)
+
+    return sorted((t for t in state.waiting()
+                   if (t.directed in windows if t.directed is not None else t.category in cats)),
+                  key=key)
+
+
+def starving(state: HallState, w: WindowState, tickets: list[Ticket], now: datetime) -> Ticket | None:
+    """The normal ticket that goes before the priority lanes now, if the rule says one does."""
+    if w.streak < state.policy.priority_streak:
+        return None
+    limit = timedelta(minutes=state.policy.starving_after_min)
+    normal = [t for t in tickets if t.lane is None]
+    if normal and any(now - t.issued_at >= limit for t in normal):
+        return normal[0]
+    return None
+
+
+def next_for(state: HallState, w: WindowState, now: datetime) -> Ticket | None:
+    tickets = candidates(state, w)
+    if not tickets:
+        return None
+    if lane_rank(state, tickets[0].lane) < len(state.policy.lanes):
+        return starving(state, w, tickets, now) or tickets[0]
+    return tickets[0]
+
+
+# --- honest waiting information ----------------------------------------------------------------
+def ahead_of(state: HallState, category: str, lane: str | None, order: int) -> int:
+    """Waiting tickets of the category that a window would call before this one."""
+    rank = lane_rank(state, lane)
+    return sum(1 for t in state.waiting((category,))
+               if (lane_rank(state, t.lane), t.order) < (rank, order))
+
+
+def service_minutes(state: HallState, category: str) -> float:
+    recent = state.service_s.get(category)
+    if recent:
+        return sum(recent) / len(recent) / 60
+    return float(state.categories[category].service_min)
+
+
+def open_windows_for(state: HallState, category: str) -> int:
+    return sum(1 for w in state.windows.values()
+               if w.state == "open" and category in serves(state, w)[0])
+
+
+def estimated_wait(state: HallState, category: str, ahead: int) -> int | None:
+    """Minutes until this ticket is called: the people ahead shared among the open windows
+    that serve the category, each taking the category's recent average service time. None when
+    no open window serves it (a number then would be a lie)."""
+    windows = open_windows_for(state, category)
+    if not windows:
+        return None
+    rounds = math.ceil(ahead / windows)  # services that end before a window is free for it
+    return math.ceil(rounds * service_minutes(state, category))

@@ -1,0 +1,98 @@
+"""The queue's state: what the journal's events add up to. Plain data, compared whole in tests
+(a state rebuilt from the journal must equal the live one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from kioskd.config import Category, Config, QueuePolicy, Window
+
+SERVICE_SAMPLES = 20  # recent services per category behind the wait estimate
+
+
+@dataclass
+class Ticket:
+    number: str
+    category: str
+    order: int  # place in line: issue order, kept through a transfer when the policy says so
+    issued_at: datetime
+    kiosk: str | None
+    lane: str | None
+    status: str = "waiting"  # waiting called serving held skipped finished void
+    window: int | None = None  # where it is called, served or held
+    directed: int | None = None  # transferred to this window: only it (or its backup) calls it
+    recalls: int = 0
+    skips: int = 0
+    requeue_at: int = 0  # a skipped ticket is back in line when its category has this many calls
+    appointment: str | None = None
+    called_at: datetime | None = None  # first call: the end of the citizen's wait
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    served_by: int | None = None
+
+
+@dataclass
+class WindowState:
+    rule: Window
+    state: str = "open"  # open paused closed
+    clerk: str | None = None
+    current: str | None = None  # ticket called or being served here
+    awaiting_rating: str | None = None  # finished here, not rated yet
+    streak: int = 0  # priority calls in a row, for the anti-starvation rule
+    skipped: int = 0
+
+    @property
+    def number(self) -> int:
+        return self.rule.number
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return self.rule.categories
+
+
+@dataclass
+class Appointment:
+    code: str
+    category: str
+    start: datetime
+    end: datetime
+    holder: str | None  # keyed token of the ID number, never the number
+    status: str = "booked"  # booked checked_in missed
+    ticket: str | None = None
+
+
+@dataclass
+class HallState:
+    policy: QueuePolicy
+    categories: dict[str, Category]
+    day: str
+    windows: dict[int, WindowState]
+    counters: dict[str, int] = field(default_factory=dict)  # numbers issued per category
+    calls: dict[str, int] = field(default_factory=dict)  # calls per category (skip requeue)
+    next_order: int = 0
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    rated: set[str] = field(default_factory=set)
+    per_person: dict[tuple[str, str], int] = field(default_factory=dict)
+    appointments: dict[str, Appointment] = field(default_factory=dict)
+    appointments_version: str = ""
+    alerted: set[str] = field(default_factory=set)
+    service_s: dict[str, list[float]] = field(default_factory=dict)  # recent, per category
+
+    def waiting(self, categories: tuple[str, ...] | None = None) -> list[Ticket]:
+        return [t for t in self.tickets.values()
+                if t.status == "waiting" and (categories is None or t.category in categories)]
+
+    def new_day(self, day: str) -> None:
+        """Local midnight: numbers start again; yesterday's tickets are gone; windows reset.
+        Appointments stay: they are loaded ahead for days to come."""
+        fresh = HallState(self.policy, self.categories, day,
+                          {n: WindowState(w.rule) for n, w in self.windows.items()},
+                          appointments=self.appointments,
+                          appointments_version=self.appointments_version)
+        self.__dict__.update(fresh.__dict__)
+
+
+def initial_state(cfg: Config, day: str) -> HallState:
+    return HallState(cfg.queue, {c.code: c for c in cfg.categories}, day,
+                     {w.number: WindowState(w) for w in cfg.windows})

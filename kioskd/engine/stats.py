@@ -1,0 +1,64 @@
+"""The day's statistics per category, window and hour, computed from the state. Pure."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from kioskd.engine.state import HallState, Ticket
+
+
+def _p90(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[math.ceil(0.9 * len(ordered)) - 1]  # nearest rank
+
+
+def _avg(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def _wait_s(t: Ticket) -> float | None:
+    return (t.called_at - t.issued_at).total_seconds() if t.called_at else None
+
+
+def _service_s(t: Ticket) -> float | None:
+    if t.started_at and t.finished_at:
+        return (t.finished_at - t.started_at).total_seconds()
+    return None
+
+
+def _summary(tickets: list[Ticket]) -> dict[str, Any]:
+    waits = [w for t in tickets if (w := _wait_s(t)) is not None]
+    services = [s for t in tickets if t.status == "finished" and (s := _service_s(t)) is not None]
+    return {
+        "issued": len(tickets),
+        "served": sum(1 for t in tickets if t.status == "finished"),
+        "skipped": sum(t.skips for t in tickets),
+        "waiting": sum(1 for t in tickets if t.status == "waiting"),
+        "wait_avg_s": _avg(waits),
+        "wait_p90_s": _p90(waits),
+        "service_avg_s": _avg(services),
+    }
+
+
+def day_stats(state: HallState) -> dict[str, Any]:
+    tickets = list(state.tickets.values())
+    hours: dict[str, list[Ticket]] = {}
+    for t in tickets:
+        hours.setdefault(f"{t.issued_at.hour:02d}", []).append(t)
+    windows = {}
+    for n, w in state.windows.items():
+        served = [t for t in tickets if t.served_by == n]
+        services = [s for t in served if (s := _service_s(t)) is not None]
+        windows[str(n)] = {"served": len(served), "skipped": w.skipped,
+                           "service_avg_s": _avg(services)}
+    return {
+        "day": state.day,
+        "categories": {c: _summary([t for t in tickets if t.category == c])
+                       for c in state.categories},
+        "windows": windows,
+        "hours": {h: _summary(ts) for h, ts in sorted(hours.items())},
+        "total": _summary(tickets),
+    }
