@@ -18,6 +18,14 @@ def pytest_addoption(parser):
     parser.addoption("--full", action="store_true", help="full counts for soak and crash loops")
 
 
+def pytest_configure(config):
+    from hypothesis import settings
+
+    settings.register_profile("ci", max_examples=100)
+    settings.register_profile("full", max_examples=1000)
+    settings.load_profile("full" if config.getoption("--full") else "ci")
+
+
 @pytest.fixture
 def full(request) -> bool:
     return request.config.getoption("--full")
