@@ -1,0 +1,45 @@
+"""A busy hall without devices, for the crash test: commands through the same ledger the daemon
+uses, one stdout line per durable commit ("ack SEQ TYPE TICKET"), until it is killed."""
+
+from __future__ import annotations
+
+import random
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from kioskd import config
+from kioskd.engine import queue as q
+from kioskd.errors import Refused
+from kioskd.journal import Journal
+from kioskd.ledger import commit, rebuild
+
+
+def main(cfg_path: str, journal_path: str, seed: int) -> None:
+    cfg = config.load(cfg_path)
+    journal = Journal(Path(journal_path), cfg.hall.id)
+    now = lambda: datetime.now(cfg.hall.tz)  # noqa: E731
+    state = rebuild(cfg, journal, now())
+    rnd = random.Random(seed)
+    windows = [w.number for w in cfg.windows]
+    print("ready", journal.last_seq, flush=True)
+    while True:
+        w = rnd.choice(windows)
+        cmd = rnd.choice([
+            q.IssueTicket(rnd.choice("ABC")), q.IssueTicket(rnd.choice("ABC")),
+            q.WindowAction(w, "call-next"), q.WindowAction(w, "finish"),
+            q.WindowAction(w, "skip"), q.WindowAction(w, "finish")])
+        try:
+            t = now()
+            if q.rollover_due(state, t):
+                commit(state, journal, q.decide(state, q.Tick(), t), t)
+            envs = commit(state, journal, q.decide(state, cmd, t), t)
+        except Refused:
+            continue
+        for env in envs:
+            sys.stdout.write(f"ack {env.seq} {env.type} {env.data.get('ticket', '-')}\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
