@@ -15,6 +15,7 @@ def commit(state: HallState, journal: Journal, events: list[queue.Event],
            now: datetime) -> list[Envelope]:
     """Journal first (one durable transaction), then the state: a crash between the two loses
     nothing, because the state is rebuilt from the journal."""
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what the journal keeps
     envs = journal.append(events, ts=now.isoformat(timespec="milliseconds"))
     for env in envs:
         queue.evolve(state, env.type, env.data, now)

@@ -51,15 +51,27 @@ class SimHall:
                 self.cfg, devices=tuple(devices), api=api,
                 uplink=dataclasses.replace(up, url=self.broker.url, host="127.0.0.1",
                                            port=self.broker.port, tls=False))
-            self.hall = Hall(wired, state=self.state / "daemon", backoff=self.backoff)
-            await self.hall.start()
-            hall = self.hall
-            await hall.watch.until(
-                lambda: all(s.state.state == "ready" for s in hall.supervisors.values()),
-                10, "every simulated device is ready")
+            self._wired = wired
+            await self._start_daemon()
         except BaseException:
             await self.stop()
             raise
+        return self.hall
+
+    async def _start_daemon(self) -> None:
+        self.hall = Hall(self._wired, state=self.state / "daemon", backoff=self.backoff)
+        await self.hall.start()
+        hall = self.hall
+        await hall.watch.until(
+            lambda: all(s.state.state == "ready" for s in hall.supervisors.values()),
+            10, "every simulated device is ready")
+
+    async def restart_daemon(self) -> Hall:
+        """Stop the daemon and start it again on the same state, devices and broker."""
+        assert self.hall is not None
+        await self.hall.stop()
+        self.hall = None
+        await self._start_daemon()
         return self.hall
 
     def twin(self, device_id: str) -> Twin:

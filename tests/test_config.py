@@ -59,6 +59,18 @@ MISTAKES = [
     ("category prefix", 'code = "C"', 'code = "c1"', "category[2].code", "capital letters"),
     ("two pads on one window", 'id = "pad-w3"\ntype = "pad.serial"\nwindow = 3',
      'id = "pad-w3"\ntype = "pad.serial"\nwindow = 1', "device[7]", "already is the pad"),
+    ("unknown priority lane", '"military", "assisted"]', '"military", "vip"]', "queue.lanes",
+     "unknown lane 'vip'"),
+    ("queue rule out of range", "recall_limit = 3", "recall_limit = -1", "queue.recall_limit",
+     "outside"),
+    ("backup for an unknown window", "backup_for = [1]", "backup_for = [7]",
+     "window[2].backup_for", "no [[window]] with number 7"),
+    ("a window its own backup", "backup_for = [1]", "backup_for = [3]", "window[2].backup_for",
+     "own backup"),
+    ("time limit not positive", "wait_limit_min = 40", "wait_limit_min = 0",
+     "category[0].wait_limit_min", "positive"),
+    ("flag not a boolean", "transfer_keeps_place = true", 'transfer_keeps_place = "yes"',
+     "queue.transfer_keeps_place", "expected a boolean"),
 ]
 
 

@@ -56,8 +56,10 @@ def day_stats(state: HallState) -> dict[str, Any]:
                            "service_avg_s": _avg(services)}
     return {
         "day": state.day,
-        "categories": {c: _summary([t for t in tickets if t.category == c])
-                       for c in state.categories},
+        # issued by the category that issued the number; the rest by where the ticket is now
+        # (a transfer moves it)
+        "categories": {c: {**_summary([t for t in tickets if t.category == c]),
+                           "issued": state.counters.get(c, 0)} for c in state.categories},
         "windows": windows,
         "hours": {h: _summary(ts) for h, ts in sorted(hours.items())},
         "total": _summary(tickets),
