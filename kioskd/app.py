@@ -147,7 +147,10 @@ class Hall:
     async def _ticking(self) -> None:
         """Time-driven rules: a new day, missed appointments, time-limit alerts."""
         while True:
-            await self.execute(queue.Tick())
+            try:
+                await self.execute(queue.Tick())
+            except Exception:  # a full disk, say: log it, keep the hall running, try again
+                log.exception("time-driven rules failed; trying again in %d s", TICK_S)
             await asyncio.sleep(TICK_S)
 
     def _published(self, env: Envelope) -> None:

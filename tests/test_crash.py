@@ -13,6 +13,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from kioskd import config
 from kioskd.journal import Journal
 from kioskd.ledger import rebuild
@@ -42,6 +44,7 @@ def read_lines(proc: subprocess.Popen, n: int, timeout: float) -> list[str]:
     return lines
 
 
+@pytest.mark.timeout(1200)  # --full: 200 kills over an ever longer journal
 def test_sigkill_at_random_points_loses_nothing(tmp_path, full):
     cfg = config.load(REPO / "devices.toml")
     journal_path = tmp_path / "journal.sqlite3"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -179,4 +180,4 @@ class HallMachine(RuleBasedStateMachine):
 
 
 HallMachine.TestCase.settings = settings(stateful_step_count=50, deadline=None)
-TestHall = HallMachine.TestCase
+TestHall = pytest.mark.timeout(1200)(HallMachine.TestCase)  # --full: 1000 examples

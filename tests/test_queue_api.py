@@ -63,6 +63,8 @@ async def test_skip_transfer_stats_and_estimate_over_the_api(sim):
                                           "to_window": None, "kept_place": True, "order": 1}
         s, b = await post(http, f"{base}/api/windows/1/transfer", clerk1, {"to_window": "2"})
         assert s == 400 and b["error"] == "request.to_window"
+        s, b = await post(http, f"{base}/api/windows/1/call", clerk1, {"ticket": ["C003"]})
+        assert s == 400 and b["error"] == "request.ticket"
         s, b = await post(http, f"{base}/api/windows/2/call-next",
                           bearer(token(cfg, "clerk", window=2)))
         assert b["events"][0]["data"]["ticket"] == "C002"  # now a B matter, at the B window

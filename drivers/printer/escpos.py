@@ -36,7 +36,7 @@ class TicketText:
     ahead: int
     issued_at: str  # "2026-11-24 09:30"
     qr: str
-    footer: str = "请留意叫号，过号请重新取号"
+    footer: str = "请留意叫号，过号将顺延"  # a skipped ticket comes back ([queue] skip_*)
     wait_min: int | None = None  # None: no open window serves it now, so no estimate is printed
 
 
@@ -53,7 +53,7 @@ def build_ticket(t: TicketText, *, profile: str = "default", encoding: str = "gb
     p.set(align="center", bold=False, normal_textsize=True)
     text(f"您前面还有 {t.ahead} 人等候")
     if t.wait_min is not None:
-        text(f"预计等候约 {t.wait_min} 分钟" if t.wait_min else "请留意叫号，即将为您服务")
+        text(f"预计等候约 {t.wait_min} 分钟" if t.wait_min else "即将为您服务")
     text(t.issued_at)
     p.qr(t.qr, native=True, size=6)
     p.set(align="center", normal_textsize=True)

@@ -191,6 +191,9 @@ class ApiServer:
         if client.role == "clerk" and client.window != n:
             return _error(403, "auth.window", f"this token belongs to window {client.window}")
         body = await self._json(request)
+        for key in ("ticket", "to_category"):
+            if body.get(key) is not None and not isinstance(body[key], str):
+                return _error(400, f"request.{key}", f"{key} is a string")
         to_window = body.get("to_window")
         if to_window is not None and (not isinstance(to_window, int) or isinstance(to_window, bool)):
             return _error(400, "request.to_window", "to_window is a window number")

@@ -32,9 +32,12 @@ def serves(state: HallState, w: WindowState) -> tuple[tuple[str, ...], set[int]]
     return tuple(cats), windows
 
 
-def can_call(state: HallState, w: WindowState, t: Ticket) -> bool:
-    cats, windows = serves(state, w)
+def _for(t: Ticket, cats: tuple[str, ...], windows: set[int]) -> bool:
     return t.directed in windows if t.directed is not None else t.category in cats
+
+
+def can_call(state: HallState, w: WindowState, t: Ticket) -> bool:
+    return _for(t, *serves(state, w))
 
 
 def candidates(state: HallState, w: WindowState) -> list[Ticket]:
@@ -44,9 +47,7 @@ def candidates(state: HallState, w: WindowState) -> list[Ticket]:
         return (t.directed != w.number, lane_rank(state, t.lane),
                 cats.index(t.category) if t.category in cats else len(cats), t.order)
 
-    return sorted((t for t in state.waiting()
-                   if (t.directed in windows if t.directed is not None else t.category in cats)),
-                  key=key)
+    return sorted((t for t in state.waiting() if _for(t, cats, windows)), key=key)
 
 
 def starving(state: HallState, w: WindowState, tickets: list[Ticket], now: datetime) -> Ticket | None:
