@@ -12,7 +12,7 @@ import logging
 import signal
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,7 +25,8 @@ from kioskd.engine import queue
 from kioskd.errors import DeviceError, KioskdError, Refused
 from kioskd.journal import Envelope, Journal
 from kioskd.ledger import commit, rebuild
-from kioskd.privacy import Holder, age_on, holder_token, load_key, mask_name
+from kioskd.privacy import (Holder, age_on, holder_token, install_log_scrubber, load_key,
+                            mask_name)
 from kioskd.uplink.mqtt import Uplink, rfc3339
 from kioskd.watch import Watch
 
@@ -67,6 +68,7 @@ class Hall:
     async def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(self.state_dir / "journal.sqlite3", self.cfg.hall.id)
+        install_log_scrubber()  # whoever embeds the hall (tests, kioskd sim) gets it too
         self.key = load_key(self.state_dir / "keys" / "holder.key")
         self.state = rebuild(self.cfg, self.journal, self.clock())
         self.uplink = Uplink(self.cfg.uplink, self.cfg.hall.id, self.journal, self.watch.changed)
@@ -145,13 +147,29 @@ class Hall:
         return env
 
     async def _ticking(self) -> None:
-        """Time-driven rules: a new day, missed appointments, time-limit alerts."""
+        """Time-driven rules: a new day, missed appointments, time-limit alerts; once a day
+        the retention purge."""
+        purged_on = None
         while True:
             try:
                 await self.execute(queue.Tick())
+                if purged_on != self.state.day:
+                    self.purge()
+                    purged_on = self.state.day
             except Exception:  # a full disk, say: log it, keep the hall running, try again
                 log.exception("time-driven rules failed; trying again in %d s", TICK_S)
             await asyncio.sleep(TICK_S)
+
+    def purge(self) -> int:
+        """Drop journal rows past `[hall] retention_days` that central has; the newest
+        appointment list stays (a restart needs it)."""
+        cutoff = self.now() - timedelta(days=self.cfg.hall.retention_days)
+        appts = self.journal.last_of("appointments.loaded", "9999")
+        n = self.journal.purge(cutoff.date().isoformat(), appts.seq if appts else None)
+        if n:
+            log.info("retention: %d journal rows older than %d days purged", n,
+                     self.cfg.hall.retention_days)
+        return n
 
     def _published(self, env: Envelope) -> None:
         self.uplink.notify()

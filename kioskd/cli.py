@@ -10,7 +10,8 @@ from pathlib import Path
 
 from kioskd import __version__
 from kioskd import config as config_mod
-from kioskd.errors import ConfigError
+from kioskd.errors import ConfigError, PrivacyError
+from kioskd.privacy import install_log_scrubber
 
 EXIT_CONFIG = 2
 
@@ -96,11 +97,15 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     _logging(args.verbose)
+    install_log_scrubber()
     try:
         return args.fn(args)
     except ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
+        return EXIT_CONFIG
+    except PrivacyError as exc:
+        print(f"kioskd: refusing to start: {exc} ({exc.code})", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130

@@ -45,6 +45,7 @@ class HallConfig:
     timezone: str
     state_dir: Path | None = None
     elderly_age: int = 60
+    retention_days: int = 30  # journal rows (they hold holder tokens) older than this are purged
 
     @property
     def tz(self) -> ZoneInfo:
@@ -303,7 +304,8 @@ def _hall(raw: dict, c: _Checker) -> HallConfig:
     t = _table(raw, "hall", c)
     if "hall" not in raw:
         c.bad("hall", "missing table [hall]")
-    c.unknown_keys(t, {"id", "name", "timezone", "state_dir", "elderly_age"}, "hall")
+    c.unknown_keys(t, {"id", "name", "timezone", "state_dir", "elderly_age", "retention_days"},
+                   "hall")
     hall_id = c.take(t, "id", str, "hall", default="hall")
     if hall_id and not re.fullmatch(r"[A-Za-z0-9_\-]+", hall_id):
         c.bad("hall.id", "use letters, digits, '-' and '_' only (it is part of MQTT topics)")
@@ -318,7 +320,10 @@ def _hall(raw: dict, c: _Checker) -> HallConfig:
     age = c.take(t, "elderly_age", int, "hall", required=False, default=60)
     if not 0 < age < 150:
         c.bad("hall.elderly_age", f"{age} is not an age")
-    return HallConfig(hall_id, name, tz, Path(state_dir) if state_dir else None, age)
+    keep = c.take(t, "retention_days", int, "hall", required=False, default=30)
+    if not 1 <= keep <= 3650:
+        c.bad("hall.retention_days", f"{keep} is outside 1-3650")
+    return HallConfig(hall_id, name, tz, Path(state_dir) if state_dir else None, age, keep)
 
 
 def _queue(raw: dict, c: _Checker, elderly_age: int) -> QueuePolicy:

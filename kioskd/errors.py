@@ -18,6 +18,17 @@ class ConfigError(KioskdError):
         self.problems = problems
 
 
+class PrivacyError(KioskdError):
+    """Personal data would be at risk (a readable key file): the daemon refuses to go on."""
+
+    code = "privacy"
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
 # --- device protocols (codecs) -------------------------------------------------------------
 class ProtocolError(KioskdError):
     code = "protocol"

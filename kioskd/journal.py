@@ -28,6 +28,9 @@ CREATE TABLE IF NOT EXISTS journal (
     delivered INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS journal_undelivered ON journal(seq) WHERE delivered = 0;
+CREATE INDEX IF NOT EXISTS journal_ts ON journal(ts);
+-- after a retention purge: where the chain now starts (the seq and hash of the last purged row)
+CREATE TABLE IF NOT EXISTS anchor (seq INTEGER NOT NULL, hash TEXT NOT NULL);
 """
 
 GENESIS = "0" * 64
@@ -139,9 +142,38 @@ class Journal:
     def backlog(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM journal WHERE delivered = 0").fetchone()[0]
 
+    def _anchor(self) -> tuple[int, str]:
+        row = self._db.execute("SELECT seq, hash FROM anchor").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    def purge(self, before_ts: str, keep_from: int | None = None) -> int:
+        """Retention: delete rows older than `before_ts` that central already has (never an
+        undelivered one, nor `keep_from` and after); the chain then starts at an anchor, the
+        last purged row's hash. Returns how many rows went."""
+        limit = self.delivered_upto()
+        if keep_from is not None:
+            limit = min(limit, keep_from - 1)
+        upto = self._db.execute("SELECT MAX(seq) FROM journal WHERE ts < ? AND seq <= ?",
+                                (before_ts, limit)).fetchone()[0]
+        if not upto:
+            return 0
+        last_hash = self._db.execute("SELECT hash FROM journal WHERE seq = ?", (upto,)).fetchone()[0]
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            n = self._db.execute("DELETE FROM journal WHERE seq <= ?", (upto,)).rowcount
+            self._db.execute("DELETE FROM anchor")
+            self._db.execute("INSERT INTO anchor(seq, hash) VALUES (?, ?)", (upto, last_hash))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the deleted pages leave the WAL too
+        return n
+
     def verify(self) -> int | None:
         """Recompute the hash chain; return the first bad seq, or None when intact."""
-        prev, expect = GENESIS, 1
+        start, prev = self._anchor()
+        expect = start + 1
         for seq, id_, ts, type_, data, prev_col, h in self._db.execute(
                 "SELECT seq,id,ts,type,data,prev,hash FROM journal ORDER BY seq"):
             if seq != expect or prev_col != prev or row_hash(self.hall, seq, id_, ts, type_, data,

@@ -9,17 +9,30 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
+import re
 import secrets
+import stat
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from kioskd.errors import PrivacyError
 
 
 def mask_name(name: str) -> str:
     """张三 -> 张*, 欧阳娜娜 -> 欧***; the surname stays so a clerk can greet the citizen."""
     name = name.strip()
     return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
+
+
+def mask_name_board(name: str) -> str:
+    """张三丰 -> 张*丰, 张三 -> 张*: what a board or a voice may say of a name."""
+    name = name.strip()
+    if len(name) <= 2:
+        return mask_name(name)
+    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def mask_id(number: str) -> str:
@@ -34,9 +47,20 @@ def age_on(birth: date, today: date) -> int:
 
 
 def load_key(path: Path) -> bytes:
-    """The hall's secret for holder tokens; made on first use, readable by the daemon only."""
+    """The hall's secret for holder tokens; made on first use, readable by the daemon only.
+    A key others can read is refused: with it, every token could be matched to a number."""
     try:
-        return bytes.fromhex(path.read_text().strip())
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise PrivacyError(f"{path} has mode {mode:04o}; the holder key must be 0600 "
+                               f"(chmod 600 {path})", "privacy.key_mode")
+        key = bytes.fromhex(path.read_text().strip())
+        if len(key) < 16:
+            raise PrivacyError(f"{path}: the key is too short (want 32 random bytes as hex)",
+                               "privacy.key_short")
+        return key
+    except ValueError:
+        raise PrivacyError(f"{path}: not a hex key", "privacy.key_format") from None
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_bytes(32)
@@ -57,3 +81,35 @@ class Holder:
     token: str
     masked_name: str
     age: int  # at the hall's local date: the elderly lane is decided from it
+
+
+# an 18-character resident ID number anywhere in a text (15-digit first-generation ones too)
+_ID_PATTERN = re.compile(r"(?<![0-9])([1-9][0-9]{5})((?:19|20)[0-9]{2}[01][0-9][0-3][0-9][0-9]{3})"
+                         r"([0-9Xx])(?![0-9])")
+
+
+def scrub(text: str) -> str:
+    """Mask every ID number in `text` (first 6 and the check character stay)."""
+    return _ID_PATTERN.sub(lambda m: m.group(1) + "*" * 11 + m.group(3), text)
+
+
+def install_log_scrubber() -> None:
+    """Mask ID numbers in every log record, whichever logger or library it comes from: done at
+    record creation, so no handler (a file, journald, pytest's capture) ever sees a number."""
+    old = logging.getLogRecordFactory()
+    if getattr(old, "kioskd_scrubber", False):
+        return
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = old(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: let logging report it as it does
+            return record
+        clean = scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return record
+
+    factory.kioskd_scrubber = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

@@ -69,6 +69,8 @@ MISTAKES = [
      "own backup"),
     ("time limit not positive", "wait_limit_min = 40", "wait_limit_min = 0",
      "category[0].wait_limit_min", "positive"),
+    ("retention out of range", "elderly_age = 60", "elderly_age = 60\nretention_days = 0",
+     "hall.retention_days", "outside 1-3650"),
     ("flag not a boolean", "transfer_keeps_place = true", 'transfer_keeps_place = "yes"',
      "queue.transfer_keeps_place", "expected a boolean"),
 ]
