@@ -22,7 +22,9 @@ class DeviceType:
 TYPES: dict[str, DeviceType] = {
     t.name: t
     for t in [
-        DeviceType("idcard.sam", ("kiosk", "window"), ("serial", "tcp"), {"poll_ms": int, "timeout_ms": int},
+        DeviceType("idcard.sam", ("kiosk", "window"), ("serial", "tcp"),
+                   {"poll_ms": int, "timeout_ms": int, "fingerprint": bool,
+                    "appended_address": bool},
                    "kioskd.drivers.idcard.driver:SamReaderDriver", "kioskd.sim.idcard:SamReaderTwin"),
         DeviceType("printer.escpos", ("kiosk",), ("serial", "tcp"),
                    {"profile": str, "encoding": str, "timeout_ms": int},

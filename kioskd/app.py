@@ -237,7 +237,10 @@ class Hall:
         card = inp.payload
         if not card.number_valid:
             return KioskCard(None, "idcard.bad_check_digit", time.monotonic())
-        age = age_on(card.birth, self.now().date())  # the hall's local date, not UTC's
+        today = self.now().date()  # the hall's local date, not UTC's
+        if card.expired_on(today):
+            return KioskCard(None, "idcard.expired", time.monotonic())
+        age = age_on(card.birth, today)
         holder = Holder(holder_token(self.key, card.id_number), mask_name(card.name), age)
         return KioskCard(holder, None, time.monotonic())
 

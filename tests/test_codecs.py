@@ -77,7 +77,7 @@ def test_sam_full_read_answer_byte_by_byte():
     codec = sam.SamCodec()
     out = [x for b in frame for x in codec.feed(bytes([b]))]
     assert len(out) == 1
-    text, photo = sam.split_read(out[0].ok())
+    text, photo, _ = sam.split_read(out[0].ok())
     decoded = sam.decode_text(text)
     assert (decoded.name, decoded.birth, decoded.gender) == ("欧阳娜娜", date(1985, 1, 9), "女")
     assert decoded.id_number == card.id_number and decoded.number_valid

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 
 from kioskd.drivers.base import DeviceInput, Driver
@@ -45,11 +46,20 @@ class SamReaderDriver(Driver):
             await asyncio.sleep(interval)
 
     async def _read_card(self) -> bool:
+        fingerprint = self.cfg.options.get("fingerprint", False)
         try:
             (await self.transact(sam.command(sam.SELECT))).ok()
-            data = (await self.transact(sam.command(sam.READ_TEXT_PHOTO), timeout=3.5)).ok()
-            text, _photo = sam.split_read(data)  # the photo is dropped here, never stored
+            read = sam.READ_TEXT_PHOTO_FP if fingerprint else sam.READ_TEXT_PHOTO
+            data = (await self.transact(sam.command(read), timeout=3.5)).ok()
+            # the photo and the fingerprint templates are dropped here, never stored or sent
+            text, _photo, fp = sam.split_read(data, fingerprint)
             card = sam.decode_text(text)
+            if fp:
+                card = dataclasses.replace(card, fingerprint=True)
+            if self.cfg.options.get("appended_address", False):
+                extra = await self.transact(sam.command(sam.READ_NEW_ADDRESS), timeout=1.0)
+                if extra.sw3 != sam.SW_NO_ITEM:  # 91: the card has no appended address
+                    card = dataclasses.replace(card, address=sam.decode_address(extra.ok()))
         except (DeviceFault, FrameError, DeviceTimeout) as exc:
             # a card pulled away mid-read: report it and try again on the next find
             self.counters.errors += 1
