@@ -114,7 +114,14 @@ class SamCodec:
                 del self._buf[:1]
                 continue
             if len(self._buf) < 7 + length:
-                return out
+                # a truncated frame (a reader reset mid-answer) must not swallow the good frame
+                # that follows it: if one starts inside and is whole and valid, drop the stub
+                later = self._valid_frame_after()
+                if later is None:
+                    return out
+                out.append(FrameError(f"truncated frame ({later} bytes) dropped"))
+                del self._buf[:later]
+                continue
             body = bytes(self._buf[5:7 + length - 1])
             chk = self._buf[7 + length - 1]
             if checksum(body) != chk:
@@ -123,6 +130,18 @@ class SamCodec:
                 continue
             del self._buf[:7 + length]
             out.append(Frame(body[2:]))
+
+    def _valid_frame_after(self) -> int | None:
+        at = self._buf.find(PREAMBLE, 1)
+        while at >= 0:
+            if len(self._buf) >= at + 7:
+                n = int.from_bytes(self._buf[at + 5:at + 7], "big")
+                end = at + 7 + n
+                if 2 <= n <= MAX_LEN and len(self._buf) >= end \
+                        and checksum(self._buf[at + 5:end - 1]) == self._buf[end - 1]:
+                    return at
+            at = self._buf.find(PREAMBLE, at + 1)
+        return None
 
 
 # --- the card's text block (256 bytes UCS-2 LE, protocols.md §1.6) -----------------------------
