@@ -57,6 +57,7 @@ class Hall:
         self.supervisors: dict[str, Supervisor] = {}
         self.kiosk_cards: dict[str, KioskCard] = {}
         self.board_text: dict[int, str] = {}
+        self.kiosk_notices: dict[str, str] = {}  # the last scan's outcome: a ticket or an error code
         self.listeners: set[Callable[[Envelope], None]] = set()
         self.api_url = ""
         self._tasks: list[asyncio.Task] = []
@@ -230,6 +231,24 @@ class Hall:
             self.watch.changed()
         elif inp.kind == "rating" and dev.window is not None:
             self._spawn(self._rating(dev.window, inp), f"rating:{dev.id}")
+        elif inp.kind == "code" and dev.kiosk:
+            self._spawn(self._scanned_at_kiosk(dev.kiosk, inp.payload), f"scan:{dev.id}")
+        elif inp.kind == "code":
+            # a window's gun scans documents for the clerk: their use arrives with the scan
+            # workflow; the code itself may be personal data, so only its length is logged
+            log.info("%s: a %s code of %d characters", dev.id, inp.payload.symbology or "bar",
+                     len(inp.payload.code))
+
+    async def _scanned_at_kiosk(self, kiosk: str, scan) -> None:
+        """An appointment QR at a kiosk checks the appointment in (and prints its ticket)."""
+        try:
+            envs, _ = await self.execute(queue.CheckIn(kiosk, scan.code.strip()))
+        except Refused as exc:
+            log.info("kiosk %s: scanned code not checked in: %s", kiosk, exc.code)
+            self.kiosk_notices[kiosk] = exc.code
+        else:
+            self.kiosk_notices[kiosk] = envs[-1].data["ticket"]
+        self.watch.changed()
 
     def _card(self, inp: DeviceInput) -> KioskCard:
         if inp.kind == "card_error":

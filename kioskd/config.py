@@ -6,6 +6,7 @@ config wants the whole list in one go.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import tomllib
@@ -583,6 +584,11 @@ def _devices(raw: dict, c: _Checker, windows: set[int], kiosks: set[str]) -> lis
             value = c.take(t, key, kind, at, required=False)
             if value is not None:
                 opts[key] = value
+        if "encoding" in opts:
+            try:
+                codecs.lookup(opts["encoding"])
+            except LookupError:
+                c.bad(f"{at}.encoding", f"unknown encoding {opts['encoding']!r} (e.g. gb18030, utf-8)")
         for key in ("timeout_ms", "poll_ms"):
             if key in opts and not 10 <= opts[key] <= 60_000:
                 c.bad(f"{at}.{key}", f"{opts[key]} is outside 10-60000 ms")

@@ -24,7 +24,7 @@ def check(tmp_path, text: str, capsys) -> tuple[int, list[str], str]:
 
 def test_repository_config_is_valid(capsys):
     assert main(["check-config", "-c", str(REPO / "devices.toml")]) == 0
-    assert "8 devices" in capsys.readouterr().out
+    assert "9 devices" in capsys.readouterr().out
 
 
 MISTAKES = [
@@ -71,6 +71,8 @@ MISTAKES = [
      "category[0].wait_limit_min", "positive"),
     ("retention out of range", "elderly_age = 60", "elderly_age = 60\nretention_days = 0",
      "hall.retention_days", "outside 1-3650"),
+    ("unknown encoding", 'encoding = "gb18030"', 'encoding = "gb9999"', "device[1].encoding",
+     "unknown encoding"),
     ("flag not a boolean", "transfer_keeps_place = true", 'transfer_keeps_place = "yes"',
      "queue.transfer_keeps_place", "expected a boolean"),
 ]

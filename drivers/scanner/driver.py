@@ -1,0 +1,89 @@
+"""Barcode guns: scanner.serial (CR/LF lines on a serial port) and scanner.hid (a USB keyboard
+gun read through evdev, grabbed so that its keystrokes reach no console and no other program)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kioskd.drivers.base import DeviceInput, Driver
+from kioskd.drivers.scanner.codes import KeyDecoder, LineCodec, Scan
+from kioskd.errors import DeviceAbsent, DeviceFault, FrameError
+
+log = logging.getLogger("kioskd.drivers.scanner")
+
+
+class _Scanner(Driver):
+    def scanned(self, item: Scan | FrameError) -> None:
+        if isinstance(item, FrameError):
+            self.counters.errors += 1
+            self.counters.last_error = f"{item.code}: {item}"
+            log.info("%s: %s", self.id, item)
+            return
+        self.counters.frames_in += 1
+        self.emit(DeviceInput(self.id, "code", item))
+
+
+class SerialScannerDriver(_Scanner):
+    type = "scanner.serial"
+
+    def make_codec(self) -> LineCodec:
+        return LineCodec(aim=self.cfg.options.get("aim", False),
+                         encoding=self.cfg.options.get("encoding", "utf-8"))
+
+    async def identify(self) -> str:
+        return f"serial gun on {self.cfg.url.path or self.cfg.url}"  # guns answer nothing
+
+    def on_frame(self, frame: Scan) -> None:
+        self.scanned(frame)
+
+
+class HidScannerDriver(_Scanner):
+    type = "scanner.hid"
+
+    def make_codec(self) -> KeyDecoder:
+        o = self.cfg.options
+        return KeyDecoder(gap=o.get("gap_ms", 200) / 1000, max_len=o.get("max_len", 1024),
+                          aim=o.get("aim", False))
+
+    async def open(self) -> None:
+        import evdev  # only where a HID gun is configured
+
+        self.codec = self.make_codec()
+        path = self.cfg.url.path
+        try:
+            self._dev: Any = evdev.InputDevice(path)
+        except OSError as exc:
+            raise DeviceAbsent(f"{path}: {exc.strerror or exc}") from None
+        try:
+            self._dev.grab()  # exclusive: the gun's keys must not type into a console
+        except OSError as exc:
+            self._dev.close()
+            raise DeviceFault(f"{path}: cannot grab it ({exc.strerror or exc}); another program "
+                              "holds the gun", "scanner.grab") from None
+
+    async def identify(self) -> str:
+        return f"HID gun {self._dev.name!r}"
+
+    async def run(self) -> None:
+        from evdev import ecodes
+
+        try:
+            async for ev in self._dev.async_read_loop():
+                if ev.type == ecodes.EV_KEY:
+                    for item in self.codec.feed(ev.code, ev.value, ev.timestamp()):
+                        self.scanned(item)
+        except OSError as exc:  # ENODEV: the gun was pulled out
+            raise DeviceAbsent(f"{self.cfg.url.path}: {exc.strerror or exc}") from None
+        raise DeviceAbsent(f"{self.cfg.url.path}: gone")
+
+    async def close(self) -> None:
+        self.ready = False
+        dev = getattr(self, "_dev", None)
+        if dev is not None:
+            try:
+                dev.ungrab()
+            except OSError:
+                pass  # already gone
+            dev.close()
+            self._dev = None
