@@ -60,6 +60,14 @@ async def test_citizen_flow_reaches_central(sim, sub, kioskd_log):
     assert number.encode() not in sub.payloads()
     assert number not in printed.text
     assert number[6:14] not in sub.payloads().decode()  # not even the birth date part
+    assert number not in str([e.to_json() for e in hall.journal.read()])
+    api = [str(v.ticket)]
+    async with aiohttp.ClientSession() as http:
+        for path in ("queue", "stats", "devices", "health"):
+            async with http.get(f"{hall.api_url}/api/{path}",
+                                headers={"Authorization": "Bearer " + token(hall.cfg, "technician")}) as r:
+                api.append(await r.text())
+    assert number not in "".join(api) and number[6:14] not in "".join(api)
 
 
 async def test_clerk_token_cannot_rate_and_pad_rates_once(sim):
