@@ -4,7 +4,15 @@ from __future__ import annotations
 
 
 class KioskdError(Exception):
+    """Every kioskd error has a stable `code` (the class's, or one given for this instance):
+    code and tests tell errors apart by it, never by the message."""
+
     code = "kioskd"
+
+    def __init__(self, message: str = "", code: str | None = None):
+        super().__init__(message)
+        if code:
+            self.code = code
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -22,11 +30,6 @@ class PrivacyError(KioskdError):
     """Personal data would be at risk (a readable key file): the daemon refuses to go on."""
 
     code = "privacy"
-
-    def __init__(self, message: str, code: str | None = None):
-        super().__init__(message)
-        if code:
-            self.code = code
 
 
 # --- device protocols (codecs) -------------------------------------------------------------
@@ -71,11 +74,6 @@ class DeviceFault(DeviceError):
     """The device answered, and what it said is a fault (paper out, SAM self-test failed...)."""
 
     code = "device.fault"
-
-    def __init__(self, message: str, code: str | None = None):
-        super().__init__(message)
-        if code:
-            self.code = code
 
 
 # --- queue and rating (engine) -------------------------------------------------------------
