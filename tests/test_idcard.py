@@ -166,3 +166,21 @@ async def test_fingerprint_and_appended_address_reads(sim):
     await next_card(hall, reader, make_card("郑一", date(1980, 1, 1)), "read")
     card = cards[-1].payload
     assert card.fingerprint and card.address == "新区2号"
+
+
+async def test_the_kiosk_page_sees_masked_name_age_lane_and_token_only(sim):
+    import aiohttp
+
+    from kioskd.sim.scenario import token
+
+    hall = sim.hall
+    card = make_card("张三丰", date(1950, 1, 1), serial=77)
+    await next_card(hall, sim.twin("reader-k1"), card, "read")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{hall.api_url}/api/kiosks/kiosk-1/card",
+                            headers={"Authorization": "Bearer " + token(hall.cfg, "kiosk")}) as r:
+            body = await r.json()
+            text = await r.text()
+    assert body["card"]["name"] == "张**" and body["card"]["lane"] == "elderly"
+    assert len(body["card"]["token"]) == 24 and card.id_number not in text
+    assert card.id_number[6:14] not in text

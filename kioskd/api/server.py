@@ -41,6 +41,7 @@ class ApiServer:
         r.add_get("/api/queue", self.queue)
         r.add_get("/api/stats", self.stats)
         r.add_post("/api/checkin", self.checkin)
+        r.add_get("/api/kiosks/{id}/card", self.kiosk_card)
         r.add_post("/api/appointments", self.appointments)
         r.add_post("/api/tickets", self.tickets)
         r.add_post("/api/windows/{n}/{action}", self.window)
@@ -132,6 +133,24 @@ class ApiServer:
                 queue.IssueTicket(category, kiosk, holder, lane)))
         except Refused as exc:
             return _error(409, exc.code, str(exc))
+
+    async def kiosk_card(self, request: web.Request) -> web.Response:
+        """What the kiosk page shows of the card on its reader: the masked name, the age and
+        its lane, the keyed token; never the number. The card stays for the next ticket."""
+        client = self._need(request, "kiosk", "technician")
+        kiosk = request.match_info["id"]
+        if client.role == "kiosk" and kiosk != client.kiosk:
+            return _error(403, "auth.kiosk", f"this token belongs to kiosk {client.kiosk}")
+        card = self.hall.kiosk_cards.get(kiosk)
+        if card is None:
+            return web.json_response({"card": None, "notice": self.hall.kiosk_notices.get(kiosk)})
+        if card.error:
+            return web.json_response({"card": {"error": card.error}})
+        h = card.holder
+        elderly = h.age >= self.hall.cfg.queue.elderly_age
+        return web.json_response({"card": {"name": h.masked_name, "age": h.age,
+                                           "lane": "elderly" if elderly else None,
+                                           "token": h.token}})
 
     async def checkin(self, request: web.Request) -> web.Response:
         """An appointment checks in: by its code (the QR on the booking), else by the ID card
@@ -278,6 +297,8 @@ OPENAPI: dict[str, Any] = {
         "/api/devices": {"get": _op("Every device with its state and counters", "any")},
         "/api/queue": {"get": _op("Waiting tickets with people ahead and estimated wait; windows",
                                   "any")},
+        "/api/kiosks/{id}/card": {"get": _op("The card on a kiosk's reader: masked name, age, "
+                                             "lane, keyed token", "kiosk (its own), technician")},
         "/api/stats": {"get": _op("Today's statistics per category, window and hour", "any")},
         "/api/checkin": {"post": _op("Appointment check-in {kiosk?, code?}; without a code the "
                                      "ID card on the kiosk's reader", "kiosk, technician")},
