@@ -45,7 +45,6 @@ class HallConfig:
     name: str
     timezone: str
     state_dir: Path | None = None
-    elderly_age: int = 60
     retention_days: int = 30  # journal rows (they hold holder tokens) older than this are purged
 
     @property
@@ -271,8 +270,8 @@ def load(path: str | os.PathLike) -> Config:
 def _validate(raw: dict, path: Path, c: _Checker) -> Config | None:
     c.unknown_keys(raw, {"hall", "uplink", "api", "queue", "category", "window", "kiosk", "device"},
                    "")
-    hall = _hall(raw, c)
-    policy = _queue(raw, c, hall.elderly_age)
+    hall, elderly_age = _hall(raw, c)  # [hall] elderly_age is a queue rule: it lives there
+    policy = _queue(raw, c, elderly_age)
     uplink = _uplink(raw, path, c)
     categories = _categories(raw, c)
     windows = _windows(raw, c, {cat.code for cat in categories})
@@ -301,7 +300,7 @@ def _array(raw: dict, key: str, c: _Checker) -> list[dict]:
     return value
 
 
-def _hall(raw: dict, c: _Checker) -> HallConfig:
+def _hall(raw: dict, c: _Checker) -> tuple[HallConfig, int]:
     t = _table(raw, "hall", c)
     if "hall" not in raw:
         c.bad("hall", "missing table [hall]")
@@ -324,7 +323,7 @@ def _hall(raw: dict, c: _Checker) -> HallConfig:
     keep = c.take(t, "retention_days", int, "hall", required=False, default=30)
     if not 1 <= keep <= 3650:
         c.bad("hall.retention_days", f"{keep} is outside 1-3650")
-    return HallConfig(hall_id, name, tz, Path(state_dir) if state_dir else None, age, keep)
+    return HallConfig(hall_id, name, tz, Path(state_dir) if state_dir else None, keep), age
 
 
 def _queue(raw: dict, c: _Checker, elderly_age: int) -> QueuePolicy:

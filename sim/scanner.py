@@ -54,8 +54,7 @@ class HidScannerTwin:
     async def start(self) -> None:
         from evdev import UInput, ecodes
 
-        keys = [c for c in range(1, 100)]
-        self._ui = UInput({ecodes.EV_KEY: keys}, name="kioskd-sim-gun")
+        self._ui = UInput({ecodes.EV_KEY: list(range(1, 100))}, name="kioskd-sim-gun")
 
     async def stop(self) -> None:
         if self._ui is not None:

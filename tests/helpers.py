@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -13,6 +14,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 from kioskd.watch import Watch
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def tamper(db: Path, sql: str) -> None:
+    """Edit a journal behind kioskd's back, as an attacker with the file would."""
+    conn = sqlite3.connect(db)
+    conn.execute(sql)
+    conn.commit()
+    conn.close()
 
 
 class Subscriber:

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 
 from kioskd.journal import Journal
+from helpers import tamper
 
 TS = "2026-11-24T09:00:00.000+08:00"
 
@@ -20,10 +20,7 @@ def test_seq_gap_free_chain_and_tamper_detection(tmp_path):
     j = Journal(tmp_path / "j.sqlite3", "h")  # reopened: the chain and seq continue
     assert j.append([("x", {})], TS)[0].seq == 4 and j.verify() is None
     j.close()
-    db = sqlite3.connect(tmp_path / "j.sqlite3")
-    db.execute("UPDATE journal SET data = '{\"ticket\":\"A009\"}' WHERE seq = 2")
-    db.commit()
-    db.close()
+    tamper(tmp_path / "j.sqlite3", "UPDATE journal SET data = '{\"ticket\":\"A009\"}' WHERE seq = 2")
     assert Journal(tmp_path / "j.sqlite3", "h").verify() == 2
 
 
@@ -39,10 +36,7 @@ def test_verify_journal_cli_names_the_bad_seq(tmp_path):
     j = Journal(tmp_path / "journal.sqlite3", "demo-hall")
     j.append([("e", {"n": i}) for i in range(3)], TS)
     j.close()
-    db = sqlite3.connect(tmp_path / "journal.sqlite3")
-    db.execute("DELETE FROM journal WHERE seq = 2")
-    db.commit()
-    db.close()
+    tamper(tmp_path / "journal.sqlite3", "DELETE FROM journal WHERE seq = 2")
     r = subprocess.run([sys.executable, "-m", "kioskd", "verify-journal", "--journal",
                         str(tmp_path / "journal.sqlite3")], capture_output=True, text=True,
                        timeout=60)

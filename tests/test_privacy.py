@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
-
 import pytest
 
 from kioskd import cli
@@ -13,7 +11,7 @@ from kioskd.journal import Journal
 from kioskd.privacy import (install_log_scrubber, load_key, mask_id, mask_name, mask_name_board,
                             scrub)
 from kioskd.sim.idcard import DEMO_CARD
-from helpers import REPO
+from helpers import REPO, tamper
 
 NUMBER = DEMO_CARD.id_number
 
@@ -74,8 +72,5 @@ def test_retention_purges_only_delivered_old_rows_and_the_chain_still_verifies(t
     assert [e.seq for e in j.read()] == [5, 6] and j.verify() is None
     assert j.append([("x", {})], "2026-11-24T09:00:00.000+08:00")[0].seq == 7
     j.close()
-    db = sqlite3.connect(tmp_path / "j.sqlite3")
-    db.execute("UPDATE journal SET data = '{}' WHERE seq = 5")
-    db.commit()
-    db.close()
+    tamper(tmp_path / "j.sqlite3", "UPDATE journal SET data = '{}' WHERE seq = 5")
     assert Journal(tmp_path / "j.sqlite3", "h").verify() == 5

@@ -147,9 +147,8 @@ class ApiServer:
         if card.error:
             return web.json_response({"card": {"error": card.error}})
         h = card.holder
-        elderly = h.age >= self.hall.cfg.queue.elderly_age
         return web.json_response({"card": {"name": h.masked_name, "age": h.age,
-                                           "lane": "elderly" if elderly else None,
+                                           "lane": queue.age_lane(self.hall.cfg.queue, h.age),
                                            "token": h.token}})
 
     async def checkin(self, request: web.Request) -> web.Response:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from kioskd.config import QueuePolicy
 from kioskd.engine import order
 from kioskd.engine.state import (SERVICE_SAMPLES, Appointment, HallState, Ticket, WindowState,
                                  initial_state)
@@ -83,6 +84,11 @@ WINDOW_ACTIONS = ("call-next", "call", "call-back", "recall", "skip", "hold", "t
 Event = tuple[str, dict[str, Any]]
 
 
+def age_lane(policy: QueuePolicy, age: int) -> str | None:
+    """The lane a card holder's age alone gives (the age is counted at the hall's local date)."""
+    return "elderly" if age >= policy.elderly_age else None
+
+
 def rollover_due(state: HallState, now: datetime) -> bool:
     return now.date().isoformat() != state.day
 
@@ -136,8 +142,8 @@ def _ticket(state: HallState, category: str, kiosk: str | None, holder: Holder |
             and state.per_person.get((holder.token, category), 0) >= cat.per_person_daily):
         raise Refused("category.per_person", f"one person may take {cat.per_person_daily} "
                                              f"ticket(s) of category {category} a day")
-    if lane is None and holder and holder.age >= state.policy.elderly_age:
-        lane = "elderly"
+    if lane is None and holder:
+        lane = age_lane(state.policy, holder.age)
     if lane is not None and lane not in state.policy.lanes:
         lane = None  # a lane this hall does not run: the normal line
     ahead = order.ahead_of(state, category, lane, state.next_order)
