@@ -13,6 +13,7 @@ from typing import Any, Awaitable, Callable, ClassVar, Protocol
 
 from kioskd.config import DeviceConfig
 from kioskd.drivers.transport import Link, open_link
+from kioskd.drivers.usblink import UsbLink
 from kioskd.errors import DeviceAbsent, DeviceNotReady, DeviceTimeout, FrameError
 
 log = logging.getLogger("kioskd.drivers")
@@ -57,7 +58,7 @@ class Driver:
         self.counters = Counters()
         self.ready = False
         self.on_stale: Callable[[bool, str], None] = lambda stale, detail: None
-        self._link: Link | None = None
+        self._link: Link | UsbLink | None = None
         self._reader: asyncio.Task | None = None
         self._pending: asyncio.Future | None = None
         self._lock = asyncio.Lock()

@@ -22,7 +22,7 @@ class DeviceType:
 TYPES: dict[str, DeviceType] = {
     t.name: t
     for t in [
-        DeviceType("idcard.sam", ("kiosk", "window"), ("serial", "tcp"),
+        DeviceType("idcard.sam", ("kiosk", "window"), ("serial", "usb", "tcp"),
                    {"poll_ms": int, "timeout_ms": int, "fingerprint": bool,
                     "appended_address": bool},
                    "kioskd.drivers.idcard.driver:SamReaderDriver", "kioskd.sim.idcard:SamReaderTwin"),

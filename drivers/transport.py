@@ -1,4 +1,4 @@
-"""Transports by URL: they only move bytes. serial:// (also ptys) and tcp:// for now."""
+"""Transports by URL: they only move bytes. serial:// (also ptys), tcp:// and usb:// (usblink)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import serial
 import serial_asyncio_fast
 
 from kioskd.config import Endpoint
+from kioskd.drivers.usblink import UsbLink, open_usb
 from kioskd.errors import DeviceAbsent, DeviceTimeout
 
 READ_CHUNK = 4096
@@ -46,7 +47,9 @@ class Link:
             pass  # closing a port that already went away
 
 
-async def open_link(ep: Endpoint, timeout: float = 3.0) -> Link:
+async def open_link(ep: Endpoint, timeout: float = 3.0) -> Link | UsbLink:
+    if ep.scheme == "usb":
+        return await open_usb(ep, timeout)
     try:
         if ep.scheme == "serial":
             async with asyncio.timeout(timeout):

@@ -26,7 +26,8 @@ DEFAULT_PATHS = (Path("devices.toml"), Path("/etc/kioskd/devices.toml"))
 
 @dataclass(frozen=True)
 class Endpoint:
-    """A device's parsed `url`: serial:///dev/x?baud=9600, tcp://host:9100."""
+    """A device's parsed `url`: serial:///dev/x?baud=9600, tcp://host:9100,
+    usb://0400:c35a?port=1-1.2 (`port` or `serial` picks one of several alike devices)."""
 
     scheme: str
     path: str = ""
@@ -34,6 +35,10 @@ class Endpoint:
     port: int = 0
     baud: int = 115200
     raw: str = ""
+    vid: int = 0
+    pid: int = 0
+    usb_port: str = ""  # bus-port.port..., as in /sys/bus/usb/devices: stable per socket
+    usb_serial: str = ""
 
     def __str__(self) -> str:
         return self.raw
@@ -126,6 +131,9 @@ class QueuePolicy:
 class Kiosk:
     id: str
     name: str = ""
+    # a staffed guide desk (导服台): staff may ask for a priority lane there, after seeing the
+    # certificate; a self-service kiosk gives only the lanes a card or appointment proves
+    guide: bool = False
 
 
 @dataclass(frozen=True)
@@ -507,11 +515,12 @@ def _kiosks(raw: dict, c: _Checker) -> list[Kiosk]:
     out: list[Kiosk] = []
     for i, t in enumerate(_array(raw, "kiosk", c)):
         at = f"kiosk[{i}]"
-        c.unknown_keys(t, {"id", "name"}, at)
+        c.unknown_keys(t, {"id", "name", "guide"}, at)
         kid = c.take(t, "id", str, at, default="")
         if kid in {k.id for k in out}:
             c.bad(f"{at}.id", f"duplicate kiosk id {kid!r}")
-        out.append(Kiosk(kid, c.take(t, "name", str, at, required=False, default="")))
+        out.append(Kiosk(kid, c.take(t, "name", str, at, required=False, default=""),
+                         c.take(t, "guide", bool, at, required=False, default=False)))
     return out
 
 
@@ -537,6 +546,18 @@ def parse_endpoint(url: str, schemes: tuple[str, ...]) -> Endpoint:
         if not parts.hostname or not port:
             raise ValueError(f"expected tcp://HOST:PORT, got {url!r}")
         return Endpoint("tcp", host=parts.hostname, port=port, raw=url)
+    if parts.scheme == "usb":
+        m = re.fullmatch(r"([0-9a-fA-F]{4}):([0-9a-fA-F]{4})", parts.netloc)
+        if not m:
+            raise ValueError(f"expected usb://VID:PID in hex (e.g. usb://0400:c35a), got {url!r}")
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        unknown = set(query) - {"port", "serial"}
+        if unknown:
+            raise ValueError(f"unknown usb:// parameter {sorted(unknown)[0]!r} (port=, serial=)")
+        if "port" in query and not re.fullmatch(r"\d+-\d+(\.\d+)*", query["port"]):
+            raise ValueError(f"port={query['port']!r} is not a USB port path like 1-1.2")
+        return Endpoint("usb", vid=int(m[1], 16), pid=int(m[2], 16), raw=url,
+                        usb_port=query.get("port", ""), usb_serial=query.get("serial", ""))
     return Endpoint(parts.scheme, path=parts.netloc + parts.path, raw=url)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kioskd.config import DeviceConfig
+from kioskd.sim.usbbus import BUS, UsbPort
 from kioskd.sim.wire import PtyPort, TcpPort
 from kioskd.watch import Watch
 
@@ -17,8 +18,14 @@ class Twin:
     def __init__(self, dev: DeviceConfig, link: Path):
         self.dev = dev
         # the twin sits on the same kind of wire as the device it stands for
-        self.port: PtyPort | TcpPort = (TcpPort(self._on_bytes) if dev.url.scheme == "tcp"
-                                        else PtyPort(link, self._on_bytes))
+        self.port: PtyPort | TcpPort | UsbPort
+        if dev.url.scheme == "tcp":
+            self.port = TcpPort(self._on_bytes)
+        elif dev.url.scheme == "usb":
+            self.port = UsbPort(dev.url.vid, dev.url.pid, dev.url.usb_port or BUS.free_port(),
+                                self._on_bytes)
+        else:
+            self.port = PtyPort(link, self._on_bytes)
         self.watch = Watch()
         self.silent = False  # fault: swallow requests, answer nothing
         self.received = 0
@@ -28,6 +35,8 @@ class Twin:
     def url(self) -> str:
         if isinstance(self.port, TcpPort):
             return f"tcp://{self.port.link}"
+        if isinstance(self.port, UsbPort):
+            return f"usb://{self.port.link}"
         return f"serial://{self.port.link}?baud={self.dev.url.baud}"
 
     async def start(self) -> None:

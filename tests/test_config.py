@@ -24,7 +24,7 @@ def check(tmp_path, text: str, capsys) -> tuple[int, list[str], str]:
 
 def test_repository_config_is_valid(capsys):
     assert main(["check-config", "-c", str(REPO / "devices.toml")]) == 0
-    assert "9 devices" in capsys.readouterr().out
+    assert "10 devices" in capsys.readouterr().out
 
 
 MISTAKES = [
@@ -53,7 +53,11 @@ MISTAKES = [
     ("device at an unknown kiosk", 'kiosk = "kiosk-1"\nurl = "serial:///dev/kioskd/printer',
      'kiosk = "kiosk-9"\nurl = "serial:///dev/kioskd/printer', "device[1].kiosk", "no [[kiosk]]"),
     ("clerk without a window", 'role = "clerk"\nwindow = 1\n', 'role = "clerk"\n',
-     "api.client[1].window", "missing"),
+     "api.client[2].window", "missing"),
+    ("usb url without a product id", 'url = "usb://0400:c35a"', 'url = "usb://0400"',
+     "device[9].url", "expected usb://VID:PID"),
+    ("usb printer (not yet)", 'url = "serial:///dev/kioskd/printer?baud=115200"',
+     'url = "usb://0416:5011"', "device[1].url", "not usable here"),
     ("bad uplink scheme", 'url = "mqtt://127.0.0.1:1883"', 'url = "http://127.0.0.1:1883"',
      "uplink.url", "mqtt://"),
     ("category prefix", 'code = "C"', 'code = "c1"', "category[2].code", "capital letters"),

@@ -121,12 +121,17 @@ class ApiServer:
             return _error(400, "request.category", "body needs {\"category\": \"A\"}")
         if client.role == "kiosk" and kiosk != client.kiosk:
             return _error(403, "auth.kiosk", f"this token belongs to kiosk {client.kiosk}")
-        if kiosk is not None and kiosk not in {k.id for k in self.hall.cfg.kiosks}:
+        place = {k.id: k for k in self.hall.cfg.kiosks}.get(kiosk) if kiosk else None
+        if kiosk is not None and place is None:
             return _error(400, "request.kiosk", f"no kiosk {kiosk!r}")
         lane = body.get("priority")
         if lane is not None and lane not in queue.REQUESTABLE_LANES:
             return _error(400, "request.priority",
                           f"priority is one of {', '.join(queue.REQUESTABLE_LANES)}")
+        if lane is not None and place is not None and not place.guide:
+            return _error(403, "request.priority_at_guide_desk",
+                          f"{kiosk} is self-service: a priority lane is given at a guide desk, "
+                          "where staff see the certificate")
         try:
             holder = self.hall.take_card(kiosk) if kiosk else None
             return self._issued(holder, *await self.hall.execute(
