@@ -150,6 +150,50 @@ async def bench_sam_read(n: int, folder: Path) -> None:
     report("ID card read answer (1295 B) over a pty", ours, raw)
 
 
+async def bench_usb_read(n: int, folder: Path) -> None:
+    """The same read over the simulator's virtual USB bus: the driver (reader thread, 64-byte
+    packets handed to the loop) vs raw pyusb reading packets in a thread."""
+    import usb.core
+
+    from kioskd import config
+    from kioskd.drivers.idcard import sam
+    from kioskd.drivers.idcard.driver import SamReaderDriver
+    from kioskd.sim.idcard import SamReaderTwin, make_card
+    from kioskd.sim.usbbus import BUS
+
+    url = "usb://0400:c35a?port=9-77"
+    dev = config.DeviceConfig("r", "idcard.sam", config.parse_endpoint(url, ("usb",)))
+    twin = SamReaderTwin(dev, folder / "usb")
+    await twin.start()
+    twin.place(make_card("张三", date(1970, 1, 1)))
+    drv = SamReaderDriver(dev, lambda i: None)
+    await drv.open()
+    ours = []
+    for _ in range(n):
+        twin._read_done = False
+        t = time.perf_counter()
+        (await drv.transact(sam.command(sam.READ_TEXT_PHOTO), timeout=3.5)).ok()
+        ours.append((time.perf_counter() - t) * 1000)
+    await drv.close()
+
+    raw_dev = usb.core.find(idVendor=0x0400, idProduct=0xC35A, backend=BUS)
+    raw_dev.set_configuration()
+
+    def raw_once() -> float:
+        t = time.perf_counter()
+        raw_dev.write(0x01, sam.command(sam.READ_TEXT_PHOTO))
+        got = b""
+        while len(got) < 1295:
+            got += bytes(raw_dev.read(0x81, 64, timeout=1000))
+        return (time.perf_counter() - t) * 1000
+    raw = []
+    for _ in range(n):
+        twin._read_done = False
+        raw.append(await asyncio.to_thread(raw_once))
+    await twin.stop()
+    report("ID card read answer (1295 B) over virtual USB", ours, raw)
+
+
 async def bench_card_event(n: int, folder: Path) -> None:
     """From the moment the reader twin has written the last byte of a 1295-byte read answer to
     the driver's card event (decoded, photo dropped), beside the wire time of that answer."""
@@ -206,6 +250,7 @@ def main() -> int:
         bench_queue_ops(args.n, folder)
         bench_ticket(args.n)
         asyncio.run(bench_sam_read(min(args.n, 300), folder))
+        asyncio.run(bench_usb_read(min(args.n, 300), folder))
         asyncio.run(bench_card_event(min(args.n, 200), folder))
     return 0
 
