@@ -110,6 +110,21 @@ def bench_ticket(n: int) -> None:
     report("ESC/POS ticket bytes (text + native QR + cut)", ours, timed(raw, n))
 
 
+async def time_reads(drv, twin, n: int) -> list[float]:
+    """n text+photo reads through an opened-here driver, in ms each."""
+    from kioskd.drivers.idcard import sam
+
+    await drv.open()
+    ours = []
+    for _ in range(n):
+        twin._read_done = False
+        t = time.perf_counter()
+        (await drv.transact(sam.command(sam.READ_TEXT_PHOTO), timeout=3.5)).ok()
+        ours.append((time.perf_counter() - t) * 1000)
+    await drv.close()
+    return ours
+
+
 async def bench_sam_read(n: int, folder: Path) -> None:
     """A full card read (select + read 1295 bytes) over a pty: driver vs raw pyserial."""
     from kioskd import config
@@ -123,14 +138,7 @@ async def bench_sam_read(n: int, folder: Path) -> None:
     twin.place(make_card("张三", date(1970, 1, 1)))
     drv = SamReaderDriver(config.DeviceConfig(
         "r", "idcard.sam", config.parse_endpoint(twin.url, ("serial",))), lambda i: None)
-    await drv.open()
-    ours = []
-    for _ in range(n):
-        twin._read_done = False
-        t = time.perf_counter()
-        (await drv.transact(sam.command(sam.READ_TEXT_PHOTO), timeout=3.5)).ok()
-        ours.append((time.perf_counter() - t) * 1000)
-    await drv.close()
+    ours = await time_reads(drv, twin, n)
 
     # raw: pyserial in a thread (it blocks), the same twin answering on the loop
     port = serial.Serial(str(twin.port.link), 115200, timeout=1)
@@ -167,14 +175,7 @@ async def bench_usb_read(n: int, folder: Path) -> None:
     await twin.start()
     twin.place(make_card("张三", date(1970, 1, 1)))
     drv = SamReaderDriver(dev, lambda i: None)
-    await drv.open()
-    ours = []
-    for _ in range(n):
-        twin._read_done = False
-        t = time.perf_counter()
-        (await drv.transact(sam.command(sam.READ_TEXT_PHOTO), timeout=3.5)).ok()
-        ours.append((time.perf_counter() - t) * 1000)
-    await drv.close()
+    ours = await time_reads(drv, twin, n)
 
     raw_dev = usb.core.find(idVendor=0x0400, idProduct=0xC35A, backend=BUS)
     raw_dev.set_configuration()
