@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv bench clean
+.PHONY: run test venv bench docs clean
 
 $(BIN)/kioskd: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: venv
 
 bench: venv
 	$(BIN)/python bench/run.py
+
+# pictures in docs/ made by the simulators (a ticket as the printer twin renders it)
+docs: venv
+	$(BIN)/python -m kioskd.sim.printer docs/ticket.png
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

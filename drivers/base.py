@@ -58,6 +58,9 @@ class Driver:
         self.counters = Counters()
         self.ready = False
         self.on_stale: Callable[[bool, str], None] = lambda stale, detail: None
+        # what the device says of itself while connected (a printer's paper): "ok" or a word
+        self.condition = "ok"
+        self.on_condition: Callable[[str, str], None] = lambda condition, detail: None
         self._link: Link | UsbLink | None = None
         self._reader: asyncio.Task | None = None
         self._pending: asyncio.Future | None = None
@@ -114,6 +117,11 @@ class Driver:
         if self._link:
             await self._link.close()
             self._link = None
+
+    def set_condition(self, condition: str, detail: str) -> None:
+        if condition != self.condition:
+            self.condition = condition
+            self.on_condition(condition, detail)
 
     def health(self) -> dict[str, Any]:
         c = self.counters

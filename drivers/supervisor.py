@@ -9,6 +9,7 @@ supervisor waits and opens again; it never gives up, so a device that comes back
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
@@ -29,6 +30,7 @@ class DeviceState:
     state: str
     detail: str
     since: float  # time.time()
+    condition: str = "ok"  # what a connected device says of itself (paper_out...), else "ok"
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,13 @@ class Supervisor:
         self._down = False  # a warning was logged and no "back" yet
         self._reported = ""
         driver.on_stale = self._stale
+        driver.on_condition = self._condition
 
     def _set(self, state: str, detail: str = "") -> None:
         old = self.state
         if state == old.state:
             return
-        self.state = DeviceState(self.driver.id, state, detail, time.time())
+        self.state = DeviceState(self.driver.id, state, detail, time.time(), old.condition)
         self.driver.ready = state in ("ready", "stale")
         if state == "opening":
             return  # a transition, not news: a missing device cycles through it quietly
@@ -73,6 +76,19 @@ class Supervisor:
         if state != self._reported:
             self._reported = state
             self.on_state(self.state)
+
+    def _condition(self, condition: str, detail: str) -> None:
+        """A connected device's own report changed: news for central and the technician at
+        once, whether or not the link state changes."""
+        connected = self.state.state in ("ready", "stale")
+        self.state = dataclasses.replace(self.state, condition=condition,
+                                         detail=detail if connected else self.state.detail,
+                                         since=time.time() if connected else self.state.since)
+        if not connected:
+            return  # said while opening: the "ready" report that follows carries it
+        level = logging.INFO if condition == "ok" else logging.WARNING
+        log.log(level, "%s (%s): %s", self.driver.id, self.driver.type, detail)
+        self.on_state(self.state)
 
     def _stale(self, stale: bool, detail: str) -> None:
         if self.state.state in ("ready", "stale"):

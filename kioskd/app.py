@@ -19,6 +19,7 @@ from typing import Any, Callable
 from kioskd import sdnotify
 from kioskd.config import Config, state_dir
 from kioskd.drivers.base import DeviceInput, Driver
+from kioskd.drivers.printer.escpos import FAULTS, TicketText
 from kioskd.drivers.registry import TYPES, load
 from kioskd.drivers.supervisor import Backoff, DeviceState, Supervisor
 from kioskd.engine import queue
@@ -184,19 +185,53 @@ class Hall:
         found = self.cfg.devices_of(kiosk=kiosk, window=window, prefix=prefix)
         return self.drivers.get(found[0].id) if found else None
 
-    async def _run_effect(self, effect: queue.Effect) -> dict[str, Any]:
-        from kioskd.drivers.printer.escpos import TicketText
+    def kiosk_printer(self, kiosk: str) -> dict[str, Any]:
+        """Whether a ticket printed at `kiosk` would come out; the kiosk page offers printed
+        tickets only while it would, and shows them on screen otherwise."""
+        found = self.cfg.devices_of(kiosk=kiosk, prefix="printer.")
+        if not found:
+            return {"device": None, "prints": False, "reason": "printer.none"}
+        sup = self.supervisors[found[0].id]
+        st = sup.state
+        if st.state not in ("ready", "stale"):
+            return {"device": found[0].id, "prints": False, "state": st.state,
+                    "condition": st.condition, "reason": f"device.{st.state}"}
+        return {"device": found[0].id, "prints": st.condition not in FAULTS, "state": st.state,
+                "condition": st.condition,
+                "reason": None if st.condition not in FAULTS else f"printer.{st.condition}"}
 
+    def ticket_text(self, ticket: str, category_name: str, ahead: int, wait_min: int | None,
+                    issued_at: str) -> TicketText:
+        tpl = self.cfg.ticket
+        return TicketText(tpl.title or self.cfg.hall.name, category_name, ticket, ahead,
+                          issued_at[:16].replace("T", " "),
+                          tpl.qr_text(self.cfg.hall.id, issued_at[:10], ticket),
+                          footer=tpl.footer, wait_min=wait_min)
+
+    async def print_at(self, kiosk: str, text: TicketText) -> dict[str, Any]:
+        """Print one ticket at a kiosk; a failure is an answer (the kiosk shows the ticket on
+        screen), never an exception: the ticket stays issued whatever the printer does."""
+        out: dict[str, Any] = {"effect": "print", "ticket": text.number, "qr": text.qr}
+        where = self.kiosk_printer(kiosk)
+        if not where["prints"]:
+            return {**out, "printed": False, "error": where["reason"]}
+        printer = self.drivers[where["device"]]
+        try:
+            return {**out, **await printer.handle("print", ticket=text,
+                                                  fields=self.cfg.ticket.fields)}
+        except KioskdError as exc:
+            log.warning("%s: ticket %s not printed (%s); shown on screen", kiosk, text.number,
+                        exc.code)
+            return {**out, "printed": False, "error": exc.code}
+
+    async def _print(self, effect: queue.PrintTicket) -> dict[str, Any]:
+        return await self.print_at(effect.kiosk, self.ticket_text(
+            effect.ticket, effect.category_name, effect.ahead, effect.wait_min, effect.issued_at))
+
+    async def _run_effect(self, effect: queue.Effect) -> dict[str, Any]:
         try:
             if isinstance(effect, queue.PrintTicket):
-                printer = self.device_for("printer.", kiosk=effect.kiosk)
-                if printer is None:
-                    return {"effect": "print", "error": "printer.none"}
-                text = TicketText(self.cfg.hall.name, effect.category_name, effect.ticket,
-                                  effect.ahead, effect.issued_at[:16].replace("T", " "),
-                                  f"{self.cfg.hall.id}/{effect.issued_at[:10]}/{effect.ticket}",
-                                  wait_min=effect.wait_min)
-                return {"effect": "print", **await printer.handle("print", ticket=text)}
+                return await self._print(effect)
             if isinstance(effect, queue.ShowOnBoard):
                 if effect.ticket:
                     text = f"{effect.ticket} 请到{effect.window}号窗口"
@@ -294,9 +329,10 @@ class Hall:
 
     def _on_device_state(self, st: DeviceState) -> None:
         data = {"device": st.device, "type": self.drivers[st.device].type, "state": st.state,
-                "detail": st.detail}
+                "condition": st.condition, "detail": st.detail}
         self.record("device.state", data)
-        self.uplink.publish_device_state(st.device, {"state": st.state, "detail": st.detail,
+        self.uplink.publish_device_state(st.device, {"state": st.state, "condition": st.condition,
+                                                     "detail": st.detail,
                                                      "since": rfc3339(st.since)})
         dev = self.cfg.device(st.device)
         if st.state == "ready" and dev.type.startswith("board.") and dev.window in self.board_text:

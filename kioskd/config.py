@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kioskd.drivers.printer.escpos import FIELDS, FOOTER
 from kioskd.drivers.registry import TYPES
 from kioskd.errors import ConfigError
 
@@ -148,6 +149,20 @@ class DeviceConfig:
 
 
 @dataclass(frozen=True)
+class TicketTemplate:
+    """[ticket]: what a printed (or on-screen) ticket shows, in which order."""
+
+    title: str = ""  # "" = the hall's name
+    footer: str = FOOTER
+    fields: tuple[str, ...] = FIELDS
+    # what the QR holds: the ticket's code now; a progress or rating link once central has one
+    qr: str = "{hall}/{date}/{number}"
+
+    def qr_text(self, hall: str, date: str, number: str) -> str:
+        return self.qr.format(hall=hall, date=date, number=number)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     hall: HallConfig
@@ -158,6 +173,7 @@ class Config:
     kiosks: tuple[Kiosk, ...]
     devices: tuple[DeviceConfig, ...]
     queue: QueuePolicy = QueuePolicy()
+    ticket: TicketTemplate = TicketTemplate()
 
     def device(self, device_id: str) -> DeviceConfig:
         return next(d for d in self.devices if d.id == device_id)
@@ -276,8 +292,8 @@ def load(path: str | os.PathLike) -> Config:
 
 
 def _validate(raw: dict, path: Path, c: _Checker) -> Config | None:
-    c.unknown_keys(raw, {"hall", "uplink", "api", "queue", "category", "window", "kiosk", "device"},
-                   "")
+    c.unknown_keys(raw, {"hall", "uplink", "api", "queue", "ticket", "category", "window", "kiosk",
+                         "device"}, "")
     hall, elderly_age = _hall(raw, c)  # [hall] elderly_age is a queue rule: it lives there
     policy = _queue(raw, c, elderly_age)
     uplink = _uplink(raw, path, c)
@@ -286,10 +302,11 @@ def _validate(raw: dict, path: Path, c: _Checker) -> Config | None:
     kiosks = _kiosks(raw, c)
     api = _api(raw, path, c, {w.number for w in windows}, {k.id for k in kiosks})
     devices = _devices(raw, c, {w.number for w in windows}, {k.id for k in kiosks})
+    ticket = _ticket(raw, c)
     if c.problems:
         return None
     return Config(path, hall, uplink, api, tuple(categories), tuple(windows), tuple(kiosks),
-                  tuple(devices), policy)
+                  tuple(devices), policy, ticket)
 
 
 def _table(raw: dict, key: str, c: _Checker) -> dict:
@@ -355,6 +372,26 @@ def _queue(raw: dict, c: _Checker, elderly_age: int) -> QueuePolicy:
         c.bad("queue.lanes", "a lane is listed twice")
     keeps = c.take(t, "transfer_keeps_place", bool, "queue", required=False, default=True)
     return QueuePolicy(tuple(lanes), elderly_age, transfer_keeps_place=keeps, **values)
+
+
+def _ticket(raw: dict, c: _Checker) -> TicketTemplate:
+    t = _table(raw, "ticket", c)
+    c.unknown_keys(t, {"title", "footer", "fields", "qr"}, "ticket")
+    d = TicketTemplate()
+    fields = c.take(t, "fields", list, "ticket", required=False, default=list(d.fields))
+    for f in fields:
+        if f not in FIELDS:
+            c.bad("ticket.fields", f"unknown field {f!r} (known: {', '.join(FIELDS)})")
+    if "number" not in fields:
+        c.bad("ticket.fields", "a ticket without its number is no ticket: keep \"number\"")
+    qr = c.take(t, "qr", str, "ticket", required=False, default=d.qr)
+    try:
+        TicketTemplate(qr=qr).qr_text("h", "2026-01-01", "A001")
+    except (KeyError, IndexError, ValueError) as exc:
+        c.bad("ticket.qr", f"placeholders are {{hall}}, {{date}}, {{number}} (got {exc})")
+    return TicketTemplate(c.take(t, "title", str, "ticket", required=False, default=d.title),
+                          c.take(t, "footer", str, "ticket", required=False, default=d.footer),
+                          tuple(fields), qr)
 
 
 def _read_secret(path: Path, value: str, keypath: str, c: _Checker) -> str:
@@ -609,9 +646,15 @@ def _devices(raw: dict, c: _Checker, windows: set[int], kiosks: set[str]) -> lis
                 codecs.lookup(opts["encoding"])
             except LookupError:
                 c.bad(f"{at}.encoding", f"unknown encoding {opts['encoding']!r} (e.g. gb18030, utf-8)")
-        for key in ("timeout_ms", "poll_ms"):
+        for key in ("timeout_ms", "poll_ms", "status_ms"):
             if key in opts and not 10 <= opts[key] <= 60_000:
                 c.bad(f"{at}.{key}", f"{opts[key]} is outside 10-60000 ms")
+        if opts.get("qr", "auto") not in ("auto", "native", "image"):
+            c.bad(f"{at}.qr", f"{opts['qr']!r} is not one of auto, native, image")
+        if "profile" in opts:
+            problem = _escpos_profile_problem(opts["profile"])
+            if problem:
+                c.bad(f"{at}.profile", problem)
         sim = c.take(t, "sim", dict, at, required=False, default={})
         out.append(DeviceConfig(did, tname, endpoint, kiosk, window, opts, sim or {}))
     # one device of a kind per place: two pads on a window would let either rate
@@ -623,6 +666,25 @@ def _devices(raw: dict, c: _Checker, windows: set[int], kiosks: set[str]) -> lis
                                   f"{'kiosk' if d.kiosk else 'window'}")
         seen[place] = d.id
     return out
+
+
+def _escpos_profile_problem(name: str) -> str | None:
+    """python-escpos's printer database is a JSON file: read it, without importing escpos."""
+    import json
+    from importlib.util import find_spec
+
+    spec = find_spec("escpos")
+    if spec is None or not spec.submodule_search_locations:
+        return None  # cannot check here; the driver says so when it builds a ticket
+    db = Path(next(iter(spec.submodule_search_locations))) / "capabilities.json"
+    try:
+        profiles = json.loads(db.read_text(encoding="utf-8"))["profiles"]
+    except (OSError, ValueError, KeyError):
+        return None
+    if name in profiles:
+        return None
+    return (f"unknown python-escpos profile {name!r} (58 mm: POS-5890; 80 mm: TM-T20II; "
+            f"any: default)")
 
 
 def state_dir(cfg: Config) -> Path:

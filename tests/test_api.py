@@ -39,7 +39,8 @@ async def test_roles_and_errors(sim):
             assert r.status == 403
         async with http.post(f"{base}/api/devices/printer-k1/status",
                              headers=bearer(token(cfg, "technician"))) as r:
-            assert (await r.json())["result"] == {"online": True, "paper": "ok"}
+            assert (await r.json())["result"] == {"condition": "ok", "paper": "ok", "online": True,
+                                                     "cover_open": False, "cutter_error": False}
         async with http.get(f"{base}/api/openapi.json") as r:
             assert "/api/tickets" in (await r.json())["paths"]
 

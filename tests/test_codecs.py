@@ -3,6 +3,7 @@ driver and its twin cannot drift together."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -169,14 +170,100 @@ def test_pad_codec_byte_by_byte_and_noise():
 
 
 # --- ESC/POS -------------------------------------------------------------------------------------
-def test_status_bytes_decode():
-    ok, near, out = escpos.status_byte(), escpos.status_byte(2, 3), escpos.status_byte(2, 3, 5, 6)
-    assert escpos.PrinterStatus.decode(ok, ok) == escpos.PrinterStatus(True, "ok")
-    assert escpos.PrinterStatus.decode(ok, near).paper == "near_end"
-    assert escpos.PrinterStatus.decode(escpos.status_byte(3), out) == escpos.PrinterStatus(False, "out")
+S = escpos.status_byte
+OK4 = (S(), S(), S(), S())
+
+
+@pytest.mark.parametrize("replies,condition", [
+    (OK4, "ok"),
+    ((S(), S(), S(), S(2, 3)), "paper_near_end"),
+    ((S(3), S(5), S(), S(2, 3, 5, 6)), "paper_out"),
+    ((S(3), S(2), S(), S()), "cover_open"),
+    ((S(3), S(6), S(3), S()), "cutter_error"),
+    ((S(3), S(), S(), S()), "offline"),
+    ((S(), S(), S(5), S()), "offline"),  # unrecoverable error
     # an invalid or missing reply is unknown, never "no paper"
-    assert escpos.PrinterStatus.decode(0x00, 0xFF) == escpos.PrinterStatus(None, "unknown")
-    assert escpos.PrinterStatus.decode(None, None).paper == "unknown"
+    ((0x00, 0xFF, None, 0xFF), "unknown"),
+    ((None, None, None, None), "unknown"),
+    ((S(), S(), None, S()), "unknown"),  # no DLE EOT 3 on this model: cannot vouch for it
+    ((S(), S(), None, S(2, 3)), "paper_near_end"),  # what it did say still counts
+], ids=["ok", "near_end", "paper_out", "cover_open", "cutter", "offline", "unrecoverable",
+        "garbage", "silent", "partial", "partial-near-end"])
+def test_printer_condition_from_dle_eot_1_to_4(replies, condition):
+    assert escpos.PrinterStatus.decode(*replies).condition == condition
+    assert escpos.PrinterStatus.decode(0x00, 0xFF, None, 0xFF).paper == "unknown"
+
+
+def test_automatic_status_back_frames_are_told_from_dle_eot_replies():
+    codec = escpos.StatusCodec(asb=True)
+    asb = bytes([0x10 | 0x20, 0x00, 0x00, 0x00])  # cover open
+    out = []
+    for b in bytes([S()]) + b"\x13" + asb[:2] + b"\x11" + asb[2:] + bytes([S(2, 3)]):
+        out += codec.feed(bytes([b]))
+    assert out == [S(), escpos.Asb(asb), S(2, 3)]
+    assert escpos.PrinterStatus.from_asb(asb).condition == "cover_open"
+    assert escpos.PrinterStatus.from_asb(bytes([0x10, 0, 0x0C, 0])).condition == "paper_out"
+    assert escpos.PrinterStatus.from_asb(bytes([0x10, 0, 0x03, 0])).condition == "paper_near_end"
+    # without ASB the same byte is a (malformed) reply, so a garbled answer is "unknown" at once
+    assert escpos.StatusCodec().feed(asb[:1]) == [asb[0]]
+
+
+def test_ticket_stream_exact_bytes():
+    t = escpos.TicketText("示范区政务服务中心", "综合受理", "A001", 3, "2026-11-24 09:30",
+                          "demo-hall/2026-11-24/A001", wait_min=12)
+    gb = lambda s: (s + "\n").encode("gb18030")  # noqa: E731
+    normal = H("1b 21 00 1b 21 00 1b 21 00 1b 45 00 1b 61 01")  # python-escpos set(): mode, bold, centre
+    qr = "demo-hall/2026-11-24/A001".encode()
+    expected = b"".join([
+        H("1b 40"), H("1c 26"),  # init; Chinese mode (python-escpos never sends FS &)
+        H("1b 21 00 1b 21 00 1b 21 10 1b 45 01 1b 61 01"), gb("示范区政务服务中心"),  # double height
+        normal, gb("综合受理"),
+        H("1d 21 33 1b 45 01 1b 61 01"), gb("A001"),  # 4x4, bold
+        normal, gb("您前面还有 3 人等候"),
+        normal, gb("预计等候约 12 分钟"),
+        normal, gb("2026-11-24 09:30"),
+        H("1d 28 6b 04 00 31 41 32 00"), H("1d 28 6b 03 00 31 43 06"),  # QR model 2, module 6
+        H("1d 28 6b 03 00 31 45 30"),  # error correction L
+        H("1d 28 6b") + bytes([len(qr) + 3, 0]) + H("31 50 30") + qr, H("1d 28 6b 03 00 31 51 30"),
+        normal, gb("请留意叫号，过号将顺延"),
+        normal, H("1b 64 06"), H("1d 56 00"),  # feed 6 lines, full cut
+    ])
+    assert escpos.build_ticket(t) == expected
+
+
+def test_template_fields_choose_and_order_what_prints():
+    t = escpos.TicketText("大厅", "综合受理", "A001", 0, "2026-11-24 09:30", "q", wait_min=0)
+    interp = EscposInterpreter()
+    interp.feed(escpos.build_ticket(t, fields=("number", "title", "wait")))
+    assert interp.done[0].lines == ["A001", "大厅", "即将为您服务"]
+    interp.feed(escpos.build_ticket(dataclasses.replace(t, wait_min=None)))
+    assert not any("等候约" in line or "即将" in line for line in interp.done[1].lines)
+
+
+def test_58mm_profile_without_native_qr_prints_it_as_an_image_that_decodes():
+    import numpy as np
+    import zxingcpp
+
+    text = "https://zwfw.example.cn/t/示范区/A001"
+    t = escpos.TicketText("示范区政务服务中心", "综合受理", "A001", 3, "2026-11-24 09:30", text)
+    data = escpos.build_ticket(t, profile="POS-5890")  # 58 mm, qrCode: false
+    assert H("1d 28 6b") not in data and H("1d 76 30") in data
+    interp = EscposInterpreter()
+    interp.feed(data)
+    (ticket,) = interp.done
+    (img,) = ticket.images
+    assert img.width <= 384
+    bits = np.unpackbits(np.frombuffer(img.bits, np.uint8)).reshape(img.height, img.width)
+    pixels = np.where(bits == 1, 0, 255).astype(np.uint8)
+    assert [r.text for r in zxingcpp.read_barcodes(pixels)] == [text]
+
+
+def test_dle_eot_spelt_by_raster_bytes_is_answered_and_counted():
+    # a printer runs DLE EOT wherever the bytes appear, even in image data (protocols.md §2.2)
+    raster = H("1d 76 30 00 02 00 02 00") + H("00 10 04 04")
+    interp = EscposInterpreter()
+    assert interp.feed(raster + H("10 04 01")) == [4, 1]
+    assert escpos.status_queries_in(raster) == 1
 
 
 def test_ticket_bytes_keep_every_character():

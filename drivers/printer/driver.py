@@ -1,13 +1,24 @@
-"""printer.escpos: checks paper and status around every ticket, sends ticket bytes."""
+"""printer.escpos: knows the printer's condition before a citizen does (DLE EOT 1-4 around every
+ticket, a status poll while idle, Automatic Status Back where enabled) and sends ticket bytes."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from kioskd.drivers.base import Driver
 from kioskd.drivers.printer import escpos
 from kioskd.errors import DeviceFault, DeviceNotReady, DeviceTimeout
+
+log = logging.getLogger("kioskd.drivers.printer")
+
+DETAILS = {
+    "ok": "ok", "paper_near_end": "paper near end: change the roll soon",
+    "paper_out": "paper out", "cover_open": "cover open", "cutter_error": "cutter jammed",
+    "offline": "offline (error or waiting for recovery)",
+    "unknown": "state unknown: the printer gave no valid status reply",
+}
 
 
 class EscposPrinterDriver(Driver):
@@ -16,47 +27,84 @@ class EscposPrinterDriver(Driver):
 
     def __init__(self, *args: Any, **kw: Any):
         super().__init__(*args, **kw)
-        self._job = asyncio.Lock()
+        self._job = asyncio.Lock()  # one ticket or status round at a time
+        self._swallow = 0  # status answers owed to DLE EOTs that raster bytes happened to spell
+        self.last_status = escpos.PrinterStatus()
 
     def make_codec(self) -> escpos.StatusCodec:
-        return escpos.StatusCodec()
+        return escpos.StatusCodec(asb=self.cfg.options.get("asb", False))
+
+    def is_reply(self, frame: Any) -> bool:
+        if isinstance(frame, escpos.Asb):
+            return False
+        if self._swallow:
+            self._swallow -= 1
+            return False
+        return True
+
+    def on_frame(self, frame: Any) -> None:
+        if isinstance(frame, escpos.Asb):
+            self._note(escpos.PrinterStatus.from_asb(frame.data))
 
     async def status(self) -> escpos.PrinterStatus:
         replies: list[int | None] = []
-        for n in (escpos.STATUS_PRINTER, escpos.STATUS_PAPER):
+        for n in (escpos.STATUS_PRINTER, escpos.STATUS_OFFLINE_CAUSE, escpos.STATUS_ERROR_CAUSE,
+                  escpos.STATUS_PAPER):
             try:
                 replies.append(await self.transact(escpos.status_query(n)))
             except DeviceTimeout:
                 replies.append(None)
-        return escpos.PrinterStatus.decode(*replies)
+        st = escpos.PrinterStatus.decode(*replies)
+        self._note(st)
+        return st
+
+    def _note(self, st: escpos.PrinterStatus) -> None:
+        self.last_status = st
+        self.set_condition(st.condition, DETAILS[st.condition])
 
     async def identify(self) -> str:
-        st = await self.status()
-        if st.online is None:
-            raise DeviceTimeout(f"{self.id}: no valid answer to DLE EOT")
-        return f"online={st.online} paper={st.paper}"
+        if self.cfg.options.get("asb", False):
+            await self.send(b"\x1d\x61\x0e")  # GS a: online/offline, errors, paper sensors
+        async with self._job:
+            st = await self.status()
+        # A printer that never answers DLE EOT (one-way serial models) still prints: it is
+        # used, with its condition "unknown", rather than leaving the kiosk without tickets.
+        return f"{st.condition} (paper {st.paper})"
+
+    async def poll(self) -> None:
+        interval = self.cfg.options.get("status_ms", 5000) / 1000
+        while True:
+            await asyncio.sleep(interval)
+            async with self._job:
+                await self.status()
 
     async def handle(self, command: str, **args: Any) -> Any:
         if not self.ready:
             raise DeviceNotReady(f"{self.id} is not ready")
         if command == "status":
-            st = await self.status()
-            return {"online": st.online, "paper": st.paper}
+            async with self._job:
+                st = await self.status()
+            return {"condition": st.condition, "paper": st.paper, "online": st.online,
+                    "cover_open": st.cover_open, "cutter_error": st.cutter_error}
         if command == "print":
-            async with self._job:  # one ticket at a time: status, bytes, status
-                return await self.print_ticket(args["ticket"])
+            async with self._job:  # status, bytes, status: nothing between them
+                return await self.print_ticket(args["ticket"], args.get("fields", escpos.FIELDS))
         return await super().handle(command, **args)
 
-    async def print_ticket(self, ticket: escpos.TicketText) -> dict[str, Any]:
+    async def print_ticket(self, ticket: escpos.TicketText,
+                           fields: tuple[str, ...] = escpos.FIELDS) -> dict[str, Any]:
         before = await self.status()
-        if before.paper == "out":
-            raise DeviceFault(f"{self.id}: paper out", "printer.paper_out")
-        if before.online is False:
-            raise DeviceFault(f"{self.id}: printer offline (cover open or error)", "printer.offline")
-        data = escpos.build_ticket(ticket, profile=self.cfg.options.get("profile", "default"),
-                                   encoding=self.cfg.options.get("encoding", "gb18030"))
+        if before.condition in escpos.FAULTS:
+            raise DeviceFault(f"{self.id}: {DETAILS[before.condition]}", f"printer.{before.condition}")
+        opts = self.cfg.options
+        data = escpos.build_ticket(ticket, profile=opts.get("profile", "default"),
+                                   encoding=opts.get("encoding", "gb18030"),
+                                   fields=fields, qr=opts.get("qr", "auto"))
+        self._swallow = escpos.status_queries_in(data)
         await self.send(data)
         after = await self.status()
-        if after.paper == "out":
-            raise DeviceFault(f"{self.id}: paper ran out while printing", "printer.paper_out")
-        return {"printed": True, "paper": after.paper, "bytes": len(data)}
+        if after.condition in escpos.FAULTS:
+            raise DeviceFault(f"{self.id}: {DETAILS[after.condition]} while printing",
+                              f"printer.{after.condition}")
+        return {"printed": True, "condition": after.condition, "paper": after.paper,
+                "bytes": len(data)}

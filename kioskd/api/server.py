@@ -16,7 +16,7 @@ from aiohttp import WSMsgType, web
 
 from kioskd import __version__
 from kioskd.config import ApiClient
-from kioskd.engine import queue
+from kioskd.engine import order, queue
 from kioskd.engine.stats import day_stats
 from kioskd.errors import DeviceError, Refused
 
@@ -41,9 +41,11 @@ class ApiServer:
         r.add_get("/api/queue", self.queue)
         r.add_get("/api/stats", self.stats)
         r.add_post("/api/checkin", self.checkin)
+        r.add_get("/api/kiosks/{id}", self.kiosk)
         r.add_get("/api/kiosks/{id}/card", self.kiosk_card)
         r.add_post("/api/appointments", self.appointments)
         r.add_post("/api/tickets", self.tickets)
+        r.add_post("/api/tickets/{number}/reprint", self.reprint)
         r.add_post("/api/windows/{n}/{action}", self.window)
         r.add_post("/api/devices/{id}/{command}", self.device_command)
         r.add_get("/api/events", self.events)
@@ -184,8 +186,48 @@ class ApiServer:
             "ahead": d["ahead"], "wait_min": d["wait_min"], "lane": d["lane"],
             "appointment": d["appointment"], "seq": issued.seq,
             "holder": holder.masked_name if holder else None,
-            "printed": bool(printed.get("printed")), "print_error": printed.get("error")},
+            "printed": bool(printed.get("printed")), "print_error": printed.get("error"),
+            # not printed: the kiosk shows the number and this QR on screen instead
+            "on_screen": not printed.get("printed"), "qr": printed.get("qr")},
             status=201)
+
+    async def kiosk(self, request: web.Request) -> web.Response:
+        """A kiosk's own view of itself: whether its tickets print now (the page offers printed
+        tickets only while they do, on-screen tickets otherwise)."""
+        client = self._need(request, "kiosk", "technician")
+        kiosk = request.match_info["id"]
+        if client.role == "kiosk" and kiosk != client.kiosk:
+            return _error(403, "auth.kiosk", f"this token belongs to kiosk {client.kiosk}")
+        place = next((k for k in self.hall.cfg.kiosks if k.id == kiosk), None)
+        if place is None:
+            return _error(404, "request.kiosk", f"no kiosk {kiosk!r}")
+        return web.json_response({"id": place.id, "name": place.name, "guide": place.guide,
+                                  "printer": self.hall.kiosk_printer(kiosk)})
+
+    async def reprint(self, request: web.Request) -> web.Response:
+        """Print a ticket of today's again (the first print failed, or the citizen lost it),
+        with its people-ahead count as of now."""
+        client = self._need(request, "kiosk", "technician")
+        body = await self._json(request)
+        state = self.hall.state
+        t = state.tickets.get(request.match_info["number"])
+        if t is None or t.status in ("finished", "void"):
+            return _error(404, "ticket.unknown", "no such ticket waiting today")
+        kiosk = body.get("kiosk", client.kiosk) or t.kiosk
+        if client.role == "kiosk" and kiosk != client.kiosk:
+            return _error(403, "auth.kiosk", f"this token belongs to kiosk {client.kiosk}")
+        if kiosk not in {k.id for k in self.hall.cfg.kiosks}:
+            return _error(400, "request.kiosk", "body needs {\"kiosk\": ...}")
+        ahead = order.ahead_of(state, t.category, t.lane, t.order)
+        text = self.hall.ticket_text(t.number, state.categories[t.category].name, ahead,
+                                     order.estimated_wait(state, t.category, ahead),
+                                     t.issued_at.isoformat())
+        result = await self.hall.print_at(kiosk, text)
+        log.info("ticket %s reprinted at %s: %s", t.number, kiosk,
+                 "printed" if result.get("printed") else result.get("error"))
+        return web.json_response({"ticket": t.number, "printed": bool(result.get("printed")),
+                                  "print_error": result.get("error"),
+                                  "on_screen": not result.get("printed"), "qr": text.qr})
 
     async def appointments(self, request: web.Request) -> web.Response:
         """The hall's appointments, uploaded until central sends them. An item's `id_number`
@@ -301,6 +343,11 @@ OPENAPI: dict[str, Any] = {
         "/api/devices": {"get": _op("Every device with its state and counters", "any")},
         "/api/queue": {"get": _op("Waiting tickets with people ahead and estimated wait; windows",
                                   "any")},
+        "/api/kiosks/{id}": {"get": _op("A kiosk: name, guide desk or not, and whether its "
+                                        "tickets print now", "kiosk (its own), technician")},
+        "/api/tickets/{number}/reprint": {"post": _op(
+            "Print a waiting ticket again {kiosk?}; on_screen + qr when it cannot",
+            "kiosk (its own), technician")},
         "/api/kiosks/{id}/card": {"get": _op("The card on a kiosk's reader: masked name, age, "
                                              "lane, keyed token", "kiosk (its own), technician")},
         "/api/stats": {"get": _op("Today's statistics per category, window and hour", "any")},
