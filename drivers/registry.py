@@ -35,8 +35,10 @@ TYPES: dict[str, DeviceType] = {
                    "kioskd.drivers.board.driver:BxBoardDriver", "kioskd.sim.board:BxBoardTwin"),
         DeviceType("pad.serial", ("window",), ("serial", "tcp"), {"address": int, "timeout_ms": int},
                    "kioskd.drivers.pad.driver:SerialPadDriver", "kioskd.sim.pad:SerialPadTwin"),
-        # Designed (see design.md), arriving with later issues:
-        DeviceType("camera.uvc", ("window",), ("v4l2", "file")),
+        DeviceType("camera.uvc", ("window",), ("v4l2", "file"),
+                   {"width": int, "height": int, "decoder": str, "still_ms": int,
+                    "auto_capture": bool, "pace": bool, "loop": bool, "jpeg_quality": int},
+                   "kioskd.drivers.camera.driver:CameraDriver", "kioskd.sim.camera:CameraTwin"),
         DeviceType("scanner.serial", ("kiosk", "window"), ("serial", "tcp"),
                    {"aim": bool, "encoding": str, "timeout_ms": int},
                    "kioskd.drivers.scanner.driver:SerialScannerDriver",
@@ -45,6 +47,7 @@ TYPES: dict[str, DeviceType] = {
                    {"aim": bool, "gap_ms": int, "max_len": int},
                    "kioskd.drivers.scanner.driver:HidScannerDriver",
                    "kioskd.sim.scanner:HidScannerTwin"),
+        # Designed (see design.md), arriving with later issues:
         DeviceType("board.mqtt", ("window",), ("mqtt",)),
         DeviceType("pad.mqtt", ("window",), ("mqtt",)),
         DeviceType("caller.serial", ("window",), ("serial",)),

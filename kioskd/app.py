@@ -26,6 +26,7 @@ from kioskd.engine import queue
 from kioskd.errors import DeviceError, KioskdError, Refused
 from kioskd.journal import Envelope, Journal
 from kioskd.ledger import commit, rebuild
+from kioskd.scans import ScanStore
 from kioskd.privacy import (Holder, age_on, holder_token, install_log_scrubber, load_key,
                             mask_name)
 from kioskd.uplink.mqtt import Uplink, rfc3339
@@ -58,6 +59,8 @@ class Hall:
         self.supervisors: dict[str, Supervisor] = {}
         self.kiosk_cards: dict[str, KioskCard] = {}
         self.board_text: dict[int, str] = {}
+        self.scans = ScanStore(self.state_dir / "scans")
+        self.window_pages: dict[int, list[str]] = {}  # captured since the window's last document
         self.kiosk_notices: dict[str, str] = {}  # the last scan's outcome: a ticket or an error code
         self.listeners: set[Callable[[Envelope], None]] = set()
         self.api_url = ""
@@ -171,6 +174,10 @@ class Hall:
         if n:
             log.info("retention: %d journal rows older than %d days purged", n,
                      self.cfg.hall.retention_days)
+        gone = self.scans.purge(self.now().date(), self.cfg.hall.scan_retention_days)
+        if gone:
+            log.info("retention: %d scanned files older than %d days deleted", gone,
+                     self.cfg.hall.scan_retention_days)
         return n
 
     def _published(self, env: Envelope) -> None:
@@ -266,6 +273,8 @@ class Hall:
             self.watch.changed()
         elif inp.kind == "rating" and dev.window is not None:
             self._spawn(self._rating(dev.window, inp), f"rating:{dev.id}")
+        elif inp.kind == "scan" and dev.window is not None:
+            self._spawn(self._page_captured(dev.id, dev.window, inp.payload), f"page:{dev.id}")
         elif inp.kind == "code" and dev.kiosk:
             self._spawn(self._scanned_at_kiosk(dev.kiosk, inp.payload), f"scan:{dev.id}")
         elif inp.kind == "code":
@@ -273,6 +282,36 @@ class Hall:
             # workflow; the code itself may be personal data, so only its length is logged
             log.info("%s: a %s code of %d characters", dev.id, inp.payload.symbology or "bar",
                      len(inp.payload.code))
+
+    async def _page_captured(self, device: str, window: int, cap) -> None:
+        """A page from a window's document camera: to disk, then `scan.captured` (its id and
+        shape, never its content) tied to the ticket being served there."""
+        try:
+            file_id = await asyncio.to_thread(self.scans.save_jpeg, self.state.day,
+                                              f"w{window}", cap.jpeg)
+        except OSError as exc:  # a full disk: the clerk is told by the missing page, and we log
+            log.error("%s: page not saved: %s", device, exc)
+            return
+        self.window_pages.setdefault(window, []).append(file_id)
+        self.record("scan.captured", {
+            "device": device, "window": window, "ticket": self.state.windows[window].current
+            if window in self.state.windows else None, "kind": "page", "file": file_id,
+            "width": cap.width, "height": cap.height, "cropped": cap.cropped, "auto": cap.auto,
+            "codes": cap.codes})
+
+    async def close_document(self, window: int) -> Envelope:
+        """The pages captured at a window since its last document, as one PDF."""
+        pages = self.window_pages.get(window, [])
+        if not pages:
+            raise Refused("scan.no_pages", f"window {window} has captured no page since its "
+                                           "last document")
+        file_id = await asyncio.to_thread(self.scans.save_pdf, self.state.day, f"w{window}-doc",
+                                          list(pages))
+        self.window_pages[window] = []
+        return self.record("scan.captured", {
+            "device": None, "window": window, "kind": "document", "file": file_id,
+            "pages": list(pages), "ticket": self.state.windows[window].current
+            if window in self.state.windows else None})
 
     async def _scanned_at_kiosk(self, kiosk: str, scan) -> None:
         """An appointment QR at a kiosk checks the appointment in (and prints its ticket)."""

@@ -52,6 +52,7 @@ class HallConfig:
     timezone: str
     state_dir: Path | None = None
     retention_days: int = 30  # journal rows (they hold holder tokens) older than this are purged
+    scan_retention_days: int = 7  # captured pages are citizens' papers: kept only this long
 
     @property
     def tz(self) -> ZoneInfo:
@@ -329,8 +330,8 @@ def _hall(raw: dict, c: _Checker) -> tuple[HallConfig, int]:
     t = _table(raw, "hall", c)
     if "hall" not in raw:
         c.bad("hall", "missing table [hall]")
-    c.unknown_keys(t, {"id", "name", "timezone", "state_dir", "elderly_age", "retention_days"},
-                   "hall")
+    c.unknown_keys(t, {"id", "name", "timezone", "state_dir", "elderly_age", "retention_days",
+                       "scan_retention_days"}, "hall")
     hall_id = c.take(t, "id", str, "hall", default="hall")
     if hall_id and not re.fullmatch(r"[A-Za-z0-9_\-]+", hall_id):
         c.bad("hall.id", "use letters, digits, '-' and '_' only (it is part of MQTT topics)")
@@ -348,7 +349,11 @@ def _hall(raw: dict, c: _Checker) -> tuple[HallConfig, int]:
     keep = c.take(t, "retention_days", int, "hall", required=False, default=30)
     if not 1 <= keep <= 3650:
         c.bad("hall.retention_days", f"{keep} is outside 1-3650")
-    return HallConfig(hall_id, name, tz, Path(state_dir) if state_dir else None, keep), age
+    scans = c.take(t, "scan_retention_days", int, "hall", required=False, default=7)
+    if not 1 <= scans <= 3650:
+        c.bad("hall.scan_retention_days", f"{scans} is outside 1-3650")
+    return HallConfig(hall_id, name, tz, Path(state_dir) if state_dir else None, keep,
+                      scans), age
 
 
 def _queue(raw: dict, c: _Checker, elderly_age: int) -> QueuePolicy:
@@ -649,6 +654,12 @@ def _devices(raw: dict, c: _Checker, windows: set[int], kiosks: set[str]) -> lis
         for key in ("timeout_ms", "poll_ms", "status_ms"):
             if key in opts and not 10 <= opts[key] <= 60_000:
                 c.bad(f"{at}.{key}", f"{opts[key]} is outside 10-60000 ms")
+        if opts.get("decoder", "zxing") not in ("zxing", "zbar"):
+            c.bad(f"{at}.decoder", f"{opts['decoder']!r} is not zxing or zbar")
+        for key, lo, hi in (("width", 160, 2592), ("height", 120, 1944), ("still_ms", 100, 10_000),
+                            ("jpeg_quality", 30, 100)):
+            if key in opts and not lo <= opts[key] <= hi:
+                c.bad(f"{at}.{key}", f"{opts[key]} is outside {lo}-{hi}")
         if opts.get("qr", "auto") not in ("auto", "native", "image"):
             c.bad(f"{at}.qr", f"{opts['qr']!r} is not one of auto, native, image")
         if "profile" in opts:

@@ -31,7 +31,7 @@ async def run_sim(cfg: Config, state: Path, *, broker: str = "auto", demo: bool 
     print(f"  broker   {sim.broker.kind} at {sim.broker.url}, topics kioskd/v1/{cfg.hall.id}/#")
     print(f"  state    {state}")
     for dev_id, twin in sim.twins.items():
-        print(f"  device   {dev_id:<12} {twin.dev.type:<15} twin on {twin.port.link}")
+        print(f"  device   {dev_id:<12} {twin.dev.type:<15} twin at {twin.url}")
     print("  Ctrl-C stops everything.\n", flush=True)
     demo_task = asyncio.create_task(_demo(sim, stop)) if demo else None
     await stop.wait()

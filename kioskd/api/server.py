@@ -262,6 +262,8 @@ class ApiServer:
         to_window = body.get("to_window")
         if to_window is not None and (not isinstance(to_window, int) or isinstance(to_window, bool)):
             return _error(400, "request.to_window", "to_window is a window number")
+        if request.match_info["action"] in ("scan", "document"):
+            return await self._scan(n, request.match_info["action"])
         # a clerk signs in as themself; a technician may name the clerk
         clerk = client.name if client.role == "clerk" else body.get("clerk")
         cmd = queue.WindowAction(n, request.match_info["action"], ticket=body.get("ticket"),
@@ -274,6 +276,23 @@ class ApiServer:
             return _error(status, exc.code, str(exc))
         window = next(w for w in queue.snapshot(self.hall.state)["windows"] if w["number"] == n)
         return web.json_response({"events": [e.to_dict() for e in envs], "window": window})
+
+    async def _scan(self, n: int, action: str) -> web.Response:
+        """The window's document camera: `scan` captures the page under it now (a page that
+        the automatic capture did not take); `document` makes one PDF of the pages since."""
+        if action == "document":
+            try:
+                env = await self.hall.close_document(n)
+            except Refused as exc:
+                return _error(409, exc.code, str(exc))
+            return web.json_response({"events": [env.to_dict()]})
+        camera = self.hall.device_for("camera.", window=n)
+        if camera is None:
+            return _error(404, "scan.no_camera", f"window {n} has no document camera")
+        try:
+            return web.json_response({"result": await camera.handle("capture")})
+        except DeviceError as exc:
+            return _error(409, exc.code, str(exc))
 
     async def device_command(self, request: web.Request) -> web.Response:
         self._need(request, "technician")
@@ -348,6 +367,10 @@ OPENAPI: dict[str, Any] = {
         "/api/tickets/{number}/reprint": {"post": _op(
             "Print a waiting ticket again {kiosk?}; on_screen + qr when it cannot",
             "kiosk (its own), technician")},
+        "/api/windows/{n}/scan": {"post": _op("Capture the page under the window's document "
+                                              "camera now", "clerk (its own), technician")},
+        "/api/windows/{n}/document": {"post": _op("One PDF of the pages captured since the "
+                                                  "last document", "clerk (its own), technician")},
         "/api/kiosks/{id}/card": {"get": _op("The card on a kiosk's reader: masked name, age, "
                                              "lane, keyed token", "kiosk (its own), technician")},
         "/api/stats": {"get": _op("Today's statistics per category, window and hour", "any")},
