@@ -199,7 +199,6 @@ async def bench_card_event(n: int, folder: Path) -> None:
     """From the moment the reader twin has written the last byte of a 1295-byte read answer to
     the driver's card event (decoded, photo dropped), beside the wire time of that answer."""
     from kioskd import config
-    from kioskd.drivers.idcard import sam
     from kioskd.drivers.idcard.driver import SamReaderDriver
     from kioskd.sim.idcard import SamReaderTwin, make_card
 

@@ -81,6 +81,21 @@ async def sim(tmp_path, demo_cfg, broker, sub):
 
 
 @pytest.fixture
+async def hall_of(tmp_path, broker):
+    """Start simulated halls from configs (the demo's, edited per test); all stopped after."""
+    halls = []
+
+    async def start(cfg):
+        s = SimHall(cfg, tmp_path / f"hall{len(halls)}", broker=broker, api_port=0)
+        halls.append(s)
+        await s.start()
+        return s
+    yield start
+    for s in halls:
+        await s.stop()
+
+
+@pytest.fixture
 def kioskd_log(caplog):
     """Everything the daemon logs, at every level, as one string."""
     caplog.set_level(logging.DEBUG)

@@ -16,6 +16,22 @@ from kioskd.watch import Watch
 REPO = Path(__file__).resolve().parent.parent
 
 
+def with_device(cfg, device_id: str, url: str | None = None, sim: dict | None = None,
+                **options):
+    """The config with one device's options (and url, simulator options) changed."""
+    import dataclasses
+
+    from kioskd import config
+
+    def edit(d):
+        d = dataclasses.replace(d, options={**d.options, **options}, sim={**d.sim, **(sim or {})})
+        if url:
+            d = dataclasses.replace(d, url=config.parse_endpoint(url, (url.split(":")[0],)))
+        return d
+    return dataclasses.replace(cfg, devices=tuple(edit(d) if d.id == device_id else d
+                                                  for d in cfg.devices))
+
+
 def tamper(db: Path, sql: str) -> None:
     """Edit a journal behind kioskd's back, as an attacker with the file would."""
     conn = sqlite3.connect(db)

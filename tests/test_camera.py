@@ -17,8 +17,8 @@ from kioskd.drivers.camera.page import find_page, flatten, order_corners
 from kioskd.drivers.camera.still import StillWatch
 from kioskd.scans import ScanStore
 from kioskd.sim.camera import Script, cached_video
-from kioskd.sim.hall import SimHall
 from kioskd.sim.scenario import token
+from helpers import with_device
 
 
 @pytest.fixture(scope="module")
@@ -120,24 +120,7 @@ def test_scan_store_pdf_and_retention(tmp_path):
 
 # --- through the hall ----------------------------------------------------------------------------
 def with_camera(cfg: config.Config, sim: dict | None = None, **options) -> config.Config:
-    devices = tuple(dataclasses.replace(d, options={**d.options, **options},
-                                        sim={**d.sim, **(sim or {})})
-                    if d.id == "camera-w1" else d for d in cfg.devices)
-    return dataclasses.replace(cfg, devices=devices)
-
-
-@pytest.fixture
-async def hall_of(tmp_path, broker):
-    halls = []
-
-    async def start(cfg):
-        s = SimHall(cfg, tmp_path / f"hall{len(halls)}", broker=broker, api_port=0)
-        halls.append(s)
-        await s.start()
-        return s
-    yield start
-    for s in halls:
-        await s.stop()
+    return with_device(cfg, "camera-w1", sim=sim, **options)
 
 
 def captured(hall, kind="page"):

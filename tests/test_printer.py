@@ -3,41 +3,19 @@ its condition known before a citizen's ticket fails, and no ticket lost when it 
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import aiohttp
 import pytest
 
 from kioskd import config
-from kioskd.sim.hall import SimHall
 from kioskd.sim.printer import render
 from kioskd.sim.scenario import token
+from helpers import with_device
 
 
 def with_printer(cfg: config.Config, url: str | None = None, **options) -> config.Config:
-    devices = []
-    for d in cfg.devices:
-        if d.id == "printer-k1":
-            d = dataclasses.replace(d, options={**d.options, **options})
-            if url:
-                d = dataclasses.replace(d, url=config.parse_endpoint(url, ("serial", "usb", "tcp")))
-        devices.append(d)
-    return dataclasses.replace(cfg, devices=tuple(devices))
-
-
-@pytest.fixture
-async def hall_of(tmp_path, broker):
-    halls = []
-
-    async def start(cfg):
-        s = SimHall(cfg, tmp_path / f"hall{len(halls)}", broker=broker, api_port=0)
-        halls.append(s)
-        await s.start()
-        return s
-    yield start
-    for s in halls:
-        await s.stop()
+    return with_device(cfg, "printer-k1", url, **options)
 
 
 @pytest.fixture
