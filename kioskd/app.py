@@ -361,6 +361,10 @@ class Hall:
             accepted = True
         except Refused as exc:
             log.warning("rating from %s refused: %s", inp.device, exc.code)
+            # the audit trail central receives: every refused attempt, with who tried what
+            self.record("rating.refused", {"window": window, "device": inp.device,
+                                           "ticket": r["ticket"], "level": r["level"],
+                                           "code": exc.code})
         try:
             await pad.result(r["txn"], accepted)
         except KioskdError as exc:

@@ -127,6 +127,8 @@ class QueuePolicy:
     transfer_keeps_place: bool = True
     checkin_early_min: int = 30  # appointment check-in opens this long before the slot
     checkin_late_min: int = 15  # and still counts as on time this long after it starts
+    rating_timeout_s: int = 120  # no rating this long after the finish: rating.missed
+    rating_fast_ms: int = 1500  # a rating sooner than this after the prompt is flagged "fast"
 
 
 @dataclass(frozen=True)
@@ -360,7 +362,8 @@ def _queue(raw: dict, c: _Checker, elderly_age: int) -> QueuePolicy:
     t = _table(raw, "queue", c)
     ints = {"recall_limit": (0, 20), "skip_requeue_after": (0, 100), "skip_max": (0, 20),
             "priority_streak": (1, 100), "starving_after_min": (1, 24 * 60),
-            "checkin_early_min": (0, 24 * 60), "checkin_late_min": (0, 24 * 60)}
+            "checkin_early_min": (0, 24 * 60), "checkin_late_min": (0, 24 * 60),
+            "rating_timeout_s": (10, 3600), "rating_fast_ms": (0, 10_000)}
     c.unknown_keys(t, {"lanes", "transfer_keeps_place", *ints}, "queue")
     d = QueuePolicy()
     values: dict[str, Any] = {}

@@ -87,3 +87,24 @@ async def test_clerk_token_cannot_rate_and_pad_rates_once(sim):
                 assert r.status in (404, 405, 409), path
     given = [e for e in hall.journal.read() if e.type == "rating.given"]
     assert len(given) == 1 and given[0].data["level"] == 4
+
+
+async def test_refused_ratings_are_audited_to_central_and_not_counted(sim, sub):
+    hall = sim.hall
+    async with aiohttp.ClientSession() as http:
+        v = await visit(sim, http, card=None, category="B", window=2, rating=4)
+    assert v.accepted
+    replay, other = sim.twin("pad-w2"), sim.twin("pad-w1")
+    replay.press(5, txn=replay.answers[-1][0])  # the same prompt again: a replayed message
+    other.press(5, txn=replay.answers[-1][0])  # window 1's pad, for window 2's service
+    await hall.watch.until(lambda: len([e for e in hall.journal.read()
+                                        if e.type == "rating.refused"]) == 2, 5, "two audited")
+    audit = [e.data for e in hall.journal.read() if e.type == "rating.refused"]
+    # the pad driver forgets a prompt once it is answered, so a replay is a rating of no
+    # prompt of ours, as is a press on a pad never asked
+    assert {(a["device"], a["code"]) for a in audit} == {("pad-w2", "rating.not_prompted"),
+                                                         ("pad-w1", "rating.not_prompted")}
+    await sub.watch.until(lambda: sum(e["type"] == "rating.refused" for e in sub.events()) == 2,
+                          5, "the audit reaches central")
+    given = [e.data for e in hall.journal.read() if e.type == "rating.given"]
+    assert [g["level"] for g in given] == [4]

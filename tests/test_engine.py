@@ -241,6 +241,35 @@ def test_rating_rules(hall, cmd, code):
     assert refused(hall.do, cmd) == code
 
 
+def test_no_rating_within_the_timeout_is_missed_and_closes_the_rating(hall):
+    hall.issue()
+    hall.serve(1)
+    later = hall.now + timedelta(seconds=hall.state.policy.rating_timeout_s)
+    early = hall.do(q.Tick(), hall.now + timedelta(seconds=30))
+    assert not [e for e in early if e[0] == "rating.missed"]
+    assert [e for e in hall.do(q.Tick(), later) if e[0] == "rating.missed"] == [
+        ("rating.missed", {"window": 1, "ticket": "A001"})]
+    assert refused(hall.do, q.GiveRating(1, "A001", 5, "pad-w1"), later) == "rating.not_awaited"
+    assert hall.rebuilt() == hall.state
+
+
+def test_a_rating_after_the_timeout_is_refused_even_before_the_tick(hall):
+    hall.issue()
+    hall.serve(1)
+    late = hall.now + timedelta(seconds=hall.state.policy.rating_timeout_s + 1)
+    assert refused(hall.do, q.GiveRating(1, "A001", 5, "pad-w1"), late) == "rating.timeout"
+
+
+def test_an_implausibly_fast_rating_counts_and_is_flagged(hall):
+    hall.issue(), hall.issue()
+    hall.serve(1)
+    ((_, fast),) = hall.do(q.GiveRating(1, "A001", 5, "pad-w1"), hall.now + timedelta(seconds=0.4))
+    assert fast["flag"] == "fast" and fast["after_s"] == 0.4
+    hall.serve(1)
+    ((_, human),) = hall.do(q.GiveRating(1, "A002", 4, "pad-w1"), hall.now + timedelta(seconds=6))
+    assert "flag" not in human and human["after_s"] == 6.0
+
+
 @pytest.mark.parametrize("action,code", [("call-next", "queue.empty"), ("recall", "window.idle"),
                                          ("skip", "window.idle"), ("finish", "window.idle"),
                                          ("fly", "window.action_unknown")])

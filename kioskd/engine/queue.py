@@ -106,7 +106,7 @@ def decide(state: HallState, cmd: Command, now: datetime) -> list[Event]:
     if isinstance(cmd, WindowAction):
         return _window(state, cmd, now)
     if isinstance(cmd, GiveRating):
-        return _rate(state, cmd)
+        return _rate(state, cmd, now)
     if isinstance(cmd, LoadAppointments):
         return _load_appointments(state, cmd)
     raise TypeError(f"not a command: {cmd!r}")
@@ -315,7 +315,7 @@ def _transfer(state: HallState, w: WindowState, t: Ticket, cmd: WindowAction) ->
         "order": t.order if keep else state.next_order})
 
 
-def _rate(state: HallState, cmd: GiveRating) -> list[Event]:
+def _rate(state: HallState, cmd: GiveRating, now: datetime) -> list[Event]:
     w = state.windows.get(cmd.window)
     if w is None:
         raise Refused("window.unknown", f"no window {cmd.window}")
@@ -325,10 +325,18 @@ def _rate(state: HallState, cmd: GiveRating) -> list[Event]:
         raise Refused("rating.duplicate", f"{cmd.ticket} was rated already: one service, one rating")
     if w.awaiting_rating != cmd.ticket:
         raise Refused("rating.not_awaited", f"window {w.number} awaits no rating for {cmd.ticket}")
+    waited = (now - w.rating_since).total_seconds() if w.rating_since else 0.0
+    if waited > state.policy.rating_timeout_s:
+        raise Refused("rating.timeout", f"{cmd.ticket}'s rating closed after "
+                                        f"{state.policy.rating_timeout_s} s")
     if cmd.level <= 2 and not cmd.reasons:
         raise Refused("rating.reason_required", "a bad rating (1 or 2) needs at least one reason")
-    return [("rating.given", {"window": w.number, "ticket": cmd.ticket, "level": cmd.level,
-                              "reasons": list(cmd.reasons), "device": cmd.device})]
+    data = {"window": w.number, "ticket": cmd.ticket, "level": cmd.level,
+            "reasons": list(cmd.reasons), "device": cmd.device, "after_s": round(waited, 1)}
+    if waited * 1000 < state.policy.rating_fast_ms:
+        # no citizen reads the screen and presses that fast: kept, but central sees the flag
+        data["flag"] = "fast"
+    return [("rating.given", data)]
 
 
 def _load_appointments(state: HallState, cmd: LoadAppointments) -> list[Event]:
@@ -369,6 +377,10 @@ def _tick(state: HallState, now: datetime) -> list[Event]:
             events.append(("alert.raised", {"kind": "service_limit", "ticket": t.number,
                                             "category": t.category, "window": t.window,
                                             "minutes": minutes(t.started_at)}))
+    for w in state.windows.values():
+        if w.awaiting_rating and w.rating_since and (now - w.rating_since).total_seconds() \
+                >= state.policy.rating_timeout_s:
+            events.append(("rating.missed", {"window": w.number, "ticket": w.awaiting_rating}))
     for code, cat in state.categories.items():
         if cat.alert_waiting is None:
             continue
@@ -443,7 +455,7 @@ def evolve(state: HallState, type_: str, data: dict[str, Any], at: datetime) -> 
             w.streak = w.streak + 1 if t.lane else 0
         t.status, t.window, t.directed = "called", w.number, None
         t.called_at = t.called_at or at
-        w.current, w.awaiting_rating = t.number, None
+        w.current, w.awaiting_rating, w.rating_since = t.number, None, None
     elif type_ == "ticket.recalled":
         t.recalls = data["count"]
     elif type_ == "ticket.skipped":
@@ -472,10 +484,12 @@ def evolve(state: HallState, type_: str, data: dict[str, Any], at: datetime) -> 
             recent.append((at - t.started_at).total_seconds())
             del recent[:-SERVICE_SAMPLES]
     elif type_ == "rating.requested":
-        w.awaiting_rating = t.number
+        w.awaiting_rating, w.rating_since = t.number, at
     elif type_ == "rating.given":
         state.rated.add(t.number)
-        w.awaiting_rating = None
+        w.awaiting_rating, w.rating_since = None, None
+    elif type_ == "rating.missed" and w.awaiting_rating == t.number:
+        w.awaiting_rating, w.rating_since = None, None
 
 
 def _alert_key(data: dict[str, Any]) -> str:

@@ -39,6 +39,7 @@ class WindowState:
     clerk: str | None = None
     current: str | None = None  # ticket called or being served here
     awaiting_rating: str | None = None  # finished here, not rated yet
+    rating_since: datetime | None = None  # when the pad was asked for that rating
     streak: int = 0  # priority calls in a row, for the anti-starvation rule
     skipped: int = 0
 
