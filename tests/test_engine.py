@@ -270,6 +270,22 @@ def test_an_implausibly_fast_rating_counts_and_is_flagged(hall):
     assert "flag" not in human and human["after_s"] == 6.0
 
 
+def test_satisfaction_per_window_and_clerk_counts_each_service_once(hall):
+    from kioskd.engine.stats import day_stats
+
+    hall.act(1, "sign-in", clerk="李娜")
+    for level, reasons in ((5, ()), (4, ()), (2, ("R02",))):
+        hall.issue()
+        number = hall.serve(1)
+        hall.do(q.GiveRating(1, number, level, "pad-w1", reasons), hall.now + timedelta(seconds=5))
+    assert refused(hall.do, q.GiveRating(1, number, 5, "pad-w1")) == "rating.duplicate"
+    stats = day_stats(hall.state)
+    assert stats["windows"]["1"]["rated"] == 3 and stats["windows"]["1"]["satisfied"] == 2
+    assert stats["clerks"] == {"李娜": {"rated": 3, "satisfied": 2, "satisfaction": 0.6667}}
+    assert stats["windows"]["2"]["satisfaction"] is None
+    assert hall.rebuilt() == hall.state
+
+
 @pytest.mark.parametrize("action,code", [("call-next", "queue.empty"), ("recall", "window.idle"),
                                          ("skip", "window.idle"), ("finish", "window.idle"),
                                          ("fly", "window.action_unknown")])
@@ -420,7 +436,8 @@ def test_statistics_per_category_window_and_hour(hall):
     a, b = s["categories"]["A"], s["categories"]["B"]
     assert (a["issued"], a["served"], a["skipped"], a["wait_avg_s"]) == (2, 1, 1, 1500.0)
     assert (b["issued"], b["served"], b["wait_p90_s"], b["service_avg_s"]) == (1, 1, 1200.0, 300.0)
-    assert s["windows"]["1"] == {"served": 1, "skipped": 1, "service_avg_s": 300.0}
+    assert s["windows"]["1"] == {"served": 1, "skipped": 1, "service_avg_s": 300.0, "rated": 0,
+                                 "satisfied": 0, "satisfaction": None}
     assert s["hours"]["09"]["issued"] == 3 and s["total"]["served"] == 2
 
 

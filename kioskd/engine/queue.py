@@ -18,8 +18,8 @@ from typing import Any
 
 from kioskd.config import QueuePolicy
 from kioskd.engine import order
-from kioskd.engine.state import (SERVICE_SAMPLES, Appointment, HallState, Ticket, WindowState,
-                                 initial_state)
+from kioskd.engine.state import (SERVICE_SAMPLES, Appointment, HallState, Rating, Ticket,
+                                 WindowState, initial_state)
 from kioskd.engine.stats import day_stats
 from kioskd.errors import Refused
 from kioskd.privacy import Holder
@@ -321,7 +321,7 @@ def _rate(state: HallState, cmd: GiveRating, now: datetime) -> list[Event]:
         raise Refused("window.unknown", f"no window {cmd.window}")
     if cmd.level not in RATING_LEVELS:
         raise Refused("rating.level", f"rating level must be 1-5, got {cmd.level}")
-    if cmd.ticket in state.rated:
+    if cmd.ticket in state.ratings:
         raise Refused("rating.duplicate", f"{cmd.ticket} was rated already: one service, one rating")
     if w.awaiting_rating != cmd.ticket:
         raise Refused("rating.not_awaited", f"window {w.number} awaits no rating for {cmd.ticket}")
@@ -486,7 +486,7 @@ def evolve(state: HallState, type_: str, data: dict[str, Any], at: datetime) -> 
     elif type_ == "rating.requested":
         w.awaiting_rating, w.rating_since = t.number, at
     elif type_ == "rating.given":
-        state.rated.add(t.number)
+        state.ratings[t.number] = Rating(w.number, data["level"], w.clerk)
         w.awaiting_rating, w.rating_since = None, None
     elif type_ == "rating.missed" and w.awaiting_rating == t.number:
         w.awaiting_rating, w.rating_since = None, None

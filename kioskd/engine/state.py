@@ -63,6 +63,13 @@ class Appointment:
     ticket: str | None = None
 
 
+@dataclass(frozen=True)
+class Rating:
+    window: int
+    level: int
+    clerk: str | None  # who was signed in at the window when the service finished
+
+
 @dataclass
 class HallState:
     policy: QueuePolicy
@@ -73,7 +80,7 @@ class HallState:
     calls: dict[str, int] = field(default_factory=dict)  # calls per category (skip requeue)
     next_order: int = 0
     tickets: dict[str, Ticket] = field(default_factory=dict)
-    rated: set[str] = field(default_factory=set)
+    ratings: dict[str, Rating] = field(default_factory=dict)  # by ticket: one service, one rating
     per_person: dict[tuple[str, str], int] = field(default_factory=dict)
     appointments: dict[str, Appointment] = field(default_factory=dict)
     appointments_version: str = ""

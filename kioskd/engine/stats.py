@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from kioskd.engine.state import HallState, Ticket
+from kioskd.engine.state import HallState, Rating, Ticket
 
 
 def _p90(values: list[float]) -> float | None:
@@ -43,17 +43,28 @@ def _summary(tickets: list[Ticket]) -> dict[str, Any]:
     }
 
 
+def _satisfaction(ratings: list[Rating]) -> dict[str, Any]:
+    """好差评: satisfied = 4 or 5 (满意, 非常满意); the rate halls are judged by (>= 95%)."""
+    good = sum(1 for r in ratings if r.level >= 4)
+    return {"rated": len(ratings), "satisfied": good,
+            "satisfaction": round(good / len(ratings), 4) if ratings else None}
+
+
 def day_stats(state: HallState) -> dict[str, Any]:
     tickets = list(state.tickets.values())
     hours: dict[str, list[Ticket]] = {}
     for t in tickets:
         hours.setdefault(f"{t.issued_at.hour:02d}", []).append(t)
     windows = {}
+    ratings = list(state.ratings.values())
     for n, w in state.windows.items():
         served = [t for t in tickets if t.served_by == n]
         services = [s for t in served if (s := _service_s(t)) is not None]
         windows[str(n)] = {"served": len(served), "skipped": w.skipped,
-                           "service_avg_s": _avg(services)}
+                           "service_avg_s": _avg(services),
+                           **_satisfaction([r for r in ratings if r.window == n])}
+    clerks = {c: _satisfaction([r for r in ratings if r.clerk == c])
+              for c in sorted({r.clerk for r in ratings if r.clerk})}
     return {
         "day": state.day,
         # issued by the category that issued the number; the rest by where the ticket is now
@@ -61,6 +72,8 @@ def day_stats(state: HallState) -> dict[str, Any]:
         "categories": {c: {**_summary([t for t in tickets if t.category == c]),
                            "issued": state.counters.get(c, 0)} for c in state.categories},
         "windows": windows,
+        "clerks": clerks,
+        "ratings": _satisfaction(ratings),
         "hours": {h: _summary(ts) for h, ts in sorted(hours.items())},
         "total": _summary(tickets),
     }
