@@ -29,6 +29,13 @@ def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": code, "message": message}, status=status)
 
 
+def _not_its_kiosk(client: ApiClient, kiosk: str | None) -> web.Response | None:
+    """A kiosk's token acts for that kiosk only (its card, its printer, its tickets)."""
+    if client.role == "kiosk" and kiosk != client.kiosk:
+        return _error(403, "auth.kiosk", f"this token belongs to kiosk {client.kiosk}")
+    return None
+
+
 class ApiServer:
     def __init__(self, hall):
         self.hall = hall
@@ -121,8 +128,8 @@ class ApiServer:
         category, kiosk = body.get("category"), body.get("kiosk", client.kiosk)
         if not isinstance(category, str):
             return _error(400, "request.category", "body needs {\"category\": \"A\"}")
-        if client.role == "kiosk" and kiosk != client.kiosk:
-            return _error(403, "auth.kiosk", f"this token belongs to kiosk {client.kiosk}")
+        if (refused := _not_its_kiosk(client, kiosk)) is not None:
+            return refused
         place = {k.id: k for k in self.hall.cfg.kiosks}.get(kiosk) if kiosk else None
         if kiosk is not None and place is None:
             return _error(400, "request.kiosk", f"no kiosk {kiosk!r}")
@@ -146,8 +153,8 @@ class ApiServer:
         its lane, the keyed token; never the number. The card stays for the next ticket."""
         client = self._need(request, "kiosk", "technician")
         kiosk = request.match_info["id"]
-        if client.role == "kiosk" and kiosk != client.kiosk:
-            return _error(403, "auth.kiosk", f"this token belongs to kiosk {client.kiosk}")
+        if (refused := _not_its_kiosk(client, kiosk)) is not None:
+            return refused
         card = self.hall.kiosk_cards.get(kiosk)
         if card is None:
             return web.json_response({"card": None, "notice": self.hall.kiosk_notices.get(kiosk)})
@@ -164,8 +171,8 @@ class ApiServer:
         client = self._need(request, "kiosk", "technician")
         body = await self._json(request)
         kiosk = body.get("kiosk", client.kiosk)
-        if client.role == "kiosk" and kiosk != client.kiosk:
-            return _error(403, "auth.kiosk", f"this token belongs to kiosk {client.kiosk}")
+        if (refused := _not_its_kiosk(client, kiosk)) is not None:
+            return refused
         code = body.get("code")
         if code is not None and not isinstance(code, str):
             return _error(400, "request.code", "code is a string")
@@ -196,8 +203,8 @@ class ApiServer:
         tickets only while they do, on-screen tickets otherwise)."""
         client = self._need(request, "kiosk", "technician")
         kiosk = request.match_info["id"]
-        if client.role == "kiosk" and kiosk != client.kiosk:
-            return _error(403, "auth.kiosk", f"this token belongs to kiosk {client.kiosk}")
+        if (refused := _not_its_kiosk(client, kiosk)) is not None:
+            return refused
         place = next((k for k in self.hall.cfg.kiosks if k.id == kiosk), None)
         if place is None:
             return _error(404, "request.kiosk", f"no kiosk {kiosk!r}")
@@ -214,8 +221,8 @@ class ApiServer:
         if t is None or t.status in ("finished", "void"):
             return _error(404, "ticket.unknown", "no such ticket waiting today")
         kiosk = body.get("kiosk", client.kiosk) or t.kiosk
-        if client.role == "kiosk" and kiosk != client.kiosk:
-            return _error(403, "auth.kiosk", f"this token belongs to kiosk {client.kiosk}")
+        if (refused := _not_its_kiosk(client, kiosk)) is not None:
+            return refused
         if kiosk not in {k.id for k in self.hall.cfg.kiosks}:
             return _error(400, "request.kiosk", "body needs {\"kiosk\": ...}")
         ahead = order.ahead_of(state, t.category, t.lane, t.order)
