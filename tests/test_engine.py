@@ -253,6 +253,15 @@ def test_no_rating_within_the_timeout_is_missed_and_closes_the_rating(hall):
     assert hall.rebuilt() == hall.state
 
 
+def test_calling_the_next_citizen_before_a_rating_records_it_missed_by_the_call(hall):
+    hall.issue(), hall.issue()
+    hall.serve(1)
+    events = hall.act(1, "call-next")
+    assert events[-1] == ("rating.missed", {"window": 1, "ticket": "A001", "by": "next_call"})
+    assert refused(hall.do, q.GiveRating(1, "A001", 5, "pad-w1")) == "rating.not_awaited"
+    assert hall.rebuilt() == hall.state
+
+
 def test_a_rating_after_the_timeout_is_refused_even_before_the_tick(hall):
     hall.issue()
     hall.serve(1)

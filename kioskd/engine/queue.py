@@ -290,8 +290,14 @@ def _call(state: HallState, w: WindowState, cmd: WindowAction, now: datetime) ->
         elif not order.can_call(state, w, t):
             raise Refused("ticket.not_served_here", f"window {w.number} does not serve {t.number}")
     how = {"call-next": "next", "call": "direct", "call-back": "back"}[cmd.action]
-    events = [("ticket.called", {"window": w.number, "ticket": t.number, "category": t.category,
-                                 "lane": t.lane, "how": how})]
+    events: list[Event] = [("ticket.called", {"window": w.number, "ticket": t.number,
+                                              "category": t.category, "lane": t.lane,
+                                              "how": how})]
+    if w.awaiting_rating:
+        # the next citizen is called before the last one rated: the rating is missed, and
+        # central sees that it was the clerk's call that ended it
+        events.append(("rating.missed", {"window": w.number, "ticket": w.awaiting_rating,
+                                         "by": "next_call"}))
     calls = state.calls.get(t.category, 0) + (how != "back")
     for s in sorted(state.tickets.values(), key=lambda x: x.order):
         if (s.status == "skipped" and s is not t and s.category == t.category
