@@ -36,7 +36,8 @@ log = logging.getLogger("kioskd")
 
 CARD_FRESH_S = 120  # a card read at a kiosk is used for the next ticket within this time
 TICK_S = 15
-EFFECT_NAMES = {queue.PrintTicket: "print", queue.ShowOnBoard: "show", queue.PromptRating: "prompt"}
+EFFECT_NAMES = {queue.PrintTicket: "print", queue.ShowOnBoard: "show", queue.PromptRating: "prompt",
+                queue.CloseRating: "close"}
 
 
 @dataclass
@@ -192,6 +193,14 @@ class Hall:
         found = self.cfg.devices_of(kiosk=kiosk, window=window, prefix=prefix)
         return self.drivers.get(found[0].id) if found else None
 
+    def clerk_label(self, clerk: str | None) -> str:
+        """Who served the citizen, as the rating pad shows it: name and 工号."""
+        if not clerk:
+            return ""
+        staff = next((c.staff_no for c in self.cfg.api.clients
+                      if c.role == "clerk" and c.name == clerk and c.staff_no), "")
+        return f"{clerk} 工号{staff}" if staff else clerk
+
     def kiosk_printer(self, kiosk: str) -> dict[str, Any]:
         """Whether a ticket printed at `kiosk` would come out; the kiosk page offers printed
         tickets only while it would, and shows them on screen otherwise."""
@@ -255,8 +264,14 @@ class Hall:
                 pad = self.device_for("pad.", window=effect.window)
                 if pad is None:
                     return {"effect": "prompt", "error": "pad.none"}
-                return {"effect": "prompt", **await pad.handle("prompt", window=effect.window,
-                                                                ticket=effect.ticket)}
+                return {"effect": "prompt", **await pad.handle(
+                    "prompt", window=effect.window, ticket=effect.ticket,
+                    clerk=self.clerk_label(effect.clerk))}
+            if isinstance(effect, queue.CloseRating):
+                pad = self.device_for("pad.", window=effect.window)
+                if pad is None:
+                    return {"effect": "close", "error": "pad.none"}
+                return {"effect": "close", **await pad.handle("idle")}
         except DeviceError as exc:
             log.warning("%s not carried out: %s (%s)", type(effect).__name__, exc, exc.code)
             return {"effect": EFFECT_NAMES[type(effect)], "error": exc.code}

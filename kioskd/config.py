@@ -78,6 +78,7 @@ class ApiClient:
     token: str = field(repr=False)
     window: int | None = None
     kiosk: str | None = None
+    staff_no: str = ""  # a clerk's 工号: the rating pad shows who served the citizen
 
 
 @dataclass(frozen=True)
@@ -461,7 +462,8 @@ def _api(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[str]
     seen_tokens: dict[str, str] = {}
     for i, ct in enumerate(_array(t, "client", c)):
         at = f"api.client[{i}]"
-        c.unknown_keys(ct, {"name", "role", "token", "token_file", "window", "kiosk"}, at)
+        c.unknown_keys(ct, {"name", "role", "token", "token_file", "window", "kiosk", "staff_no"},
+                       at)
         name = c.take(ct, "name", str, at, default=f"client{i}")
         role = c.take(ct, "role", str, at, default="")
         if role and role not in ROLES:
@@ -484,7 +486,8 @@ def _api(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[str]
         kiosk = c.take(ct, "kiosk", str, at, required=role == "kiosk")
         if kiosk is not None and kiosk not in kiosks:
             c.bad(f"{at}.kiosk", f"no [[kiosk]] with id {kiosk!r}")
-        clients.append(ApiClient(name, role, token, window, kiosk))
+        staff_no = c.take(ct, "staff_no", str, at, required=False, default="")
+        clients.append(ApiClient(name, role, token, window, kiosk, staff_no))
     return ApiConfig(host, port, tuple(clients))
 
 

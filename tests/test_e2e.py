@@ -108,3 +108,26 @@ async def test_refused_ratings_are_audited_to_central_and_not_counted(sim, sub):
                           5, "the audit reaches central")
     given = [e.data for e in hall.journal.read() if e.type == "rating.given"]
     assert [g["level"] for g in given] == [4]
+
+
+async def test_pad_shows_the_clerk_and_goes_idle_when_the_next_citizen_is_called(sim):
+    hall, pad = sim.hall, sim.twin("pad-w1")
+    clerk = {"Authorization": "Bearer " + token(hall.cfg, "clerk", window=1)}
+    kiosk = {"Authorization": "Bearer " + token(hall.cfg, "kiosk")}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{hall.api_url}/api/windows/1/sign-in", headers=clerk) as r:
+            assert r.status == 200
+        for _ in range(2):
+            async with http.post(f"{hall.api_url}/api/tickets", json={"category": "A"},
+                                 headers=kiosk) as r:
+                assert r.status == 201
+        for action in ("call-next", "finish"):
+            async with http.post(f"{hall.api_url}/api/windows/1/{action}", headers=clerk) as r:
+                assert r.status == 200
+        await pad.watch.until(lambda: pad.prompt is not None, 5, "the pad prompts")
+        assert (pad.prompt.ticket, pad.prompt.clerk) == ("A001", "clerk-w1 工号0101")
+        async with http.post(f"{hall.api_url}/api/windows/1/call-next", headers=clerk) as r:
+            assert r.status == 200
+    await pad.watch.until(lambda: pad.prompt is None, 5, "the pad back to idle")
+    missed = [e.data for e in hall.journal.read() if e.type == "rating.missed"]
+    assert missed == [{"window": 1, "ticket": "A001", "by": "next_call"}]

@@ -247,7 +247,7 @@ def _window(state: HallState, cmd: WindowAction, now: datetime) -> list[Event]:
             events.append(("service.started", {**base, "ticket": current.number}))
         events.append(("service.finished", {**base, "ticket": current.number,
                                             "category": current.category}))
-        events.append(("rating.requested", {**base, "ticket": current.number}))
+        events.append(("rating.requested", {**base, "ticket": current.number, "clerk": w.clerk}))
         return events
     if a in ("pause", "resume"):
         want_from, target = ("open", "paused") if a == "pause" else ("paused", "open")
@@ -554,9 +554,17 @@ class ShowOnBoard:
 class PromptRating:
     window: int
     ticket: str
+    clerk: str | None = None
 
 
-Effect = PrintTicket | ShowOnBoard | PromptRating
+@dataclass(frozen=True)
+class CloseRating:
+    """The rating was missed: the pad goes back to its idle screen."""
+
+    window: int
+
+
+Effect = PrintTicket | ShowOnBoard | PromptRating | CloseRating
 
 
 def effects_of(type_: str, data: dict[str, Any], ts: str) -> list[Effect]:
@@ -568,7 +576,10 @@ def effects_of(type_: str, data: dict[str, Any], ts: str) -> list[Effect]:
     if type_ in ("ticket.skipped", "ticket.held", "ticket.transferred"):
         return [ShowOnBoard(data["window"], None)]
     if type_ == "rating.requested":
-        return [ShowOnBoard(data["window"], None), PromptRating(data["window"], data["ticket"])]
+        return [ShowOnBoard(data["window"], None),
+                PromptRating(data["window"], data["ticket"], data.get("clerk"))]
+    if type_ == "rating.missed":
+        return [CloseRating(data["window"])]
     if type_ == "window.state":
         return [ShowOnBoard(data["window"], None, data["state"])]
     return []
