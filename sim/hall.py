@@ -22,7 +22,9 @@ class SimHall:
     def __init__(self, cfg: Config | Path | str, state: Path, *, broker: Any = "auto",
                  api_port: int | None = None, backoff: Backoff = Backoff(first=0.05, cap=1.0)):
         self.cfg = cfg if isinstance(cfg, Config) else config_mod.load(cfg)
-        self.state = Path(state)
+        # absolute: twins' urls are built from it, and serial://var/sim/x would read "var" as
+        # a host (make run's default state is the relative ./var)
+        self.state = Path(state).resolve()
         # a kind ("auto", "mosquitto", "embedded") to start one, or a running broker to use
         self.broker_kind = broker if isinstance(broker, str) else None
         self._own_broker = isinstance(broker, str)

@@ -26,19 +26,22 @@ async def run_sim(cfg: Config, state: Path, *, broker: str = "auto", demo: bool 
         loop.add_signal_handler(sig, stop.set)
     sim = SimHall(cfg, state, broker=broker, api_port=api_port)
     hall = await sim.start()
-    print(f"\nkioskd sim: hall {cfg.hall.id} ({cfg.hall.name})", flush=True)
-    print(f"  API      {hall.api_url}/api/health   (OpenAPI: {hall.api_url}/api/openapi.json)")
-    print(f"  broker   {sim.broker.kind} at {sim.broker.url}, topics kioskd/v1/{cfg.hall.id}/#")
-    print(f"  state    {state}")
-    for dev_id, twin in sim.twins.items():
-        print(f"  device   {dev_id:<12} {twin.dev.type:<15} twin at {twin.url}")
-    print("  Ctrl-C stops everything.\n", flush=True)
-    demo_task = asyncio.create_task(_demo(sim, stop)) if demo else None
-    await stop.wait()
-    if demo_task:
-        demo_task.cancel()
-        await asyncio.gather(demo_task, return_exceptions=True)
-    await sim.stop()
+    demo_task = None
+    try:  # whatever goes wrong from here on, the broker and the twins are stopped
+        print(f"\nkioskd sim: hall {cfg.hall.id} ({cfg.hall.name})", flush=True)
+        print(f"  API      {hall.api_url}/api/health   (OpenAPI: {hall.api_url}/api/openapi.json)")
+        print(f"  broker   {sim.broker.kind} at {sim.broker.url}, topics kioskd/v1/{cfg.hall.id}/#")
+        print(f"  state    {sim.state}")
+        for dev_id, twin in sim.twins.items():
+            print(f"  device   {dev_id:<12} {twin.dev.type:<15} twin at {twin.url}")
+        print("  Ctrl-C stops everything.\n", flush=True)
+        demo_task = asyncio.create_task(_demo(sim, stop)) if demo else None
+        await stop.wait()
+    finally:
+        if demo_task:
+            demo_task.cancel()
+            await asyncio.gather(demo_task, return_exceptions=True)
+        await sim.stop()
     print("kioskd sim: stopped", flush=True)
     return 0
 

@@ -16,9 +16,10 @@ from helpers import REPO
 
 
 async def _sim(tmp_path, broker: str, *extra: str):
+    # from a working folder, with the state given relative to it, as `make run` runs
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "kioskd", "sim", "-c", str(REPO / "devices.toml"), "--state",
-        str(tmp_path / "sim"), "--api-port", "0", "--broker", broker, *extra,
+        "var/sim", "--api-port", "0", "--broker", broker, *extra, cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         start_new_session=True)
 
