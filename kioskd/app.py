@@ -260,18 +260,16 @@ class Hall:
                 if board is None:
                     return {"effect": "show", "error": "board.none"}
                 return {"effect": "show", **await board.handle("show", text=text)}
-            if isinstance(effect, queue.PromptRating):
+            if isinstance(effect, (queue.PromptRating, queue.CloseRating)):
+                name = EFFECT_NAMES[type(effect)]
                 pad = self.device_for("pad.", window=effect.window)
                 if pad is None:
-                    return {"effect": "prompt", "error": "pad.none"}
-                return {"effect": "prompt", **await pad.handle(
+                    return {"effect": name, "error": "pad.none"}
+                if isinstance(effect, queue.CloseRating):
+                    return {"effect": name, **await pad.handle("idle")}
+                return {"effect": name, **await pad.handle(
                     "prompt", window=effect.window, ticket=effect.ticket,
                     clerk=self.clerk_label(effect.clerk))}
-            if isinstance(effect, queue.CloseRating):
-                pad = self.device_for("pad.", window=effect.window)
-                if pad is None:
-                    return {"effect": "close", "error": "pad.none"}
-                return {"effect": "close", **await pad.handle("idle")}
         except DeviceError as exc:
             log.warning("%s not carried out: %s (%s)", type(effect).__name__, exc, exc.code)
             return {"effect": EFFECT_NAMES[type(effect)], "error": exc.code}
@@ -309,8 +307,8 @@ class Hall:
             return
         self.window_pages.setdefault(window, []).append(file_id)
         self.record("scan.captured", {
-            "device": device, "window": window, "ticket": self.state.windows[window].current
-            if window in self.state.windows else None, "kind": "page", "file": file_id,
+            "device": device, "window": window, "ticket": self._serving(window),
+            "kind": "page", "file": file_id,
             "width": cap.width, "height": cap.height, "cropped": cap.cropped, "auto": cap.auto,
             "codes": cap.codes})
 
@@ -325,8 +323,12 @@ class Hall:
         self.window_pages[window] = []
         return self.record("scan.captured", {
             "device": None, "window": window, "kind": "document", "file": file_id,
-            "pages": list(pages), "ticket": self.state.windows[window].current
-            if window in self.state.windows else None})
+            "pages": list(pages), "ticket": self._serving(window)})
+
+    def _serving(self, window: int) -> str | None:
+        """The ticket called or served at `window` now: what a captured page belongs to."""
+        w = self.state.windows.get(window)
+        return w.current if w else None
 
     async def _scanned_at_kiosk(self, kiosk: str, scan) -> None:
         """An appointment QR at a kiosk checks the appointment in (and prints its ticket)."""

@@ -16,6 +16,18 @@ from kioskd.watch import Watch
 REPO = Path(__file__).resolve().parent.parent
 
 
+async def api(hall, method: str, path: str, body=None, role: str = "kiosk", **who):
+    """One API call as a client of `role` (picked by `who`: window=, kiosk=); status and JSON."""
+    import aiohttp
+
+    from kioskd.sim.scenario import token
+
+    async with aiohttp.ClientSession() as http:
+        async with http.request(method, f"{hall.api_url}{path}", json=body, headers={
+                "Authorization": "Bearer " + token(hall.cfg, role, **who)}) as r:
+            return r.status, await r.json()
+
+
 def with_device(cfg, device_id: str, url: str | None = None, sim: dict | None = None,
                 **options):
     """The config with one device's options (and url, simulator options) changed."""

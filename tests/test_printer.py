@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import time
 
-import aiohttp
 import pytest
 
 from kioskd import config
 from kioskd.sim.printer import render
-from kioskd.sim.scenario import token
-from helpers import with_device
+from helpers import api, with_device
 
 
 def with_printer(cfg: config.Config, url: str | None = None, **options) -> config.Config:
@@ -22,13 +20,6 @@ def with_printer(cfg: config.Config, url: str | None = None, **options) -> confi
 async def psim(hall_of, demo_cfg):
     """The demo hall with the printer's status polled every 100 ms (5 s in a real hall)."""
     return await hall_of(with_printer(demo_cfg, status_ms=100))
-
-
-async def api(hall, method, path, body=None, role="kiosk"):
-    async with aiohttp.ClientSession() as http:
-        async with http.request(method, f"{hall.api_url}{path}", json=body,
-                                headers={"Authorization": "Bearer " + token(hall.cfg, role)}) as r:
-            return r.status, await r.json()
 
 
 def condition(hall) -> str:
@@ -84,7 +75,8 @@ async def test_paper_near_end_then_out_mid_day_then_back(psim, sub):
     assert body["on_screen"] and not body["printed"] and body["qr"].endswith("/A002")
     assert body["print_error"] == "printer.paper_out"
     assert "A002" in [t["ticket"] for t in (await api(hall, "GET", "/api/queue"))[1]["waiting"]]
-    assert printer.received - sent < 40  # only status polls: no ticket was sent to a dry printer
+    # only status polls (12 bytes each): no ticket (~300 bytes) was sent to a dry printer
+    assert printer.received - sent < 200
 
     printer.paper = "ok"
     await hall.watch.until(lambda: condition(hall) == "ok", 5, "paper back")

@@ -11,15 +11,14 @@ import asyncio
 import time
 from datetime import date
 
-import aiohttp
 import pytest
 
 from kioskd import config
 from kioskd.drivers import usblink
 from kioskd.errors import DeviceAbsent
 from kioskd.sim.idcard import make_card
-from kioskd.sim.scenario import token
 from kioskd.sim.usbbus import UsbPort
+from helpers import api
 
 SAM_USB = ("usb", "serial")
 
@@ -97,25 +96,14 @@ def test_a_usb_url_names_vid_pid_and_socket():
 
 
 # --- the guide desk, through the whole hall ------------------------------------------------------
-async def post(hall, path, role_token, body):
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{hall.api_url}{path}", json=body,
-                             headers={"Authorization": "Bearer " + role_token}) as r:
-            return r.status, await r.json()
-
-
-def client_token(cfg, name):
-    return next(c.token for c in cfg.api.clients if c.name == name)
-
-
 async def test_guide_desk_usb_reader_takes_a_priority_ticket_for_the_holder(sim):
     hall, reader = sim.hall, sim.twin("reader-g1")
     assert hall.cfg.devices_of(kiosk="guide-1")[0].url.scheme == "usb"
     card = make_card("王五", date(1990, 3, 3), serial=41)
     reader.place(card)
     await hall.watch.until(lambda: "guide-1" in hall.kiosk_cards, 5, "card read over USB")
-    status, body = await post(hall, "/api/tickets", client_token(hall.cfg, "guide-1"),
-                              {"category": "A", "priority": "disabled"})
+    status, body = await api(hall, "POST", "/api/tickets",
+                             {"category": "A", "priority": "disabled"}, kiosk="guide-1")
     assert status == 201, body
     assert body["lane"] == "disabled"
     issued = [e for e in hall.journal.read() if e.type == "ticket.issued"][-1]
@@ -126,8 +114,8 @@ async def test_guide_desk_usb_reader_takes_a_priority_ticket_for_the_holder(sim)
 
 async def test_a_self_service_kiosk_cannot_give_itself_a_priority_lane(sim):
     hall = sim.hall
-    status, body = await post(hall, "/api/tickets", token(hall.cfg, "kiosk"),
-                              {"category": "A", "priority": "disabled"})
+    status, body = await api(hall, "POST", "/api/tickets",
+                             {"category": "A", "priority": "disabled"}, kiosk="kiosk-1")
     assert (status, body["error"]) == (403, "request.priority_at_guide_desk")
 
 

@@ -66,6 +66,7 @@ class CameraDriver(Driver):
         self._thread: threading.Thread | None = None
         self.settings: Settings | None = None
         self.asked: tuple[int, int] = (0, 0)
+        self._settled = ("ok", "")  # the condition identify() found, to return to after a fault
         self.frames = 0
 
     def make_codec(self) -> None:
@@ -126,11 +127,11 @@ class CameraDriver(Driver):
             detail = (f"asked {self.asked[0]}x{self.asked[1]} MJPG, delivers {desc}: the "
                       "camera ignored the request (captures are at the size it delivers)")
             log.warning("%s: %s", self.id, detail)
-            self.set_condition("settings_ignored", detail)
-            return detail
+            self._settled = ("settings_ignored", detail)
         else:
-            self.set_condition("ok", desc)
-        return desc
+            self._settled = ("ok", desc)
+        self.set_condition(*self._settled)
+        return self._settled[1]
 
     # --- the frame loop ------------------------------------------------------------------------
     async def run(self) -> None:
@@ -201,8 +202,8 @@ class CameraDriver(Driver):
                     self._hand(self.set_condition, "black_frames",
                                "black frames: lens covered, lamp off or sensor failed")
                 continue
-            if black >= BLACK_FRAMES:
-                self._hand(self.set_condition, "ok", "frames have content again")
+            if black >= BLACK_FRAMES:  # frames have content again
+                self._hand(self.set_condition, *self._settled)
             black = 0
             state = watch.feed(t, thumb)
             if state == "moving":
