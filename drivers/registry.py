@@ -19,6 +19,9 @@ class DeviceType:
     twin: str | None = None
 
 
+# a pad's device key (hex, inline for demos or in a file), how often it is pinged
+PAD = {"key": str, "key_file": str, "timeout_ms": int, "ping_ms": int}
+
 TYPES: dict[str, DeviceType] = {
     t.name: t
     for t in [
@@ -33,8 +36,10 @@ TYPES: dict[str, DeviceType] = {
         DeviceType("board.bx", ("window",), ("serial", "tcp"),
                    {"address": int, "encoding": str, "timeout_ms": int, "idle_text": str},
                    "kioskd.drivers.board.driver:BxBoardDriver", "kioskd.sim.board:BxBoardTwin"),
-        DeviceType("pad.serial", ("window",), ("serial", "tcp"), {"address": int, "timeout_ms": int},
+        DeviceType("pad.serial", ("window",), ("serial", "tcp"), {**PAD, "address": int},
                    "kioskd.drivers.pad.driver:SerialPadDriver", "kioskd.sim.pad:SerialPadTwin"),
+        DeviceType("pad.mqtt", ("window",), ("mqtt", "mqtts"), {**PAD, "topic": str},
+                   "kioskd.drivers.pad.driver:MqttPadDriver", "kioskd.sim.pad:MqttPadTwin"),
         DeviceType("camera.uvc", ("window",), ("v4l2", "file"),
                    {"width": int, "height": int, "decoder": str, "still_ms": int,
                     "auto_capture": bool, "pace": bool, "loop": bool, "jpeg_quality": int},
@@ -49,7 +54,6 @@ TYPES: dict[str, DeviceType] = {
                    "kioskd.sim.scanner:HidScannerTwin"),
         # Designed (see design.md), arriving with later issues:
         DeviceType("board.mqtt", ("window",), ("mqtt",)),
-        DeviceType("pad.mqtt", ("window",), ("mqtt",)),
         DeviceType("caller.serial", ("window",), ("serial",)),
     ]
 }

@@ -27,8 +27,8 @@ from kioskd.errors import DeviceError, KioskdError, Refused
 from kioskd.journal import Envelope, Journal
 from kioskd.ledger import commit, rebuild
 from kioskd.scans import ScanStore
-from kioskd.privacy import (Holder, age_on, holder_token, install_log_scrubber, load_key,
-                            mask_name)
+from kioskd.privacy import (Holder, age_on, holder_token, install_log_scrubber, link_sig,
+                            load_key, mask_name)
 from kioskd.uplink.mqtt import Uplink, rfc3339
 from kioskd.watch import Watch
 
@@ -38,6 +38,13 @@ CARD_FRESH_S = 120  # a card read at a kiosk is used for the next ticket within 
 TICK_S = 15
 EFFECT_NAMES = {queue.PrintTicket: "print", queue.ShowOnBoard: "show", queue.PromptRating: "prompt",
                 queue.CloseRating: "close"}
+
+
+def _clerk_label(clerk: str | None, staff_no: str) -> str:
+    """Who served the citizen, as the rating pad shows it: name and 工号."""
+    if not clerk:
+        return ""
+    return f"{clerk} 工号{staff_no}" if staff_no else clerk
 
 
 @dataclass
@@ -63,6 +70,8 @@ class Hall:
         self.scans = ScanStore(self.state_dir / "scans")
         self.window_pages: dict[int, list[str]] = {}  # captured since the window's last document
         self.kiosk_notices: dict[str, str] = {}  # the last scan's outcome: a ticket or an error code
+        # real-name halls: ticket -> the card holder's name, in memory only, until the rating
+        self.real_names: dict[str, str] = {}
         self.listeners: set[Callable[[Envelope], None]] = set()
         self.api_url = ""
         self._tasks: list[asyncio.Task] = []
@@ -76,6 +85,8 @@ class Hall:
         self.journal = Journal(self.state_dir / "journal.sqlite3", self.cfg.hall.id)
         install_log_scrubber()  # whoever embeds the hall (tests, kioskd sim) gets it too
         self.key = load_key(self.state_dir / "keys" / "holder.key")
+        self.link_key = load_key(self.cfg.rating.link_key_file
+                                 or self.state_dir / "keys" / "rating-link.key")
         self.state = rebuild(self.cfg, self.journal, self.clock())
         self.uplink = Uplink(self.cfg.uplink, self.cfg.hall.id, self.journal, self.watch.changed)
         await self.uplink.start()
@@ -137,7 +148,13 @@ class Hall:
         envs: list[Envelope] = []
         if queue.rollover_due(self.state, now):  # the first command of a day closes the last
             envs = commit(self.state, self.journal, queue.decide(self.state, queue.Tick(), now), now)
+            self.real_names.clear()
         envs += commit(self.state, self.journal, queue.decide(self.state, cmd, now), now)
+        holder = getattr(cmd, "holder", None)
+        if holder is not None and holder.name:
+            for env in envs:
+                if env.type == "ticket.issued":
+                    self.real_names[env.data["ticket"]] = holder.name
         for env in envs:
             self._published(env)
         results = []
@@ -193,14 +210,6 @@ class Hall:
         found = self.cfg.devices_of(kiosk=kiosk, window=window, prefix=prefix)
         return self.drivers.get(found[0].id) if found else None
 
-    def clerk_label(self, clerk: str | None) -> str:
-        """Who served the citizen, as the rating pad shows it: name and 工号."""
-        if not clerk:
-            return ""
-        staff = next((c.staff_no for c in self.cfg.api.clients
-                      if c.role == "clerk" and c.name == clerk and c.staff_no), "")
-        return f"{clerk} 工号{staff}" if staff else clerk
-
     def kiosk_printer(self, kiosk: str) -> dict[str, Any]:
         """Whether a ticket printed at `kiosk` would come out; the kiosk page offers printed
         tickets only while it would, and shows them on screen otherwise."""
@@ -221,7 +230,9 @@ class Hall:
         tpl = self.cfg.ticket
         return TicketText(tpl.title or self.cfg.hall.name, category_name, ticket, ahead,
                           issued_at[:16].replace("T", " "),
-                          tpl.qr_text(self.cfg.hall.id, issued_at[:10], ticket),
+                          tpl.qr_text(self.cfg.hall.id, issued_at[:10], ticket,
+                                      link_sig(self.link_key, self.cfg.hall.id, issued_at[:10],
+                                               ticket)),
                           footer=tpl.footer, wait_min=wait_min)
 
     async def print_at(self, kiosk: str, text: TicketText) -> dict[str, Any]:
@@ -269,7 +280,8 @@ class Hall:
                     return {"effect": name, **await pad.handle("idle")}
                 return {"effect": name, **await pad.handle(
                     "prompt", window=effect.window, ticket=effect.ticket,
-                    clerk=self.clerk_label(effect.clerk))}
+                    clerk=_clerk_label(effect.clerk, effect.staff_no),
+                    reasons=self.cfg.rating.reasons, timeout_s=self.cfg.queue.rating_timeout_s)}
         except DeviceError as exc:
             log.warning("%s not carried out: %s (%s)", type(effect).__name__, exc, exc.code)
             return {"effect": EFFECT_NAMES[type(effect)], "error": exc.code}
@@ -284,7 +296,7 @@ class Hall:
             log.info("card at kiosk %s: %s", dev.kiosk,
                      c.error or f"{c.holder.masked_name}, age {c.holder.age}")
             self.watch.changed()
-        elif inp.kind == "rating" and dev.window is not None:
+        elif inp.kind == "rating":
             self._spawn(self._rating(dev.window, inp), f"rating:{dev.id}")
         elif inp.kind == "scan" and dev.window is not None:
             self._spawn(self._page_captured(dev.id, dev.window, inp.payload), f"page:{dev.id}")
@@ -351,7 +363,8 @@ class Hall:
         if card.expired_on(today):
             return KioskCard(None, "idcard.expired", time.monotonic())
         age = age_on(card.birth, today)
-        holder = Holder(holder_token(self.key, card.id_number), mask_name(card.name), age)
+        holder = Holder(holder_token(self.key, card.id_number), mask_name(card.name), age,
+                        card.name if self.cfg.rating.real_name else "")
         return KioskCard(holder, None, time.monotonic())
 
     def token_of(self, id_number: str) -> str:
@@ -366,26 +379,40 @@ class Hall:
             raise Refused(card.error, "the ID card could not be used: place it again")
         return card.holder
 
-    async def _rating(self, window: int, inp: DeviceInput) -> None:
+    async def _rating(self, window: int | None, inp: DeviceInput) -> None:
+        """A rating from a device. Only a window's pad can give one, for the prompt it was last
+        sent, sealed with its own key; the engine then checks the ticket, the time and "once"."""
         r = inp.payload
-        pad = self.drivers[inp.device]
-        accepted = False
+        dev = self.cfg.device(inp.device)
+        code = None
         try:
+            if not dev.type.startswith("pad.") or window is None:
+                raise Refused("rating.not_a_pad", f"{dev.type} cannot rate")
             if r["ticket"] is None:
                 raise Refused("rating.not_prompted", "the pad rated no prompt of ours")
-            await self.execute(queue.GiveRating(window, r["ticket"], r["level"], inp.device,
-                                                r["reasons"]))
-            accepted = True
+            if not r["sealed"]:
+                raise Refused("rating.bad_seal", "the rating is not sealed with this pad's key")
+            await self.execute(queue.GiveRating(
+                window, r["ticket"], r["level"], inp.device, tuple(r["reasons"]), r["text"],
+                self.real_names.get(r["ticket"])))
+            self.real_names.pop(r["ticket"], None)
         except Refused as exc:
-            log.warning("rating from %s refused: %s", inp.device, exc.code)
-            # the audit trail central receives: every refused attempt, with who tried what
-            self.record("rating.refused", {"window": window, "device": inp.device,
-                                           "ticket": r["ticket"], "level": r["level"],
-                                           "code": exc.code})
-        try:
-            await pad.result(r["txn"], accepted)
-        except KioskdError as exc:
-            log.warning("%s: could not confirm the rating: %s", inp.device, exc.code)
+            code = exc.code
+            self.refuse_rating(exc.code, window=window, via=dev.type, device=inp.device,
+                               ticket=r.get("ticket"), level=r.get("level"))
+        pad = self.drivers[inp.device]
+        if hasattr(pad, "result"):
+            try:
+                await pad.result(r["txn"], code is None, code)
+            except KioskdError as exc:
+                log.warning("%s: could not confirm the rating: %s", inp.device, exc.code)
+
+    def refuse_rating(self, code: str, **who: Any) -> Envelope:
+        """The audit trail central receives: every refused rating attempt, with who tried what.
+        Never counted: statistics read rating.given only."""
+        log.warning("rating refused (%s): %s", code,
+                    ", ".join(f"{k}={v}" for k, v in who.items() if v is not None))
+        return self.record("rating.refused", {"code": code, **who})
 
     def _on_device_state(self, st: DeviceState) -> None:
         data = {"device": st.device, "type": self.drivers[st.device].type, "state": st.state,
@@ -400,6 +427,12 @@ class Hall:
             board = self.drivers[st.device]
             text = self.board_text[dev.window]
             self._spawn(self._refresh(board, text), f"refresh:{dev.id}")
+        w = self.state.windows.get(dev.window) if dev.window is not None else None
+        if st.state == "ready" and dev.type.startswith("pad.") and w and w.awaiting_rating:
+            # a pad back from a power cut asks again for the rating still open at its window
+            # (within the same time limit: the clock started at the finish)
+            effect = queue.PromptRating(w.number, w.awaiting_rating, w.clerk, w.staff_no)
+            self._spawn(self._run_effect(effect), f"reprompt:{dev.id}")
 
     def _spawn(self, coro, name: str) -> None:
         task = asyncio.create_task(coro, name=name)

@@ -100,6 +100,7 @@ class Category:
     wait_limit_min: int | None = None  # 限时: alert when a ticket waits longer
     service_limit_min: int | None = None  # alert when a service runs longer
     alert_waiting: int | None = None  # alert when more tickets than this wait
+    matter_code: str = ""  # 事项统一编码 (taskCode): central files ratings under it
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,34 @@ class QueuePolicy:
 
 
 @dataclass(frozen=True)
+class Reason:
+    code: int  # what the pad sends and central receives (evalDetail); 1-255
+    name: str
+
+
+# GB/T 39734 Annex A (the national 差评 list) was not obtainable; these are the offline
+# first-level indicators a provincial spec names (protocols.md §6), plus integrity
+REASONS = (Reason(1, "服务态度"), Reason(2, "办事效率"), Reason(3, "服务规范"),
+           Reason(4, "廉洁自律"), Reason(5, "环境设施"))
+
+
+@dataclass(frozen=True)
+class RatingRules:
+    """[rating]: what the pad offers and what central receives."""
+
+    reasons: tuple[Reason, ...] = REASONS  # a bad rating (2, 1) needs at least one
+    text_max: int = 200  # characters of free text with a rating
+    # real-name rating: rating.given carries the card holder's name; else only a keyed token.
+    # The ID number never leaves the box either way.
+    real_name: bool = False
+    link_key_file: Path | None = None  # signs the later-rating link on the ticket's QR
+
+    @property
+    def reason_codes(self) -> frozenset[int]:
+        return frozenset(r.code for r in self.reasons)
+
+
+@dataclass(frozen=True)
 class Kiosk:
     id: str
     name: str = ""
@@ -159,11 +188,12 @@ class TicketTemplate:
     title: str = ""  # "" = the hall's name
     footer: str = FOOTER
     fields: tuple[str, ...] = FIELDS
-    # what the QR holds: the ticket's code now; a progress or rating link once central has one
-    qr: str = "{hall}/{date}/{number}"
+    # what the QR holds; {sig} signs hall/date/number so that central can take a later rating
+    # for this ticket and no other (see `kioskd.ratinglink`)
+    qr: str = "{hall}/{date}/{number}/{sig}"
 
-    def qr_text(self, hall: str, date: str, number: str) -> str:
-        return self.qr.format(hall=hall, date=date, number=number)
+    def qr_text(self, hall: str, date: str, number: str, sig: str = "") -> str:
+        return self.qr.format(hall=hall, date=date, number=number, sig=sig)
 
 
 @dataclass(frozen=True)
@@ -178,6 +208,7 @@ class Config:
     devices: tuple[DeviceConfig, ...]
     queue: QueuePolicy = QueuePolicy()
     ticket: TicketTemplate = TicketTemplate()
+    rating: RatingRules = RatingRules()
 
     def device(self, device_id: str) -> DeviceConfig:
         return next(d for d in self.devices if d.id == device_id)
@@ -296,8 +327,8 @@ def load(path: str | os.PathLike) -> Config:
 
 
 def _validate(raw: dict, path: Path, c: _Checker) -> Config | None:
-    c.unknown_keys(raw, {"hall", "uplink", "api", "queue", "ticket", "category", "window", "kiosk",
-                         "device"}, "")
+    c.unknown_keys(raw, {"hall", "uplink", "api", "queue", "ticket", "rating", "category",
+                         "window", "kiosk", "device"}, "")
     hall, elderly_age = _hall(raw, c)  # [hall] elderly_age is a queue rule: it lives there
     policy = _queue(raw, c, elderly_age)
     uplink = _uplink(raw, path, c)
@@ -305,12 +336,14 @@ def _validate(raw: dict, path: Path, c: _Checker) -> Config | None:
     windows = _windows(raw, c, {cat.code for cat in categories})
     kiosks = _kiosks(raw, c)
     api = _api(raw, path, c, {w.number for w in windows}, {k.id for k in kiosks})
-    devices = _devices(raw, c, {w.number for w in windows}, {k.id for k in kiosks})
+    devices = _devices(raw, path, c, {w.number for w in windows}, {k.id for k in kiosks},
+                       hall.id)
     ticket = _ticket(raw, c)
+    rating = _rating(raw, path, c)
     if c.problems:
         return None
     return Config(path, hall, uplink, api, tuple(categories), tuple(windows), tuple(kiosks),
-                  tuple(devices), policy, ticket)
+                  tuple(devices), policy, ticket, rating)
 
 
 def _table(raw: dict, key: str, c: _Checker) -> dict:
@@ -395,18 +428,53 @@ def _ticket(raw: dict, c: _Checker) -> TicketTemplate:
         c.bad("ticket.fields", "a ticket without its number is no ticket: keep \"number\"")
     qr = c.take(t, "qr", str, "ticket", required=False, default=d.qr)
     try:
-        TicketTemplate(qr=qr).qr_text("h", "2026-01-01", "A001")
+        TicketTemplate(qr=qr).qr_text("h", "2026-01-01", "A001", "0" * 16)
     except (KeyError, IndexError, ValueError) as exc:
-        c.bad("ticket.qr", f"placeholders are {{hall}}, {{date}}, {{number}} (got {exc})")
+        c.bad("ticket.qr", f"placeholders are {{hall}}, {{date}}, {{number}}, {{sig}} (got {exc})")
     return TicketTemplate(c.take(t, "title", str, "ticket", required=False, default=d.title),
                           c.take(t, "footer", str, "ticket", required=False, default=d.footer),
                           tuple(fields), qr)
 
 
-def _read_secret(path: Path, value: str, keypath: str, c: _Checker) -> str:
+def _rating(raw: dict, path: Path, c: _Checker) -> RatingRules:
+    t = _table(raw, "rating", c)
+    c.unknown_keys(t, {"reasons", "text_max", "real_name", "link_key_file"}, "rating")
+    d = RatingRules()
+    reasons: list[Reason] = []
+    items = c.take(t, "reasons", list, "rating", required=False)
+    for i, item in enumerate(items if items is not None else []):
+        at = f"rating.reasons[{i}]"
+        if not isinstance(item, dict):
+            c.bad(at, 'expected { code = 1, name = "服务态度" }')
+            continue
+        c.unknown_keys(item, {"code", "name"}, at)
+        code = c.take(item, "code", int, at, default=0)
+        name = c.take(item, "name", str, at, default="")
+        if not 1 <= code <= 255:
+            c.bad(f"{at}.code", f"{code} is outside 1-255 (a serial pad sends it as one byte)")
+        elif code in {r.code for r in reasons}:
+            c.bad(f"{at}.code", f"reason code {code} is listed twice")
+        if not name.strip():
+            c.bad(f"{at}.name", "the pad shows this name: it cannot be empty")
+        reasons.append(Reason(code, name))
+    if items is not None and not reasons:
+        c.bad("rating.reasons", "a bad rating needs a reason: list at least one")
+    text_max = c.take(t, "text_max", int, "rating", required=False, default=d.text_max)
+    if not 0 <= text_max <= 500:
+        c.bad("rating.text_max", f"{text_max} is outside 0-500")
+    key_file = c.take(t, "link_key_file", str, "rating", required=False)
+    return RatingRules(tuple(reasons) or d.reasons, text_max,
+                       c.take(t, "real_name", bool, "rating", required=False, default=False),
+                       _relative(path, key_file) if key_file else None)
+
+
+def _relative(path: Path, value: str) -> Path:
     file = Path(value)
-    if not file.is_absolute():
-        file = path.parent / file
+    return file if file.is_absolute() else path.parent / file
+
+
+def _read_secret(path: Path, value: str, keypath: str, c: _Checker) -> str:
+    file = _relative(path, value)
     try:
         secret = file.read_text(encoding="utf-8").strip()
     except OSError as exc:
@@ -503,7 +571,8 @@ def _categories(raw: dict, c: _Checker) -> list[Category]:
         at = f"category[{i}]"
         minutes = ("per_person_daily", "service_min", "wait_limit_min", "service_limit_min",
                    "alert_waiting")
-        c.unknown_keys(t, {"code", "name", "hours", "daily_quota", "requires_id", *minutes}, at)
+        c.unknown_keys(t, {"code", "name", "hours", "daily_quota", "requires_id", "matter_code",
+                           *minutes}, at)
         code = c.take(t, "code", str, at, default="")
         if code and not re.fullmatch(r"[A-Z]{1,2}", code):
             c.bad(f"{at}.code", f"ticket prefix must be 1-2 capital letters, got {code!r}")
@@ -526,7 +595,9 @@ def _categories(raw: dict, c: _Checker) -> list[Category]:
                 positive[key] = v
         out.append(Category(code, c.take(t, "name", str, at, default=""), span,
                             requires_id=c.take(t, "requires_id", bool, at, required=False,
-                                               default=False), **positive))
+                                               default=False),
+                            matter_code=c.take(t, "matter_code", str, at, required=False,
+                                               default=""), **positive))
     return out
 
 
@@ -606,10 +677,19 @@ def parse_endpoint(url: str, schemes: tuple[str, ...]) -> Endpoint:
             raise ValueError(f"port={query['port']!r} is not a USB port path like 1-1.2")
         return Endpoint("usb", vid=int(m[1], 16), pid=int(m[2], 16), raw=url,
                         usb_port=query.get("port", ""), usb_serial=query.get("serial", ""))
+    if parts.scheme in ("mqtt", "mqtts"):
+        try:
+            port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+        except ValueError:
+            raise ValueError(f"bad port in {url!r} (expected 1-65535)") from None
+        if not parts.hostname:
+            raise ValueError(f"expected mqtt://HOST[:PORT], got {url!r}")
+        return Endpoint(parts.scheme, host=parts.hostname, port=port, raw=url)
     return Endpoint(parts.scheme, path=parts.netloc + parts.path, raw=url)
 
 
-def _devices(raw: dict, c: _Checker, windows: set[int], kiosks: set[str]) -> list[DeviceConfig]:
+def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[str],
+             hall_id: str) -> list[DeviceConfig]:
     out: list[DeviceConfig] = []
     for i, t in enumerate(_array(raw, "device", c)):
         at = f"device[{i}]"
@@ -657,7 +737,7 @@ def _devices(raw: dict, c: _Checker, windows: set[int], kiosks: set[str]) -> lis
                 codecs.lookup(opts["encoding"])
             except LookupError:
                 c.bad(f"{at}.encoding", f"unknown encoding {opts['encoding']!r} (e.g. gb18030, utf-8)")
-        for key in ("timeout_ms", "poll_ms", "status_ms"):
+        for key in ("timeout_ms", "poll_ms", "status_ms", "ping_ms"):
             if key in opts and not 10 <= opts[key] <= 60_000:
                 c.bad(f"{at}.{key}", f"{opts[key]} is outside 10-60000 ms")
         if opts.get("decoder", "zxing") not in ("zxing", "zbar"):
@@ -672,17 +752,46 @@ def _devices(raw: dict, c: _Checker, windows: set[int], kiosks: set[str]) -> lis
             problem = _escpos_profile_problem(opts["profile"])
             if problem:
                 c.bad(f"{at}.profile", problem)
+        if tname.startswith("pad."):
+            _pad_key(t, opts, path, at, c)
+        if endpoint.scheme in ("mqtt", "mqtts"):
+            # one topic per device under the hall's prefix (protocols.md §10)
+            opts.setdefault("topic", f"kioskd/v1/{hall_id}/{tname.split('.')[0]}/{did}")
         sim = c.take(t, "sim", dict, at, required=False, default={})
         out.append(DeviceConfig(did, tname, endpoint, kiosk, window, opts, sim or {}))
     # one device of a kind per place: two pads on a window would let either rate
     seen: dict[tuple, str] = {}
+    keys: dict[bytes, str] = {}
     for i, d in enumerate(out):
+        if "key" in d.options:
+            if d.options["key"] in keys:
+                c.bad(f"device[{i}].key", f"{keys[d.options['key']]!r} has the same key: each "
+                                          "pad its own, or one could rate as the other")
+            keys[d.options["key"]] = d.id
         place = (d.type.split(".")[0], d.kiosk, d.window)
         if place in seen:
             c.bad(f"device[{i}]", f"{seen[place]!r} already is the {place[0]} of this "
                                   f"{'kiosk' if d.kiosk else 'window'}")
         seen[place] = d.id
     return out
+
+
+def _pad_key(t: dict, opts: dict, path: Path, at: str, c: _Checker) -> None:
+    """A pad seals every rating with its own key (HMAC): one pad cannot pretend to be another,
+    nor anything else on the bus or broker to be a pad. `key` inline (demo) or `key_file`."""
+    if ("key" in opts) == ("key_file" in opts):
+        c.bad(f"{at}.key", "a rating pad needs its device key: key_file = \"/etc/kioskd/keys/"
+                           "pad-w1\" (hex, 16+ bytes) or key = \"…\" (demo only)")
+        return
+    key = opts.pop("key", None) or _read_secret(path, opts.pop("key_file"), f"{at}.key_file", c)
+    try:
+        raw_key = bytes.fromhex(key)
+    except ValueError:
+        c.bad(f"{at}.key", "the key is hex digits (e.g. from: openssl rand -hex 16)")
+        return
+    if len(raw_key) < 16:
+        c.bad(f"{at}.key", f"the key has {len(raw_key)} bytes; use at least 16")
+    opts["key"] = raw_key
 
 
 def _escpos_profile_problem(name: str) -> str | None:

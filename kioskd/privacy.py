@@ -52,7 +52,7 @@ def load_key(path: Path) -> bytes:
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
-            raise PrivacyError(f"{path} has mode {mode:04o}; the holder key must be 0600 "
+            raise PrivacyError(f"{path} has mode {mode:04o}; a key must be 0600 "
                                f"(chmod 600 {path})", "privacy.key_mode")
         key = bytes.fromhex(path.read_text().strip())
         if len(key) < 16:
@@ -74,6 +74,12 @@ def holder_token(key: bytes, id_number: str) -> str:
     return hmac.new(key, id_number.upper().encode(), hashlib.sha256).hexdigest()[:24]
 
 
+def link_sig(key: bytes, hall: str, date: str, number: str) -> str:
+    """Signs the later-rating link on a ticket's QR: central, holding the same key, takes a
+    rating for this ticket and no other (numbers are easy to guess, the signature is not)."""
+    return hmac.new(key, f"{hall}/{date}/{number}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Holder:
     """What the hall keeps of a card holder: enough for lanes and limits, nothing to identify."""
@@ -81,6 +87,7 @@ class Holder:
     token: str
     masked_name: str
     age: int  # at the hall's local date: the elderly lane is decided from it
+    name: str = ""  # the full name, only where [rating] real_name asks for it; never journaled
 
 
 # an 18-character resident ID number anywhere in a text (15-digit first-generation ones too)

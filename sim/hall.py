@@ -32,6 +32,9 @@ class SimHall:
         self.backoff = backoff
         self.twins: dict[str, Twin] = {}
         self.broker = None if isinstance(broker, str) else broker
+        # networked devices (pad.mqtt) talk to the hall's own broker on the box, not to
+        # central's: a central outage must not take the pads with it, here as in a hall
+        self.device_broker: Any = None
         self.hall: Hall | None = None
 
     async def start(self) -> Hall:
@@ -39,9 +42,15 @@ class SimHall:
             if self._own_broker:
                 self.broker = make_broker(self.broker_kind, self.state / "broker")
                 await self.broker.start()
+            if any(d.url.scheme in ("mqtt", "mqtts") for d in self.cfg.devices):
+                self.device_broker = make_broker(self.broker_kind or "auto",
+                                                 self.state / "device-broker")
+                await self.device_broker.start()
             devices = []
             for dev in self.cfg.devices:
                 twin: Twin = load(TYPES[dev.type].twin)(dev, self.state / "dev" / dev.id)
+                if dev.url.scheme in ("mqtt", "mqtts"):  # a networked device on the sim's broker
+                    twin.use_broker("127.0.0.1", self.device_broker.port)
                 await twin.start()
                 self.twins[dev.id] = twin
                 devices.append(dataclasses.replace(
@@ -89,3 +98,6 @@ class SimHall:
         if self.broker and self._own_broker:
             await self.broker.stop()
             self.broker = None
+        if self.device_broker:
+            await self.device_broker.stop()
+            self.device_broker = None

@@ -1,53 +1,287 @@
-"""Twin of a serial rating pad (docs/pad-serial.md): shows prompts, lets a test press a level."""
+"""Twins of the rating pads (docs/pad-serial.md, docs/pad-mqtt.md): a screen that shows prompts,
+a citizen who presses, and faults, scriptable from devices.toml or driven by tests.
+
+Script (`sim = { script = ["rate 5", "bad 1 1,3 排队太久", "never", "offline"], delay_ms = 2000 }`):
+one step per prompt, in a loop. `rate N` presses N; `bad N CODES [TEXT]` a bad rating with
+reason codes (and text); `never` leaves the prompt unanswered (it times out: rating.missed);
+`offline` powers the pad off (for `offline_s`, default 5 s, then back); `silent` stops answering.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from kioskd.config import DeviceConfig
-from kioskd.drivers.pad import proto
+from kioskd.drivers.pad import message, proto
+from kioskd.drivers.pad.seal import seal
 from kioskd.sim.twin import Twin
+from kioskd.watch import Watch
+
+log = logging.getLogger("kioskd.sim.pad")
 
 
 @dataclass(frozen=True)
 class Prompt:
-    txn: int
+    txn: Any
     window: int
     ticket: str
     clerk: str
 
 
-class SerialPadTwin(Twin):
+@dataclass(frozen=True)
+class Step:
+    action: str  # rate, never, offline, silent
+    level: int = 0
+    reasons: tuple[int, ...] = ()
+    text: str = ""
+
+
+def parse_step(text: str) -> Step:
+    words = text.split(maxsplit=3)
+    if not words or words[0] not in ("rate", "bad", "never", "offline", "silent"):
+        raise ValueError(f"pad script step {text!r}: rate N | bad N CODES [TEXT] | never | "
+                         "offline | silent")
+    if words[0] == "rate":
+        return Step("rate", int(words[1]))
+    if words[0] == "bad":
+        return Step("rate", int(words[1]), tuple(int(c) for c in words[2].split(",")),
+                    words[3] if len(words) > 3 else "")
+    return Step(words[0])
+
+
+class PadScreen:
+    """What both twins share: the screen, the citizen's presses, the script."""
+
+    dev: DeviceConfig
+    watch: Watch
+
+    def _screen_init(self) -> None:
+        self.key: bytes = self.dev.options["key"]
+        self.prompt: Prompt | None = None  # what the screen shows now
+        self.reasons: list[tuple[int, str]] = []  # the bad-rating reasons it was given
+        self.results: dict[Any, bool] = {}  # txn -> accepted, the latest answer
+        self.answers: list[tuple[Any, bool]] = []  # every result, in order
+        self.script = [parse_step(s) for s in self.dev.sim.get("script", [])]
+        self.delay = self.dev.sim.get("delay_ms", 2000) / 1000
+        self._step = 0
+        self._jobs: set[asyncio.Task] = set()
+
+    def press(self, level: int, reasons: tuple[int, ...] = (), text: str = "", *,
+              txn: Any = None, ticket: str | None = None, key: bytes | None = None) -> Any:
+        """The citizen presses `level` on the prompt shown. For forgery tests: `txn` and
+        `ticket` to answer another prompt, `key` to seal with another pad's key."""
+        if txn is None:
+            if self.prompt is None:
+                raise RuntimeError(f"{self.dev.id} shows no prompt")
+            txn = self.prompt.txn
+        ticket = ticket if ticket is not None else (self.prompt.ticket if self.prompt else "")
+        mac = seal(key or self.key, str(txn), ticket, level, reasons, text)
+        self.send_rating(txn, level, reasons, text, mac)
+        self.prompt = None
+        return txn
+
+    def _prompted(self, p: Prompt) -> None:
+        self.prompt = p
+        if self.script:
+            step = self.script[self._step % len(self.script)]
+            self._step += 1
+            self._spawn(self._play(step, p))
+
+    async def _play(self, step: Step, p: Prompt) -> None:
+        await asyncio.sleep(self.delay)  # the citizen reads the screen
+        if step.action == "rate" and self.prompt == p:
+            self.press(step.level, step.reasons, step.text)
+        elif step.action == "offline":
+            await self.go_offline()
+            await asyncio.sleep(self.dev.sim.get("offline_s", 5))
+            await self.come_back()
+        elif step.action == "silent":
+            self.silent = True
+        self.watch.changed()
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+
+    async def _stop_jobs(self) -> None:
+        for t in list(self._jobs):
+            t.cancel()
+        await asyncio.gather(*self._jobs, return_exceptions=True)
+
+    def _result(self, txn: Any, accepted: bool) -> None:
+        self.results[txn] = accepted
+        self.answers.append((txn, accepted))
+
+    # per protocol
+    def send_rating(self, txn: Any, level: int, reasons: tuple[int, ...], text: str,
+                    mac: bytes) -> None:
+        raise NotImplementedError
+
+    async def go_offline(self) -> None:
+        raise NotImplementedError
+
+    async def come_back(self) -> None:
+        raise NotImplementedError
+
+
+class SerialPadTwin(PadScreen, Twin):
     def __init__(self, dev: DeviceConfig, link: Path):
-        super().__init__(dev, link)
+        Twin.__init__(self, dev, link)
+        self._screen_init()
         self.codec = proto.PadCodec()
         self.address = dev.options.get("address", 1)
-        self.prompt: Prompt | None = None  # what the screen shows now
-        self.results: dict[int, bool] = {}  # txn -> accepted, the latest answer
-        self.answers: list[tuple[int, bool]] = []  # every RESULT, in order
 
     def on_frame(self, f: proto.PadFrame) -> None:
         if f.addr != self.address:
             return
         if f.func == proto.PROMPT:
-            self.prompt = Prompt(*proto.parse_prompt(f.data))
+            self._prompted(Prompt(*proto.parse_prompt(f.data)))
         elif f.func == proto.IDLE:
             self.prompt = None
+        elif f.func == proto.REASONS:
+            self.reasons = proto.parse_reasons(f.data)
         elif f.func == proto.RESULT:
-            self.results[f.txn] = f.data[2:3] == b"\x00"
-            self.answers.append((f.txn, self.results[f.txn]))
+            self._result(f.txn, f.data[2:3] == b"\x00")
             return  # a result needs no answer
         elif f.func != proto.PING:
             return
         self.send(proto.encode(self.address, f.func | proto.REPLY, f.data[:2] + b"\x00"))
 
-    def press(self, level: int, reasons: bytes = b"", txn: int | None = None) -> int:
-        """The citizen presses a level on the prompt shown (or a forged txn, for tests)."""
-        if txn is None:
-            if self.prompt is None:
-                raise RuntimeError("the pad shows no prompt")
-            txn = self.prompt.txn
-        self.send(proto.rating(self.address, txn, level, reasons))
+    def send_rating(self, txn: int, level: int, reasons: tuple[int, ...], text: str,
+                    mac: bytes) -> None:
+        self.send(proto.rating(self.address, txn, level, reasons, mac, text))
+
+    async def go_offline(self) -> None:
+        await self.unplug()
+
+    async def come_back(self) -> None:
+        await self.plug()
+
+    async def stop(self) -> None:
+        await self._stop_jobs()
+        await Twin.stop(self)
+
+
+def _wait_published(info: mqtt.MQTTMessageInfo) -> None:
+    try:
+        info.wait_for_publish(1)
+    except (RuntimeError, ValueError):
+        pass  # the broker went away meanwhile: its will (or nothing) it is
+
+
+class MqttPadTwin(PadScreen, Twin):
+    """A tablet pad on the hall's broker: retained availability with a will, requests in,
+    responses and ratings out."""
+
+    def __init__(self, dev: DeviceConfig, link: Path):
+        self.dev = dev
+        self.watch = Watch()
+        self.silent = False
+        self.received = 0
+        self.broker_url = f"mqtt://{dev.url.host}:{dev.url.port}"
+        self.host, self.port = dev.url.host, dev.url.port
+        self.topic = dev.options["topic"]
+        self.codec = message.MessageCodec(message.HOST_TO_PAD)
+        self.client: mqtt.Client | None = None
+        self._screen_init()
+
+    def use_broker(self, host: str, port: int) -> None:
+        """The sim's broker, which the daemon's pad link is pointed at too."""
+        self.host, self.port = host, port
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        await self.come_back()
+
+    async def stop(self) -> None:
+        await self._stop_jobs()
+        if self.client is not None:
+            c, self.client = self.client, None
+            if c.is_connected():  # a clean shutdown says goodbye itself (no will is sent)
+                info = c.publish(f"{self.topic}/availability", "offline", qos=1, retain=True)
+                await asyncio.to_thread(_wait_published, info)
+            c.disconnect()
+            await asyncio.to_thread(c.loop_stop)
+
+    async def come_back(self) -> None:
+        loop = asyncio.get_running_loop()
+        connected = asyncio.Event()
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pad-twin-{self.dev.id}")
+        c.will_set(f"{self.topic}/availability", "offline", qos=1, retain=True)
+
+        def on_connect(client, userdata, flags, reason_code, properties):
+            client.subscribe(f"{self.topic}/request", qos=1)
+            client.publish(f"{self.topic}/availability", "online", qos=1, retain=True)
+            loop.call_soon_threadsafe(connected.set)
+
+        c.on_connect = on_connect
+        c.on_message = lambda client, u, msg: loop.call_soon_threadsafe(self._on_bytes,
+                                                                        b"request\n" + msg.payload)
+        c.connect_async(self.host, self.port, keepalive=15)
+        c.loop_start()
+        self.client = c
+        async with asyncio.timeout(5):
+            await connected.wait()
+        self.watch.changed()
+
+    async def go_offline(self) -> None:
+        """Power cut: the connection drops without a goodbye, so the broker sends the will."""
+        c, self.client = self.client, None
+        if c is None:
+            return
+        await asyncio.to_thread(c.loop_stop)
+        sock = c.socket()
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
         self.prompt = None
-        return txn
+        self.watch.changed()
+
+    async def unplug(self) -> None:
+        await self.go_offline()
+
+    async def plug(self) -> None:
+        await self.come_back()
+
+    def on_frame(self, m: message.PadMessage) -> None:
+        op = m.data.get("op")
+        if op == "prompt":
+            self.reasons = [(r["code"], r["name"]) for r in m.data.get("reasons", [])]
+            self._prompted(Prompt(m.txn, m.data["window"], m.data["ticket"], m.data["clerk"]))
+        elif op == "idle":
+            self.prompt = None
+        elif op == "result":
+            self._result(m.data.get("rating"), bool(m.data.get("accepted")))
+            return
+        elif op != "ping":
+            self._publish("response", {"transaction": m.txn, "status": "error",
+                                       "error": f"unknown op {op!r}"})
+            return
+        self._publish("response", {"transaction": m.txn, "status": "ok"})
+
+    def _publish(self, kind: str, data: dict[str, Any]) -> None:
+        if self.client is not None:
+            self.client.publish(f"{self.topic}/{kind}", json.dumps(data, ensure_ascii=False), qos=1)
+
+    def send(self, data: bytes) -> None:
+        kind, _, payload = data.partition(b"\n")
+        if self.client is not None:
+            self.client.publish(f"{self.topic}/{kind.decode()}", payload, qos=1)
+
+    def send_rating(self, txn: str, level: int, reasons: tuple[int, ...], text: str,
+                    mac: bytes) -> None:
+        self._publish("rating", {"transaction": txn, "level": level, "reasons": list(reasons),
+                                 "text": text, "seal": mac.hex()})

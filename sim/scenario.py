@@ -62,7 +62,7 @@ async def visit(sim: SimHall, http: aiohttp.ClientSession, *, card: IdCard | Non
             raise RuntimeError(f"finish refused: {await r.json()}")
     await pad.watch.until(lambda: pad.prompt is not None and pad.prompt.ticket == number,
                           timeout, "the pad asks for a rating")
-    txn = pad.press(rating, b"\x01" if rating <= 2 else b"")
+    txn = pad.press(rating, (1,) if rating <= 2 else ())
     await pad.watch.until(lambda: txn in pad.results, timeout, "the pad hears the result")
     return Visit(ticket, printer.tickets[-1].text, shown, rating, pad.results[txn])
 

@@ -7,6 +7,7 @@ from datetime import date
 
 import aiohttp
 
+from kioskd.privacy import link_sig
 from kioskd.sim.idcard import make_card
 from kioskd.sim.scenario import token, visit
 from helpers import Subscriber
@@ -27,7 +28,11 @@ async def test_citizen_flow_reaches_central(sim, sub, kioskd_log):
     assert v.ticket["ticket"] == "A001"
     assert "示范区政务服务中心" in printed.text and "综合受理" in printed.text
     assert "A001" in printed.big  # the number is printed large
-    assert printed.qr and printed.qr[0].endswith("/A001")
+    # the QR is central's later-rating link, signed for this ticket (numbers are guessable)
+    day = hall.state.day
+    sig = link_sig(hall.link_key, "demo-hall", day, "A001")
+    assert printed.qr == [f"https://hcp.example.gov.cn/r/demo-hall/{day}/A001/{sig}"]
+    assert sig != link_sig(hall.link_key, "demo-hall", day, "A002")
     assert v.board == "A001 请到1号窗口"
     assert v.ticket["lane"] == "elderly"  # born 1950: 60+ by the hall's local date
     assert v.ticket["holder"] == "张**"

@@ -226,7 +226,7 @@ def test_finish_requests_one_rating_only_the_citizen_gives(hall):
     assert [t for t, _ in hall.act(1, "finish")] == ["service.started", "service.finished",
                                                      "rating.requested"]
     hall.do(q.GiveRating(1, "A001", 5, "pad-w1"))
-    assert refused(hall.do, q.GiveRating(1, "A001", 1, "pad-w1", ("R01",))) == "rating.duplicate"
+    assert refused(hall.do, q.GiveRating(1, "A001", 1, "pad-w1", (1,))) == "rating.duplicate"
 
 
 @pytest.mark.parametrize("cmd,code", [
@@ -283,7 +283,7 @@ def test_satisfaction_per_window_and_clerk_counts_each_service_once(hall):
     from kioskd.engine.stats import day_stats
 
     hall.act(1, "sign-in", clerk="李娜")
-    for level, reasons in ((5, ()), (4, ()), (2, ("R02",))):
+    for level, reasons in ((5, ()), (4, ()), (2, (2,))):
         hall.issue()
         number = hall.serve(1)
         hall.do(q.GiveRating(1, number, level, "pad-w1", reasons), hall.now + timedelta(seconds=5))

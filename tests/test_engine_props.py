@@ -100,7 +100,7 @@ class HallMachine(RuleBasedStateMachine):
     def rate(self, w, level):
         awaited = self.hall.state.windows[w].awaiting_rating
         if awaited:
-            self.do(q.GiveRating(w, awaited, level, f"pad-w{w}", ("R01",) if level <= 2 else ()))
+            self.do(q.GiveRating(w, awaited, level, f"pad-w{w}", (1,) if level <= 2 else ()))
 
     @rule(minutes=st.integers(0, 45))
     def time_passes(self, minutes):

@@ -1,23 +1,107 @@
-"""pad.serial: prompts the citizen for a rating and reports what they press."""
+"""Rating pads: prompt the citizen for a rating, report what they press, sealed.
+
+One shape for both protocols (PadDriver): the host prompts with a fresh transaction id, and only
+a rating that answers the latest prompt, sealed with this pad's key over that prompt, counts as
+the pad's; the app and the queue engine decide whether it is accepted. A pad is pinged every
+`ping_ms`; three pings unanswered and it is a fault (the standard wants the pad working and
+facing the citizen), as is a pad whose MQTT availability says "offline".
+"""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import secrets
 from typing import Any
 
 from kioskd.drivers.base import DeviceInput, Driver
-from kioskd.drivers.pad import proto
+from kioskd.drivers.mqttlink import MqttLink
+from kioskd.drivers.pad import message, proto
+from kioskd.drivers.pad.seal import sealed
 from kioskd.errors import DeviceFault, DeviceNotReady
 
+PING_MS = 5000
 
-class SerialPadDriver(Driver):
-    type = "pad.serial"
+
+class PadDriver(Driver):
     default_timeout = 1.0
 
     def __init__(self, *args: Any, **kw: Any):
         super().__init__(*args, **kw)
-        self._txn = itertools.count(1)
-        self.prompted: dict[int, str] = {}  # txn -> ticket the pad was asked to rate
+        self.prompted: dict[Any, str] = {}  # txn -> ticket; only the latest prompt is answerable
+        self._asking: Any = None  # the txn of the request in flight
+
+    @property
+    def key(self) -> bytes:
+        return self.cfg.options["key"]
+
+    async def poll(self) -> None:
+        interval = self.cfg.options.get("ping_ms", PING_MS) / 1000
+        while True:
+            await asyncio.sleep(interval)
+            await self.probe(self._request("ping", self.new_txn()))
+
+    async def identify(self) -> str:
+        await self._request("ping", self.new_txn())
+        return self.describe()
+
+    async def handle(self, command: str, **args: Any) -> Any:
+        if not self.ready:
+            raise DeviceNotReady(f"{self.id} is not ready")
+        if command == "prompt":
+            txn = self.new_txn()
+            # a new prompt replaces the last: a rating for an earlier one is no longer taken
+            self.prompted = {txn: args["ticket"]}
+            await self._request("prompt", txn, window=args["window"], ticket=args["ticket"],
+                                clerk=args.get("clerk", ""), reasons=args.get("reasons", []),
+                                timeout_s=args.get("timeout_s", 0))
+            return {"txn": txn}
+        if command == "idle":
+            self.prompted = {}
+            await self._request("idle", self.new_txn())
+            return {}
+        if command == "ping":
+            await self._request("ping", self.new_txn())
+            return {}
+        return await super().handle(command, **args)
+
+    def rating_in(self, txn: Any, level: int, reasons: tuple[int, ...], text: str,
+                  mac: bytes) -> None:
+        """A rating from the wire: the ticket it is for comes from our own prompt, never from
+        the pad, and a prompt is used up only by a rating that carries this pad's seal."""
+        ticket = self.prompted.get(txn)
+        ok = ticket is not None and sealed(self.key, mac, str(txn), ticket, level, reasons, text)
+        if ok:
+            del self.prompted[txn]
+        self.emit(DeviceInput(self.id, "rating", {
+            "ticket": ticket, "txn": txn, "level": level, "reasons": reasons, "text": text,
+            "sealed": ok}))
+
+    # --- per protocol ---------------------------------------------------------------------
+    def new_txn(self) -> Any:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    async def _request(self, op: str, txn: Any, **fields: Any) -> Any:
+        raise NotImplementedError
+
+    async def result(self, txn: Any, accepted: bool, code: str | None = None) -> None:
+        raise NotImplementedError
+
+
+class SerialPadDriver(PadDriver):
+    """pad.serial (docs/pad-serial.md)."""
+
+    type = "pad.serial"
+
+    def __init__(self, *args: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        # random start: after a restart, a rating recorded off the wire earlier does not answer
+        # a new prompt by chance
+        self._txn = itertools.count(secrets.randbelow(0xFFFF))
+        self._reasons_sent: list[tuple[int, str]] | None = None
 
     @property
     def address(self) -> int:
@@ -26,43 +110,104 @@ class SerialPadDriver(Driver):
     def make_codec(self) -> proto.PadCodec:
         return proto.PadCodec()
 
-    def is_reply(self, frame: proto.PadFrame) -> bool:
-        return bool(frame.func & proto.REPLY)
+    async def open(self) -> None:
+        self._reasons_sent = None  # a pad that was away may have restarted
+        await super().open()
 
-    async def _ask(self, frame: bytes) -> proto.PadFrame:
+    def new_txn(self) -> int:
+        return next(self._txn) & 0xFFFF
+
+    def describe(self) -> str:
+        return f"pad at address {self.address}"
+
+    def is_reply(self, frame: proto.PadFrame) -> bool:
+        return bool(frame.func & proto.REPLY) and frame.txn == self._asking
+
+    async def _ask(self, txn: int, frame: bytes) -> proto.PadFrame:
+        self._asking = txn
         reply = await self.transact(frame)
         if len(reply.data) < 3 or reply.data[2]:
             raise DeviceFault(f"{self.id}: pad refused the request", "pad.refused")
         return reply
 
-    async def identify(self) -> str:
-        await self._ask(proto.encode(self.address, proto.PING, next(self._txn).to_bytes(2, "big")))
-        return f"pad at address {self.address}"
-
-    async def handle(self, command: str, **args: Any) -> Any:
-        if not self.ready:
-            raise DeviceNotReady(f"{self.id} is not ready")
-        if command == "prompt":
-            txn = next(self._txn) & 0xFFFF
-            self.prompted = {txn: args["ticket"]}  # only the latest prompt may be answered
-            await self._ask(proto.prompt(self.address, txn, args["window"], args["ticket"],
-                                         args.get("clerk", "")))
-            return {"txn": txn}
-        if command == "idle":
-            self.prompted = {}
-            await self._ask(proto.encode(self.address, proto.IDLE,
-                                         (next(self._txn) & 0xFFFF).to_bytes(2, "big")))
-            return {}
-        return await super().handle(command, **args)
+    async def _request(self, op: str, txn: int, **f: Any) -> Any:
+        a = self.address
+        if op == "prompt":
+            reasons = [(r.code, r.name) for r in f["reasons"]]
+            if reasons != self._reasons_sent:
+                await self._ask(txn, proto.reasons_frame(a, txn, reasons))
+                self._reasons_sent = reasons
+            return await self._ask(txn, proto.prompt(a, txn, f["window"], f["ticket"], f["clerk"]))
+        func = {"idle": proto.IDLE, "ping": proto.PING}[op]
+        return await self._ask(txn, proto.encode(a, func, txn.to_bytes(2, "big")))
 
     def on_frame(self, frame: proto.PadFrame) -> None:
-        if frame.func != proto.RATING or len(frame.data) < 3:
+        if frame.func != proto.RATING:
             return super().on_frame(frame)
-        ticket = self.prompted.pop(frame.txn, None)
-        self.emit(DeviceInput(self.id, "rating", {
-            "ticket": ticket, "txn": frame.txn, "level": frame.data[2],
-            "reasons": tuple(f"R{b:02d}" for b in frame.data[3:])}))
+        try:
+            r = proto.parse_rating(frame.data)
+        except proto.FrameError as exc:
+            self.counters.errors += 1
+            self.counters.last_error = f"{exc.code}: {exc}"
+            return
+        self.rating_in(r.txn, r.level, r.reasons, r.text, r.seal)
 
-    async def result(self, txn: int, accepted: bool) -> None:
+    async def result(self, txn: int, accepted: bool, code: str | None = None) -> None:
         await self.send(proto.encode(self.address, proto.RESULT,
                                      txn.to_bytes(2, "big") + bytes([0 if accepted else 1])))
+
+
+class MqttPadDriver(PadDriver):
+    """pad.mqtt (docs/pad-mqtt.md): tablets and networked pads."""
+
+    type = "pad.mqtt"
+
+    @property
+    def topic(self) -> str:
+        return self.cfg.options["topic"]
+
+    def make_codec(self) -> message.MessageCodec:
+        return message.MessageCodec()
+
+    async def open(self) -> None:
+        self.codec = self.make_codec()
+        link = MqttLink(self.cfg.url, self.topic, f"kioskd-{self.id}-{secrets.token_hex(3)}",
+                        message.PAD_TO_HOST)
+        await link.open(self.timeout * 3)
+        self._link = link  # type: ignore[assignment]
+        self._reader = asyncio.create_task(self._read_loop(), name=f"read:{self.id}")
+
+    def new_txn(self) -> str:
+        return secrets.token_hex(8)
+
+    def describe(self) -> str:
+        return f"pad on {self.topic}"
+
+    def is_reply(self, m: message.PadMessage) -> bool:
+        return m.kind == "response" and m.txn == self._asking
+
+    async def _request(self, op: str, txn: str, **f: Any) -> Any:
+        if op == "prompt":
+            f["reasons"] = [{"code": r.code, "name": r.name} for r in f["reasons"]]
+        self._asking = txn
+        reply = await self.transact(message.message("request",
+                                                    {"transaction": txn, "op": op, **f}))
+        if reply.data.get("status") != "ok":
+            raise DeviceFault(f"{self.id}: pad refused {op}: {reply.data.get('error', '?')}",
+                              "pad.refused")
+        return reply
+
+    def on_frame(self, m: message.PadMessage) -> None:
+        if m.kind != "rating":
+            return super().on_frame(m)
+        try:
+            mac = bytes.fromhex(m.data["seal"])
+        except ValueError:
+            mac = b""
+        self.rating_in(m.txn, m.data["level"], tuple(m.data.get("reasons", [])),
+                       m.data.get("text", ""), mac)
+
+    async def result(self, txn: str, accepted: bool, code: str | None = None) -> None:
+        await self.send(message.message("request", {
+            "transaction": secrets.token_hex(8), "op": "result", "rating": txn,
+            "accepted": accepted, **({"error": code} if code else {})}))

@@ -9,9 +9,11 @@ of the caller-keypad bus (§9) and DL/T 645:
 host -> pad   01 PROMPT   txn(2 BE) window(1) ticket-len(1) ticket(ASCII) clerk(UTF-8, rest)
               02 IDLE     txn(2 BE)
               03 RESULT   txn(2 BE) status(1: 00 accepted, else refused)
+              04 REASONS  txn(2 BE) then per reason: code(1) name-len(1) name(UTF-8)
               10 PING     txn(2 BE)
-pad -> host   81/82/90    txn(2 BE) status(1)           answers to 01/02/10
-              21 RATING   txn(2 BE of the prompt) level(1: 1..5) reasons(n x 1 byte codes)
+pad -> host   81/82/84/90 txn(2 BE) status(1)           answers to 01/02/04/10
+              21 RATING   txn(2 BE of the prompt) level(1: 1..5) n(1) reasons(n x 1 byte codes)
+                          seal(8) text(UTF-8, rest)
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from kioskd.drivers.framing import skip_to
 from kioskd.errors import ChecksumError, FrameError
 
 START, END = 0x68, 0x16
-PROMPT, IDLE, RESULT, PING, RATING = 0x01, 0x02, 0x03, 0x10, 0x21
+PROMPT, IDLE, RESULT, REASONS, PING, RATING = 0x01, 0x02, 0x03, 0x04, 0x10, 0x21
 REPLY = 0x80
-MAX_DATA = 200
+MAX_DATA = 255  # LEN is one byte
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,44 @@ def parse_prompt(data: bytes) -> tuple[int, int, str, str]:
     return txn, window, data[4:4 + n].decode("ascii"), data[4 + n:].decode("utf-8", "replace")
 
 
-def rating(addr: int, txn: int, level: int, reasons: bytes = b"") -> bytes:
-    return encode(addr, RATING, txn.to_bytes(2, "big") + bytes([level]) + reasons)
+def reasons_frame(addr: int, txn: int, reasons: list[tuple[int, str]]) -> bytes:
+    data = bytearray(txn.to_bytes(2, "big"))
+    for code, name in reasons:
+        raw = name.encode("utf-8")[:40]
+        data += bytes([code, len(raw)]) + raw
+    return encode(addr, REASONS, bytes(data))
+
+
+def parse_reasons(data: bytes) -> list[tuple[int, str]]:
+    out, i = [], 2
+    while i + 2 <= len(data):
+        code, n = data[i], data[i + 1]
+        out.append((code, data[i + 2:i + 2 + n].decode("utf-8", "replace")))
+        i += 2 + n
+    return out
+
+
+@dataclass(frozen=True)
+class RatingData:
+    txn: int
+    level: int
+    reasons: tuple[int, ...]
+    seal: bytes
+    text: str
+
+
+def rating(addr: int, txn: int, level: int, reasons: tuple[int, ...] = (), seal: bytes = b"",
+           text: str = "") -> bytes:
+    return encode(addr, RATING, txn.to_bytes(2, "big") + bytes([level, len(reasons), *reasons])
+                  + seal.ljust(8, b"\0")[:8] + text.encode("utf-8"))
+
+
+def parse_rating(data: bytes) -> RatingData:
+    if len(data) < 4 or len(data) < 4 + data[3] + 8:
+        raise FrameError(f"a RATING of {len(data)} bytes is too short for its reasons and seal")
+    n = data[3]
+    return RatingData(int.from_bytes(data[:2], "big"), data[2], tuple(data[4:4 + n]),
+                      data[4 + n:12 + n], data[12 + n:].decode("utf-8", "replace"))
 
 
 class PadCodec:

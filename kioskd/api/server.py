@@ -263,7 +263,7 @@ class ApiServer:
         if client.role == "clerk" and client.window != n:
             return _error(403, "auth.window", f"this token belongs to window {client.window}")
         body = await self._json(request)
-        for key in ("ticket", "to_category"):
+        for key in ("ticket", "to_category", "case_no"):
             if body.get(key) is not None and not isinstance(body[key], str):
                 return _error(400, f"request.{key}", f"{key} is a string")
         to_window = body.get("to_window")
@@ -273,9 +273,11 @@ class ApiServer:
             return await self._scan(n, request.match_info["action"])
         # a clerk signs in as themself; a technician may name the clerk
         clerk = client.name if client.role == "clerk" else body.get("clerk")
+        staff_no = next((c.staff_no for c in self.hall.cfg.api.clients
+                         if c.role == "clerk" and c.name == clerk), "")
         cmd = queue.WindowAction(n, request.match_info["action"], ticket=body.get("ticket"),
                                  to_category=body.get("to_category"), to_window=to_window,
-                                 clerk=clerk)
+                                 clerk=clerk, staff_no=staff_no, case_no=body.get("case_no"))
         try:
             envs, _ = await self.hall.execute(cmd)
         except Refused as exc:
@@ -389,7 +391,8 @@ OPENAPI: dict[str, Any] = {
                                      "kiosk (its own kiosk), technician")},
         "/api/windows/{n}/{action}": {"post": _op(
             "Window action: " + ", ".join(queue.WINDOW_ACTIONS) + "; body {ticket} for call and "
-            "call-back, {to_category} or {to_window} for transfer", "clerk (its own window), technician")},
+            "call-back, {to_category} or {to_window} for transfer, {case_no?} (办件编号) for finish. "
+            "No action rates: only the window's pad does", "clerk (its own window), technician")},
         "/api/devices/{id}/{command}": {"post": _op("A device command (status, print, show...)",
                                                     "technician")},
         "/api/events": {"get": _op("WebSocket: the live event stream, MQTT envelope", "any")},

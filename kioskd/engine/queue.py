@@ -56,6 +56,8 @@ class WindowAction:
     to_category: str | None = None  # transfer
     to_window: int | None = None  # transfer
     clerk: str | None = None  # sign-in
+    staff_no: str = ""  # sign-in: the clerk's 工号, for the pad and central
+    case_no: str | None = None  # finish: the 办件编号 the window's business system gave
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ class GiveRating:
     ticket: str
     level: int
     device: str  # the pad that sent it; the app layer only passes pads bound to `window`
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[int, ...] = ()  # codes from [rating] reasons
+    text: str = ""
+    citizen_name: str | None = None  # real-name halls only: the card holder's name
 
 
 @dataclass(frozen=True)
@@ -245,19 +249,25 @@ def _window(state: HallState, cmd: WindowAction, now: datetime) -> list[Event]:
         events: list[Event] = []
         if current.status == "called":  # a clerk may finish without pressing start first
             events.append(("service.started", {**base, "ticket": current.number}))
+        if cmd.case_no is not None and not _case_no_ok(cmd.case_no):
+            raise Refused("window.case_no", "a 办件编号 is 1-64 letters, digits, '-', '_' or '.'")
         events.append(("service.finished", {**base, "ticket": current.number,
-                                            "category": current.category}))
-        events.append(("rating.requested", {**base, "ticket": current.number, "clerk": w.clerk}))
+                                            "category": current.category,
+                                            "case_no": cmd.case_no}))
+        events.append(("rating.requested", {**base, "ticket": current.number, "clerk": w.clerk,
+                                            "staff_no": w.staff_no}))
         return events
     if a in ("pause", "resume"):
         want_from, target = ("open", "paused") if a == "pause" else ("paused", "open")
         if w.state != want_from:
             raise Refused("window.state", f"window {w.number} is {w.state}, not {want_from}")
-        return [("window.state", {**base, "state": target, "clerk": w.clerk})]
+        return [("window.state", {**base, "state": target, "clerk": w.clerk,
+                                  "staff_no": w.staff_no})]
     if a == "sign-in":
         if not cmd.clerk:
             raise Refused("window.clerk", "sign-in needs the clerk's id")
-        return [("window.state", {**base, "state": "open", "clerk": cmd.clerk})]
+        return [("window.state", {**base, "state": "open", "clerk": cmd.clerk,
+                                  "staff_no": cmd.staff_no})]
     if a == "sign-out":
         if busy:
             raise Refused("window.busy", f"window {w.number} still has {w.current}")
@@ -266,6 +276,11 @@ def _window(state: HallState, cmd: WindowAction, now: datetime) -> list[Event]:
         return [("window.state", {**base, "state": "closed", "clerk": None})]
     raise Refused("window.action_unknown",
                   f"unknown action {a!r} (this version knows {', '.join(WINDOW_ACTIONS)})")
+
+
+def _case_no_ok(case_no: str) -> bool:
+    return 0 < len(case_no) <= 64 and all(ch.isascii() and (ch.isalnum() or ch in "-_.")
+                                          for ch in case_no)
 
 
 def _need_called(t: Ticket) -> None:
@@ -335,10 +350,29 @@ def _rate(state: HallState, cmd: GiveRating, now: datetime) -> list[Event]:
     if waited > state.policy.rating_timeout_s:
         raise Refused("rating.timeout", f"{cmd.ticket}'s rating closed after "
                                         f"{state.policy.rating_timeout_s} s")
+    rules = state.rating
     if cmd.level <= 2 and not cmd.reasons:
         raise Refused("rating.reason_required", "a bad rating (1 or 2) needs at least one reason")
+    unknown = sorted(set(cmd.reasons) - rules.reason_codes)
+    if unknown:
+        raise Refused("rating.reason_unknown", f"reason code(s) {unknown} are not in [rating] "
+                                               "reasons")
+    if len(cmd.text) > rules.text_max:
+        raise Refused("rating.text_too_long", f"the text has {len(cmd.text)} characters; "
+                                              f"at most {rules.text_max}")
+    t = state.tickets[cmd.ticket]  # awaited at this window: it is today's
+    cat = state.categories[t.category]
     data = {"window": w.number, "ticket": cmd.ticket, "level": cmd.level,
-            "reasons": list(cmd.reasons), "device": cmd.device, "after_s": round(waited, 1)}
+            "reasons": sorted(set(cmd.reasons)), "text": cmd.text, "device": cmd.device,
+            "channel": "hall_pad", "after_s": round(waited, 1),
+            "clerk": w.clerk, "staff_no": w.staff_no,
+            "category": t.category, "matter_code": cat.matter_code or None,
+            "case_no": t.case_no,
+            # the citizen as the keyed token of the ID number (None: no card was read);
+            # the name only where the hall rates by real name
+            "citizen": t.holder,
+            **({"citizen_name": cmd.citizen_name} if rules.real_name and cmd.citizen_name
+               else {})}
     if waited * 1000 < state.policy.rating_fast_ms:
         # no citizen reads the screen and presses that fast: kept, but central sees the flag
         data["flag"] = "fast"
@@ -421,7 +455,7 @@ def evolve(state: HallState, type_: str, data: dict[str, Any], at: datetime) -> 
         state.next_order = max(state.next_order, data.get("order", 0)) + 1
         state.tickets[data["ticket"]] = Ticket(
             data["ticket"], cat, data.get("order", state.next_order - 1), at, data.get("kiosk"),
-            data.get("lane"), appointment=data.get("appointment"))
+            data.get("lane"), appointment=data.get("appointment"), holder=data.get("holder"))
         if data.get("holder"):
             key = (data["holder"], cat)
             state.per_person[key] = state.per_person.get(key, 0) + 1
@@ -444,7 +478,7 @@ def evolve(state: HallState, type_: str, data: dict[str, Any], at: datetime) -> 
         return
     if type_ == "window.state":
         w = state.windows[data["window"]]
-        w.state, w.clerk = data["state"], data.get("clerk")
+        w.state, w.clerk, w.staff_no = data["state"], data.get("clerk"), data.get("staff_no", "")
         return
     t = state.tickets.get(data.get("ticket", ""))
     if t is None:
@@ -485,6 +519,7 @@ def evolve(state: HallState, type_: str, data: dict[str, Any], at: datetime) -> 
         t.status, t.started_at = "serving", at
     elif type_ == "service.finished":
         t.status, t.finished_at, t.served_by = "finished", at, w.number
+        t.case_no = data.get("case_no")
         if t.started_at:
             recent = state.service_s.setdefault(t.category, [])
             recent.append((at - t.started_at).total_seconds())
@@ -555,6 +590,7 @@ class PromptRating:
     window: int
     ticket: str
     clerk: str | None = None
+    staff_no: str = ""
 
 
 @dataclass(frozen=True)
@@ -577,7 +613,8 @@ def effects_of(type_: str, data: dict[str, Any], ts: str) -> list[Effect]:
         return [ShowOnBoard(data["window"], None)]
     if type_ == "rating.requested":
         return [ShowOnBoard(data["window"], None),
-                PromptRating(data["window"], data["ticket"], data.get("clerk"))]
+                PromptRating(data["window"], data["ticket"], data.get("clerk"),
+                             data.get("staff_no", ""))]
     if type_ == "rating.missed":
         return [CloseRating(data["window"])]
     if type_ == "window.state":

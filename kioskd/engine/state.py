@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kioskd.config import Category, Config, QueuePolicy, Window
+from kioskd.config import Category, Config, QueuePolicy, RatingRules, Window
 
 SERVICE_SAMPLES = 20  # recent services per category behind the wait estimate
 
@@ -30,6 +30,8 @@ class Ticket:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     served_by: int | None = None
+    holder: str | None = None  # keyed token of the card holder's ID number, when a card was read
+    case_no: str | None = None  # 办件编号, when the window's business system gave one
 
 
 @dataclass
@@ -37,6 +39,7 @@ class WindowState:
     rule: Window
     state: str = "open"  # open paused closed
     clerk: str | None = None
+    staff_no: str = ""  # the signed-in clerk's 工号
     current: str | None = None  # ticket called or being served here
     awaiting_rating: str | None = None  # finished here, not rated yet
     rating_since: datetime | None = None  # when the pad was asked for that rating
@@ -86,6 +89,7 @@ class HallState:
     appointments_version: str = ""
     alerted: set[str] = field(default_factory=set)
     service_s: dict[str, list[float]] = field(default_factory=dict)  # recent, per category
+    rating: RatingRules = RatingRules()
 
     def waiting(self, categories: tuple[str, ...] | None = None) -> list[Ticket]:
         return [t for t in self.tickets.values()
@@ -97,10 +101,10 @@ class HallState:
         fresh = HallState(self.policy, self.categories, day,
                           {n: WindowState(w.rule) for n, w in self.windows.items()},
                           appointments=self.appointments,
-                          appointments_version=self.appointments_version)
+                          appointments_version=self.appointments_version, rating=self.rating)
         self.__dict__.update(fresh.__dict__)
 
 
 def initial_state(cfg: Config, day: str) -> HallState:
     return HallState(cfg.queue, {c.code: c for c in cfg.categories}, day,
-                     {w.number: WindowState(w) for w in cfg.windows})
+                     {w.number: WindowState(w) for w in cfg.windows}, rating=cfg.rating)
