@@ -52,9 +52,11 @@ TYPES: dict[str, DeviceType] = {
                    {"aim": bool, "gap_ms": int, "max_len": int},
                    "kioskd.drivers.scanner.driver:HidScannerDriver",
                    "kioskd.sim.scanner:HidScannerTwin"),
+        DeviceType("caller.serial", ("window",), ("serial", "tcp"),
+                   {"address": int, "timeout_ms": int},
+                   "kioskd.drivers.caller.driver:KeypadDriver", "kioskd.sim.caller:KeypadTwin"),
         # Designed (see design.md), arriving with later issues:
         DeviceType("board.mqtt", ("window",), ("mqtt",)),
-        DeviceType("caller.serial", ("window",), ("serial",)),
     ]
 }
 

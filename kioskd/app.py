@@ -19,6 +19,7 @@ from typing import Any, Callable
 from kioskd import sdnotify
 from kioskd.config import Config, state_dir
 from kioskd.drivers.base import DeviceInput, Driver
+from kioskd.drivers.caller import proto as keypad
 from kioskd.drivers.printer.escpos import FAULTS, TicketText
 from kioskd.drivers.registry import TYPES, load
 from kioskd.drivers.supervisor import Backoff, DeviceState, Supervisor
@@ -296,6 +297,8 @@ class Hall:
             log.info("card at kiosk %s: %s", dev.kiosk,
                      c.error or f"{c.holder.masked_name}, age {c.holder.age}")
             self.watch.changed()
+        elif inp.kind == "keys" and dev.window is not None:
+            self._spawn(self._keys(dev.window, inp), f"keys:{dev.id}")
         elif inp.kind == "rating":
             self._spawn(self._rating(dev.window, inp), f"rating:{dev.id}")
         elif inp.kind == "scan" and dev.window is not None:
@@ -406,6 +409,33 @@ class Hall:
                 await pad.result(r["txn"], code is None, code)
             except KioskdError as exc:
                 log.warning("%s: could not confirm the rating: %s", inp.device, exc.code)
+
+    async def _keys(self, window: int, inp: DeviceInput) -> None:
+        """A clerk's keypad: each command goes through the engine as the clerk's API call does.
+        A level typed before the rating key (代评) is refused and audited."""
+        keys: bytes = inp.payload
+        w = self.state.windows[window]
+        level = keypad.rating_attempt(keys)
+        if level is not None:
+            self.refuse_rating("rating.pad_only", via="caller.serial", device=inp.device,
+                               window=window, ticket=w.awaiting_rating, level=level)
+            return
+        action = keypad.action_of(keys)
+        if action is None:
+            log.info("%s: keys %s are no command", inp.device, keys.hex(" "))
+            return
+        if action == "pause" and w.state == "paused":
+            action = "resume"  # one key toggles
+        ticket = None
+        if action == "call-back":  # the ticket held here last
+            held = [t for t in self.state.tickets.values()
+                    if t.status == "held" and t.window == window]
+            ticket = held[-1].number if held else None
+        try:
+            await self.execute(queue.WindowAction(window, action, ticket=ticket, clerk=w.clerk,
+                                                  staff_no=w.staff_no))
+        except Refused as exc:
+            log.info("%s: %s refused: %s", inp.device, action, exc.code)
 
     def refuse_rating(self, code: str, **who: Any) -> Envelope:
         """The audit trail central receives: every refused rating attempt, with who tried what.

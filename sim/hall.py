@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
-from typing import Any
+from datetime import datetime
+from typing import Any, Callable
 
 from kioskd import config as config_mod
 from kioskd.app import Hall
@@ -20,7 +21,8 @@ log = logging.getLogger("kioskd.sim")
 
 class SimHall:
     def __init__(self, cfg: Config | Path | str, state: Path, *, broker: Any = "auto",
-                 api_port: int | None = None, backoff: Backoff = Backoff(first=0.05, cap=1.0)):
+                 api_port: int | None = None, backoff: Backoff = Backoff(first=0.05, cap=1.0),
+                 clock: Callable[[], datetime] | None = None):
         self.cfg = cfg if isinstance(cfg, Config) else config_mod.load(cfg)
         # absolute: twins' urls are built from it, and serial://var/sim/x would read "var" as
         # a host (make run's default state is the relative ./var)
@@ -30,6 +32,7 @@ class SimHall:
         self._own_broker = isinstance(broker, str)
         self.api_port = api_port
         self.backoff = backoff
+        self.clock = clock  # tests: the hall's time, to cross a time limit without waiting
         self.twins: dict[str, Twin] = {}
         self.broker = None if isinstance(broker, str) else broker
         # networked devices (pad.mqtt) talk to the hall's own broker on the box, not to
@@ -70,7 +73,8 @@ class SimHall:
         return self.hall
 
     async def _start_daemon(self) -> None:
-        self.hall = Hall(self._wired, state=self.state / "daemon", backoff=self.backoff)
+        self.hall = Hall(self._wired, state=self.state / "daemon", backoff=self.backoff,
+                         clock=self.clock)
         await self.hall.start()
         hall = self.hall
         await hall.watch.until(

@@ -86,7 +86,6 @@ class PadScreen:
         ticket = ticket if ticket is not None else (self.prompt.ticket if self.prompt else "")
         mac = seal(key or self.key, str(txn), ticket, level, reasons, text)
         self.send_rating(txn, level, reasons, text, mac)
-        self.prompt = None
         return txn
 
     def _prompted(self, p: Prompt) -> None:
@@ -119,8 +118,12 @@ class PadScreen:
         await asyncio.gather(*self._jobs, return_exceptions=True)
 
     def _result(self, txn: Any, accepted: bool) -> None:
+        """Accepted: thanks, and the idle screen. Refused: the prompt stays (a bad rating
+        without a reason may get one)."""
         self.results[txn] = accepted
         self.answers.append((txn, accepted))
+        if accepted and self.prompt is not None and self.prompt.txn == txn:
+            self.prompt = None
 
     # per protocol
     def send_rating(self, txn: Any, level: int, reasons: tuple[int, ...], text: str,
@@ -162,6 +165,7 @@ class SerialPadTwin(PadScreen, Twin):
         self.send(proto.rating(self.address, txn, level, reasons, mac, text))
 
     async def go_offline(self) -> None:
+        self.prompt = None  # the screen goes dark with the power
         await self.unplug()
 
     async def come_back(self) -> None:

@@ -85,8 +85,8 @@ async def hall_of(tmp_path, broker):
     """Start simulated halls from configs (the demo's, edited per test); all stopped after."""
     halls = []
 
-    async def start(cfg):
-        s = SimHall(cfg, tmp_path / f"hall{len(halls)}", broker=broker, api_port=0)
+    async def start(cfg, **kw):
+        s = SimHall(cfg, tmp_path / f"hall{len(halls)}", broker=broker, api_port=0, **kw)
         halls.append(s)
         await s.start()
         return s

@@ -75,44 +75,7 @@ async def test_citizen_flow_reaches_central(sim, sub, kioskd_log):
     assert number not in "".join(api) and number[6:14] not in "".join(api)
 
 
-async def test_clerk_token_cannot_rate_and_pad_rates_once(sim):
-    hall = sim.hall
-    async with aiohttp.ClientSession() as http:
-        v = await visit(sim, http, card=None, category="B", window=2, rating=4)
-        assert v.accepted
-        pad = sim.twin("pad-w2")
-        # the same prompt answered again: one service, one rating
-        txn = pad.press(5, txn=pad.answers[-1][0])
-        await pad.watch.until(lambda: len(pad.answers) == 2, 5, "the second press is answered")
-        assert pad.answers[-1] == (txn, False)
-        # no HTTP route takes a rating, whatever the token
-        clerk = {"Authorization": f"Bearer {token(hall.cfg, 'clerk', window=2)}"}
-        for path in ("/api/ratings", "/api/windows/2/rate", "/api/windows/2/rating"):
-            async with http.post(hall.api_url + path, json={"level": 5}, headers=clerk) as r:
-                assert r.status in (404, 405, 409), path
-    given = [e for e in hall.journal.read() if e.type == "rating.given"]
-    assert len(given) == 1 and given[0].data["level"] == 4
-
-
-async def test_refused_ratings_are_audited_to_central_and_not_counted(sim, sub):
-    hall = sim.hall
-    async with aiohttp.ClientSession() as http:
-        v = await visit(sim, http, card=None, category="B", window=2, rating=4)
-    assert v.accepted
-    replay, other = sim.twin("pad-w2"), sim.twin("pad-w1")
-    replay.press(5, txn=replay.answers[-1][0])  # the same prompt again: a replayed message
-    other.press(5, txn=replay.answers[-1][0])  # window 1's pad, for window 2's service
-    await hall.watch.until(lambda: len([e for e in hall.journal.read()
-                                        if e.type == "rating.refused"]) == 2, 5, "two audited")
-    audit = [e.data for e in hall.journal.read() if e.type == "rating.refused"]
-    # the pad driver forgets a prompt once it is answered, so a replay is a rating of no
-    # prompt of ours, as is a press on a pad never asked
-    assert {(a["device"], a["code"]) for a in audit} == {("pad-w2", "rating.not_prompted"),
-                                                         ("pad-w1", "rating.not_prompted")}
-    await sub.watch.until(lambda: sum(e["type"] == "rating.refused" for e in sub.events()) == 2,
-                          5, "the audit reaches central")
-    given = [e.data for e in hall.journal.read() if e.type == "rating.given"]
-    assert [g["level"] for g in given] == [4]
+# (who may rate, and every forgery attempt: tests/test_ratings.py)
 
 
 async def test_pad_shows_the_clerk_and_goes_idle_when_the_next_citizen_is_called(sim):

@@ -68,11 +68,11 @@ class PadDriver(Driver):
     def rating_in(self, txn: Any, level: int, reasons: tuple[int, ...], text: str,
                   mac: bytes) -> None:
         """A rating from the wire: the ticket it is for comes from our own prompt, never from
-        the pad, and a prompt is used up only by a rating that carries this pad's seal."""
+        the pad. The prompt stays open until a rating for it is accepted (`result`), so a
+        citizen whose bad rating lacked a reason can add one, and a forged rating cannot
+        close the citizen's prompt."""
         ticket = self.prompted.get(txn)
         ok = ticket is not None and sealed(self.key, mac, str(txn), ticket, level, reasons, text)
-        if ok:
-            del self.prompted[txn]
         self.emit(DeviceInput(self.id, "rating", {
             "ticket": ticket, "txn": txn, "level": level, "reasons": reasons, "text": text,
             "sealed": ok}))
@@ -88,6 +88,13 @@ class PadDriver(Driver):
         raise NotImplementedError
 
     async def result(self, txn: Any, accepted: bool, code: str | None = None) -> None:
+        """Tell the pad what became of its rating; an accepted one uses the prompt up, so the
+        same message again (a replay) answers no prompt of ours."""
+        if accepted:
+            self.prompted.pop(txn, None)
+        await self._send_result(txn, accepted, code)
+
+    async def _send_result(self, txn: Any, accepted: bool, code: str | None) -> None:
         raise NotImplementedError
 
 
@@ -152,7 +159,7 @@ class SerialPadDriver(PadDriver):
             return
         self.rating_in(r.txn, r.level, r.reasons, r.text, r.seal)
 
-    async def result(self, txn: int, accepted: bool, code: str | None = None) -> None:
+    async def _send_result(self, txn: int, accepted: bool, code: str | None) -> None:
         await self.send(proto.encode(self.address, proto.RESULT,
                                      txn.to_bytes(2, "big") + bytes([0 if accepted else 1])))
 
@@ -207,7 +214,7 @@ class MqttPadDriver(PadDriver):
         self.rating_in(m.txn, m.data["level"], tuple(m.data.get("reasons", [])),
                        m.data.get("text", ""), mac)
 
-    async def result(self, txn: str, accepted: bool, code: str | None = None) -> None:
+    async def _send_result(self, txn: str, accepted: bool, code: str | None) -> None:
         await self.send(message.message("request", {
             "transaction": secrets.token_hex(8), "op": "result", "rating": txn,
             "accepted": accepted, **({"error": code} if code else {})}))

@@ -53,6 +53,9 @@ class ApiServer:
         r.add_post("/api/appointments", self.appointments)
         r.add_post("/api/tickets", self.tickets)
         r.add_post("/api/tickets/{number}/reprint", self.reprint)
+        # before windows/{n}/{action}: these paths only refuse, and say so in the audit trail
+        r.add_post("/api/ratings", self.rating_attempt)
+        r.add_post("/api/windows/{n}/rating", self.rating_attempt)
         r.add_post("/api/windows/{n}/{action}", self.window)
         r.add_post("/api/devices/{id}/{command}", self.device_command)
         r.add_get("/api/events", self.events)
@@ -286,6 +289,21 @@ class ApiServer:
         window = next(w for w in queue.snapshot(self.hall.state)["windows"] if w["number"] == n)
         return web.json_response({"events": [e.to_dict() for e in envs], "window": window})
 
+    async def rating_attempt(self, request: web.Request) -> web.Response:
+        """No token rates, whatever its role: a rating comes only from the window's pad, sealed
+        with the pad's key (工作人员不得代替服务对象作出评价). An attempt here is refused and
+        audited with who tried, for central to follow up."""
+        client: ApiClient = request[CLIENT]
+        body = await self._json(request)
+        ticket, level = body.get("ticket"), body.get("level")
+        n = request.match_info.get("n")
+        self.hall.refuse_rating(
+            "rating.pad_only", via="api", client=client.name, role=client.role,
+            window=int(n) if n and n.isdigit() else client.window,
+            ticket=ticket[:16] if isinstance(ticket, str) else None,
+            level=level if isinstance(level, int) and not isinstance(level, bool) else None)
+        return _error(403, "rating.pad_only", "only the citizen rates, on the window's pad")
+
     async def _scan(self, n: int, action: str) -> web.Response:
         """The window's document camera: `scan` captures the page under it now (a page that
         the automatic capture did not take); `document` makes one PDF of the pages since."""
@@ -395,6 +413,10 @@ OPENAPI: dict[str, Any] = {
             "No action rates: only the window's pad does", "clerk (its own window), technician")},
         "/api/devices/{id}/{command}": {"post": _op("A device command (status, print, show...)",
                                                     "technician")},
+        "/api/ratings": {"post": _op("Always refused (403 rating.pad_only) and audited: only the "
+                                     "window's pad rates", "none")},
+        "/api/windows/{n}/rating": {"post": _op("Always refused (403 rating.pad_only) and audited",
+                                                "none")},
         "/api/events": {"get": _op("WebSocket: the live event stream, MQTT envelope", "any")},
     },
 }

@@ -84,7 +84,7 @@ class Tick:
 
 Command = IssueTicket | CheckIn | WindowAction | GiveRating | LoadAppointments | Tick
 WINDOW_ACTIONS = ("call-next", "call", "call-back", "recall", "skip", "hold", "transfer", "start",
-                  "finish", "pause", "resume", "sign-in", "sign-out")
+                  "finish", "ask-rating", "pause", "resume", "sign-in", "sign-out")
 Event = tuple[str, dict[str, Any]]
 
 
@@ -219,6 +219,13 @@ def _window(state: HallState, cmd: WindowAction, now: datetime) -> list[Event]:
             raise Refused("window.busy", f"window {w.number} still has {w.current}: "
                                          "finish, skip, hold or transfer it first")
         return _call(state, w, cmd, now)
+    if a == "ask-rating":
+        if busy:
+            a = "finish"  # asking the citizen to rate ends the service
+        elif w.awaiting_rating:
+            return [_ask_again(state, w, now)]
+        else:
+            raise Refused("rating.nothing_to_rate", f"window {w.number} has no service to rate")
     if a in ("recall", "skip", "hold", "transfer", "start", "finish") and not busy:
         raise Refused("window.idle", f"window {w.number} has no current ticket")
     if a == "recall":
@@ -276,6 +283,17 @@ def _window(state: HallState, cmd: WindowAction, now: datetime) -> list[Event]:
         return [("window.state", {**base, "state": "closed", "clerk": None})]
     raise Refused("window.action_unknown",
                   f"unknown action {a!r} (this version knows {', '.join(WINDOW_ACTIONS)})")
+
+
+def _ask_again(state: HallState, w: WindowState, now: datetime) -> Event:
+    """The clerk asks again (the citizen walked off and came back, the pad was restarted): the
+    same prompt once more, on the clock that started at the finish."""
+    waited = (now - w.rating_since).total_seconds() if w.rating_since else 0.0
+    if waited > state.policy.rating_timeout_s:
+        raise Refused("rating.timeout", f"{w.awaiting_rating}'s rating closed after "
+                                        f"{state.policy.rating_timeout_s} s")
+    return ("rating.requested", {"window": w.number, "ticket": w.awaiting_rating,
+                                 "clerk": w.clerk, "staff_no": w.staff_no, "again": True})
 
 
 def _case_no_ok(case_no: str) -> bool:
@@ -525,7 +543,8 @@ def evolve(state: HallState, type_: str, data: dict[str, Any], at: datetime) -> 
             recent.append((at - t.started_at).total_seconds())
             del recent[:-SERVICE_SAMPLES]
     elif type_ == "rating.requested":
-        w.awaiting_rating, w.rating_since = t.number, at
+        if not (data.get("again") and w.awaiting_rating == t.number):
+            w.awaiting_rating, w.rating_since = t.number, at
     elif type_ == "rating.given":
         state.ratings[t.number] = Rating(w.number, data["level"], w.clerk)
         w.awaiting_rating, w.rating_since = None, None

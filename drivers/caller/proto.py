@@ -1,0 +1,99 @@
+"""caller.serial: the clerk's keypad (呼叫器) bus, shared/protocols.md §9. Pure.
+
+    FF 68 | LEN | LEN | 68 | ADDR | FUNC | DATA (LEN-2 bytes) | CHK | 16
+
+LEN (sent twice, as in M-Bus long frames) counts ADDR, FUNC and DATA; CHK is the sum of the
+bytes from the second 68 to the end of DATA, modulo 256 (§9 marks the sum an assumption to
+confirm on hardware). The host acknowledges a frame by echoing it unchanged. The key pressed
+is the last DATA byte; a digit before confirm (0F) makes the command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kioskd.drivers.framing import skip_to
+from kioskd.errors import ChecksumError, FrameError
+
+HEAD = b"\xff\x68"
+END = 0x16
+FUNC_KEY = 0x01
+
+# single keys
+CALL_NEXT, RECALL, ASK_RATING, CANCEL, CONFIRM, PAUSE, TRANSFER = (
+    0x0C, 0x0D, 0x0B, 0x0E, 0x0F, 0x12, 0x13)
+# digit + confirm
+DIGIT_ACTIONS = {0x06: "skip", 0x00: "hold", 0x03: "call-back"}
+KEY_ACTIONS = {CALL_NEXT: "call-next", RECALL: "recall", ASK_RATING: "ask-rating",
+               PAUSE: "pause"}
+
+
+@dataclass(frozen=True)
+class KeyFrame:
+    addr: int
+    func: int
+    data: bytes
+    raw: bytes  # the frame as sent: the acknowledgement echoes it
+
+    @property
+    def keys(self) -> bytes:
+        return self.data
+
+
+def encode(addr: int, data: bytes, func: int = FUNC_KEY) -> bytes:
+    body = bytes([0x68, addr, func]) + data
+    n = len(data) + 2
+    return HEAD + bytes([n, n]) + body + bytes([sum(body) & 0xFF, END])
+
+
+def action_of(keys: bytes) -> str | None:
+    """What a key frame asks the queue to do; None for keys that are no command (a digit
+    still waiting for confirm, cancel, or a sequence this keypad does not define)."""
+    if not keys:
+        return None
+    if rating_attempt(keys) is not None:
+        return None
+    if keys[-1] in KEY_ACTIONS:
+        return KEY_ACTIONS[keys[-1]]
+    if keys[-1] == CONFIRM and len(keys) >= 2:
+        return DIGIT_ACTIONS.get(keys[-2])
+    return None
+
+
+def rating_attempt(keys: bytes) -> int | None:
+    """A level typed before the rating key (some vendors' keypads let staff rate "for" the
+    citizen, 代评, this way): the level tried, for the audit trail. kioskd never accepts it."""
+    if len(keys) >= 2 and keys[-1] == ASK_RATING and 1 <= keys[-2] <= 5:
+        return keys[-2]
+    return None
+
+
+class KeypadCodec:
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> list[KeyFrame | FrameError]:
+        self._buf += data
+        out: list[KeyFrame | FrameError] = []
+        while True:
+            if not skip_to(self._buf, HEAD, out) or len(self._buf) < 5:
+                return out
+            n = self._buf[2]
+            if self._buf[3] != n or self._buf[4] != 0x68 or n < 2:
+                out.append(FrameError("not a keypad frame header"))
+                del self._buf[:1]
+                continue
+            total = 5 + n + 2
+            if len(self._buf) < total:
+                return out
+            frame = bytes(self._buf[:total])
+            if frame[-1] != END:
+                out.append(FrameError("keypad frame without its end byte 16"))
+                del self._buf[:1]
+                continue
+            if sum(frame[4:-2]) & 0xFF != frame[-2]:
+                out.append(ChecksumError("keypad frame checksum mismatch"))
+                del self._buf[:1]
+                continue
+            del self._buf[:total]
+            out.append(KeyFrame(frame[5], frame[6], frame[7:-2], frame))
