@@ -284,6 +284,96 @@ def bench_camera(n: int) -> None:
     print(f"{'(a 30 frame/s preview leaves':<44} 33.3 ms a frame)")
 
 
+async def bench_rating(n: int, folder: Path) -> None:
+    """A citizen's press on the pad to the pad hearing "accepted" (sealed, checked, journaled,
+    answered), on pad.serial and pad.mqtt in a simulated hall; beside the raw round trip of
+    the same transport (pyserial on a pty with an echoing peer; paho through mosquitto)."""
+    import threading
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from kioskd import config
+    from kioskd.engine import queue
+    from kioskd.sim.hall import SimHall
+
+    cfg = config.load(Path(__file__).resolve().parent.parent / "devices.toml")
+    sim = SimHall(cfg, folder / "rating-hall", api_port=0)
+    hall = await sim.start()
+    try:
+        for window, pad_id in ((1, "pad-w1"), (3, "pad-w3")):
+            pad = sim.twin(pad_id)
+            lat = []
+            await hall.execute(queue.WindowAction(window, "sign-in", clerk=f"clerk-w{window}"))
+            for _ in range(n):
+                envs, _ = await hall.execute(queue.IssueTicket("A"))
+                await hall.execute(queue.WindowAction(window, "call", ticket=envs[0].data["ticket"]))
+                await hall.execute(queue.WindowAction(window, "finish"))
+                await pad.watch.until(lambda: pad.prompt is not None, 5, "prompt")
+                t = time.perf_counter()
+                txn = pad.press(5)
+                await pad.watch.until(lambda: txn in pad.results, 5, "result")
+                lat.append((time.perf_counter() - t) * 1000)
+            raw = (await asyncio.to_thread(_raw_pty_round_trip, n) if window == 1
+                   else await asyncio.to_thread(_raw_mqtt_round_trip, sim.device_broker.port, n,
+                                                mqtt, CallbackAPIVersion, threading))
+            report(f"rating press -> result heard ({pad_id}, {cfg.device(pad_id).type})", lat, raw)
+    finally:
+        await sim.stop()
+
+
+def _raw_pty_round_trip(n: int) -> list[float]:
+    """pyserial writes a 19-byte RATING frame; the peer echoes a 4-byte RESULT frame."""
+    import threading
+
+    master, slave = os.openpty()
+    stop = threading.Event()
+
+    def peer():
+        while not stop.is_set():
+            if os.read(master, 64):
+                os.write(master, b"\x68\x03\x68\x01\x03\x00\x07\x00\x0b\x16")
+    threading.Thread(target=peer, daemon=True).start()
+    port = serial.Serial(os.ttyname(slave), 9600, timeout=2)
+    frame = bytes(19)
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        port.write(frame)
+        port.read(10)
+        out.append((time.perf_counter() - t) * 1000)
+    stop.set()
+    port.close()
+    return out
+
+
+def _raw_mqtt_round_trip(port: int, n: int, mqtt, api, threading) -> list[float]:
+    """paho publishes a rating-sized JSON; a second client answers on another topic."""
+    got = threading.Event()
+    a = mqtt.Client(api.VERSION2, client_id="bench-a")
+    b = mqtt.Client(api.VERSION2, client_id="bench-b")
+    a.on_message = lambda c, u, m: got.set()
+    b.on_message = lambda c, u, m: b.publish("bench/back", m.payload, qos=1)
+    for c, topic in ((a, "bench/back"), (b, "bench/go")):
+        c.connect("127.0.0.1", port)
+        c.subscribe(topic, qos=1)
+        c.loop_start()
+    time.sleep(0.5)  # subscriptions settle (a benchmark, not a test)
+    payload = b'{"transaction": "0123456789abcdef", "level": 5, "reasons": [], "text": "", ' \
+              b'"seal": "0123456789abcdef"}'
+    out = []
+    for _ in range(n):
+        got.clear()
+        t = time.perf_counter()
+        a.publish("bench/go", payload, qos=1)
+        got.wait(5)
+        out.append((time.perf_counter() - t) * 1000)
+    for c in (a, b):
+        c.disconnect()
+        c.loop_stop()
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=500)
@@ -299,6 +389,7 @@ def main() -> int:
         asyncio.run(bench_usb_read(min(args.n, 300), folder))
         asyncio.run(bench_card_event(min(args.n, 200), folder))
         bench_camera(min(args.n, 100))
+        asyncio.run(bench_rating(min(args.n, 100), folder))
     return 0
 
 

@@ -46,7 +46,9 @@ class Mosquitto:
         conf.write_text(f"listener {self.port} 127.0.0.1\n{self.extra}"
                         f"persistence true\npersistence_location {self.folder}/\n"
                         "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n"
-                        "log_type information\nmax_queued_messages 100000\n")
+                        "log_type information\nmax_queued_messages 100000\n"
+                        # small request/response messages (pads): no Nagle delay
+                        "set_tcp_nodelay true\n")
         self.proc = await asyncio.create_subprocess_exec(
             exe, "-c", str(conf), stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)

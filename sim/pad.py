@@ -21,6 +21,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kioskd.config import DeviceConfig
+from kioskd.drivers.mqttlink import no_nagle
 from kioskd.drivers.pad import message, proto
 from kioskd.drivers.pad.seal import seal
 from kioskd.sim.twin import Twin
@@ -227,6 +228,7 @@ class MqttPadTwin(PadScreen, Twin):
         c.will_set(f"{self.topic}/availability", "offline", qos=1, retain=True)
 
         def on_connect(client, userdata, flags, reason_code, properties):
+            no_nagle(client)
             client.subscribe(f"{self.topic}/request", qos=1)
             client.publish(f"{self.topic}/availability", "online", qos=1, retain=True)
             loop.call_soon_threadsafe(connected.set)

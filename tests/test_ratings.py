@@ -334,3 +334,26 @@ async def test_real_name_hall_sends_the_name_never_the_id_number(hall_of, demo_c
     assert given["citizen"] == sim.hall.token_of(card.id_number)
     await sub.watch.until(lambda: any(e["type"] == "rating.given" for e in sub.events()), 5, "")
     assert card.id_number.encode() not in sub.payloads()
+
+
+@pytest.mark.parametrize("device", ["pad-w1", "pad-w3"])
+async def test_pings_never_take_a_prompts_answer(hall_of, demo_cfg, device):
+    """Pings every 10 ms while prompts go out: each request gets its own answer (a prompt
+    once claimed the ping's answer slot and the ping timed out: a false `stale`)."""
+    cfg = dataclasses.replace(demo_cfg, devices=tuple(
+        dataclasses.replace(d, options={**d.options, "ping_ms": 10})
+        if d.id == device else d for d in demo_cfg.devices))
+    sim = await hall_of(cfg)
+    hall, pad = sim.hall, sim.twin(device)
+    window = int(device[-1])
+    seen = []
+    hall.listeners.add(lambda env: seen.append(env.data["state"])
+                       if env.type == "device.state" and env.data["device"] == device else None)
+    await hall.execute(queue.WindowAction(window, "sign-in", clerk=f"clerk-w{window}"))
+    for _ in range(15):
+        envs, _ = await hall.execute(queue.IssueTicket("A"))
+        await hall.execute(queue.WindowAction(window, "call", ticket=envs[0].data["ticket"]))
+        envs, results = await hall.execute(queue.WindowAction(window, "finish"))
+        assert "error" not in results[-1], results
+        await pad.watch.until(lambda: pad.prompt is not None, 5, "prompted")
+    assert "stale" not in seen and "fault" not in seen
