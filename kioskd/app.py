@@ -89,7 +89,8 @@ class Hall:
         self.link_key = load_key(self.cfg.rating.link_key_file
                                  or self.state_dir / "keys" / "rating-link.key")
         self.state = rebuild(self.cfg, self.journal, self.clock())
-        self.uplink = Uplink(self.cfg.uplink, self.cfg.hall.id, self.journal, self.watch.changed)
+        self.uplink = Uplink(self.cfg.uplink, self.cfg.hall.id, self.journal, self.watch.changed,
+                             boot=self._count_boot())
         await self.uplink.start()
         for dev in self.cfg.devices:
             driver: Driver = load(TYPES[dev.type].driver)(dev, self._on_input)
@@ -104,6 +105,19 @@ class Hall:
             self.api_url = await self.api.start()
         log.info("hall %s running: %d devices, journal at seq %d, API %s", self.cfg.hall.id,
                  len(self.drivers), self.journal.last_seq, self.api_url or "off")
+
+    def _count_boot(self) -> int:
+        """The daemon's starts, kept in the state folder: `state` carries it so that central
+        can tell a late will (an older boot) from a hall that is down now."""
+        f = self.state_dir / "boot"
+        try:
+            boot = int(f.read_text().strip()) + 1
+        except (FileNotFoundError, ValueError):
+            boot = 1
+        tmp = f.with_suffix(".tmp")
+        tmp.write_text(f"{boot}\n")
+        tmp.replace(f)
+        return boot
 
     async def stop(self) -> None:
         if self.with_api and hasattr(self, "api"):

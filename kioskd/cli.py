@@ -72,6 +72,12 @@ def cmd_verify_journal(args) -> int:
     return 0
 
 
+def cmd_collect(args) -> int:
+    from kioskd.central.collector import run
+
+    return run(args.broker, args.db, args.group)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kioskd", description=__doc__)
     parser.add_argument("--version", action="version", version=f"kioskd {__version__}")
@@ -94,6 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     add("check-config", cmd_check_config, "validate devices.toml")
     p = add("verify-journal", cmd_verify_journal, "check the journal's hash chain")
     p.add_argument("--journal", help="journal file (default STATE/journal.sqlite3)")
+
+    p = sub.add_parser("collect", help="the reference central collector: every hall's events "
+                                       "into SQLite, acknowledged")
+    p.add_argument("--broker", required=True, help="mqtt://host:port")
+    p.add_argument("--db", required=True, help="SQLite file")
+    p.add_argument("--group", default="kioskd-collect",
+                   help="shared-subscription group: collectors of one group share the load")
+    p.set_defaults(fn=cmd_collect)
 
     args = parser.parse_args(argv)
     _logging(args.verbose)

@@ -134,6 +134,11 @@ class Journal:
         self._db.executemany("UPDATE journal SET delivered = 1 WHERE seq = ?",
                              [(s,) for s in seqs])
 
+    def mark_delivered_upto(self, seq: int) -> None:
+        """Central holds every row up to `seq`."""
+        self._db.execute("UPDATE journal SET delivered = 1 WHERE seq <= ? AND delivered = 0",
+                         (seq,))
+
     def delivered_upto(self) -> int:
         """Highest seq such that it and every row before it were delivered."""
         row = self._db.execute("SELECT MIN(seq) FROM journal WHERE delivered = 0").fetchone()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from pathlib import Path
@@ -22,7 +23,7 @@ log = logging.getLogger("kioskd.sim")
 class SimHall:
     def __init__(self, cfg: Config | Path | str, state: Path, *, broker: Any = "auto",
                  api_port: int | None = None, backoff: Backoff = Backoff(first=0.05, cap=1.0),
-                 clock: Callable[[], datetime] | None = None):
+                 clock: Callable[[], datetime] | None = None, central: bool = True):
         self.cfg = cfg if isinstance(cfg, Config) else config_mod.load(cfg)
         # absolute: twins' urls are built from it, and serial://var/sim/x would read "var" as
         # a host (make run's default state is the relative ./var)
@@ -33,6 +34,9 @@ class SimHall:
         self.api_port = api_port
         self.backoff = backoff
         self.clock = clock  # tests: the hall's time, to cross a time limit without waiting
+        # central: the reference collector on the uplink broker, acknowledging what it stored
+        self.with_central = central
+        self.central: Any = None
         self.twins: dict[str, Twin] = {}
         self.broker = None if isinstance(broker, str) else broker
         # networked devices (pad.mqtt) talk to the hall's own broker on the box, not to
@@ -49,6 +53,12 @@ class SimHall:
                 self.device_broker = make_broker(self.broker_kind or "auto",
                                                  self.state / "device-broker")
                 await self.device_broker.start()
+            if self.with_central:
+                from kioskd.central.collector import Collector
+
+                self.central = Collector(self.broker.url, self.state / "central.sqlite3",
+                                         group=None, client_id=f"sim-central-{id(self)}")
+                self.central.start()
             devices = []
             for dev in self.cfg.devices:
                 twin: Twin = load(TYPES[dev.type].twin)(dev, self.state / "dev" / dev.id)
@@ -93,15 +103,31 @@ class SimHall:
         return self.twins[device_id]
 
     async def stop(self) -> None:
+        """Stop everything that was started, whatever fails on the way (a test that failed
+        must not leave a broker running); the first failure is raised at the end."""
+        failed: list[BaseException] = []
+
+        async def step(coro) -> None:
+            try:
+                await coro
+            except Exception as exc:  # noqa: BLE001 - collected, raised after the rest stopped
+                log.exception("sim: stopping failed")
+                failed.append(exc)
+
         if self.hall:
-            await self.hall.stop()
-            self.hall = None
+            hall, self.hall = self.hall, None
+            await step(hall.stop())
         for twin in self.twins.values():
-            await twin.stop()
+            await step(twin.stop())
         self.twins.clear()
+        if self.central is not None:
+            central, self.central = self.central, None
+            await step(asyncio.to_thread(central.stop))
         if self.broker and self._own_broker:
-            await self.broker.stop()
-            self.broker = None
+            broker, self.broker = self.broker, None
+            await step(broker.stop())
         if self.device_broker:
-            await self.device_broker.stop()
-            self.device_broker = None
+            device_broker, self.device_broker = self.device_broker, None
+            await step(device_broker.stop())
+        if failed:
+            raise failed[0]

@@ -1,9 +1,11 @@
 """The central link: journal rows out over MQTT in `seq` order, QoS 1, nothing lost while down.
 
-The journal is the outbox. A row counts as delivered when the broker's PUBACK for it arrives
-(issue 7 moves this to central's own acknowledgement); after every (re)connect, sending starts
-again from the first undelivered row, so a row may arrive twice and central deduplicates by
-(hall, seq). paho runs its network loop in its own thread; every callback hops onto the asyncio
+The journal is the outbox. A row counts as delivered only when central acknowledges it: central
+publishes `{prefix}/ack` `{"seq": N}` (retained), the highest seq below which it stored every
+row (a broker's PUBACK says only that the broker took it, and frees a place in paho's in-flight
+window). After every (re)connect or restart, sending starts again after central's ack, so a row
+may arrive twice and central deduplicates by (hall, seq); at most AHEAD rows are sent beyond
+central's ack, so a central that stalls does not fill the broker with a day's backlog. paho runs its network loop in its own thread; every callback hops onto the asyncio
 loop, and only the loop's thread touches the journal.
 """
 
@@ -26,6 +28,7 @@ from kioskd.journal import Journal
 log = logging.getLogger("kioskd.uplink")
 
 WINDOW = 20  # rows in flight at once: paho's own default, and its fastest (baselines.md)
+AHEAD = 10_000  # rows sent beyond central's acknowledgement, at most
 
 
 def prefix(hall: str) -> str:
@@ -38,7 +41,7 @@ def rfc3339(t: float) -> str:
 
 class Uplink:
     def __init__(self, cfg: UplinkConfig, hall: str, journal: Journal,
-                 on_change: Callable[[], None] = lambda: None):
+                 on_change: Callable[[], None] = lambda: None, boot: int = 0):
         self.cfg = cfg
         self.hall = hall
         self.journal = journal
@@ -46,6 +49,8 @@ class Uplink:
         self.prefix = prefix(hall)
         self.connected = False
         self.since = time.time()
+        self.boot = boot  # counts the daemon's starts: a late will of boot 6 is no news to boot 7
+        self.central_upto = 0  # the last ack central sent
         self.reconnects = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
@@ -71,11 +76,13 @@ class Uplink:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_publish = self._on_publish
+        c.on_message = self._on_message
         c.on_connect_fail = self._on_connect_fail
         return c
 
     def _state_payload(self, online: bool) -> str:
-        return json.dumps({"online": online, "version": __version__, "since": rfc3339(self.since)})
+        return json.dumps({"online": online, "version": __version__, "since": rfc3339(self.since),
+                           "boot": self.boot})
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -106,7 +113,8 @@ class Uplink:
 
     def status(self) -> dict[str, Any]:
         return {"connected": self.connected, "backlog": self.journal.backlog(),
-                "delivered_upto": self.journal.delivered_upto(), "reconnects": self.reconnects,
+                "delivered_upto": self.journal.delivered_upto(), "central_upto": self.central_upto,
+                "reconnects": self.reconnects,
                 "last_error": self._last_error}
 
     def publish_device_state(self, device: str, payload: dict[str, Any]) -> None:
@@ -123,7 +131,8 @@ class Uplink:
             self._pump()
 
     def _pump(self) -> None:
-        room = WINDOW - len(self._inflight)
+        room = min(WINDOW - len(self._inflight),
+                   self.journal.delivered_upto() + AHEAD - self._sent_upto)
         if not self.connected or room <= 0:
             return
         for env in self.journal.read(after=self._sent_upto, limit=room, undelivered=True):
@@ -148,7 +157,11 @@ class Uplink:
         self._call(self._connected, True, "broker unreachable")
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
-        self._call(self._acked, mid)
+        self._call(self._puback, mid)
+
+    def _on_message(self, client, userdata, msg) -> None:
+        if msg.topic == f"{self.prefix}/ack":
+            self._call(self._central_ack, msg.payload)
 
     def _connected(self, failed: bool, reason: str) -> None:
         if failed:
@@ -161,6 +174,7 @@ class Uplink:
         self._last_error = ""
         log.info("uplink connected to %s:%s; %d events to send", self.cfg.host, self.cfg.port,
                  self.journal.backlog())
+        self.client.subscribe(f"{self.prefix}/ack", qos=1)
         self.client.publish(f"{self.prefix}/state", self._state_payload(True), qos=1, retain=True)
         for device, payload in self._device_states.items():
             self.client.publish(f"{self.prefix}/device/{device}/state", json.dumps(payload),
@@ -179,9 +193,25 @@ class Uplink:
         self._inflight.clear()
         self.on_change()
 
-    def _acked(self, mid: int) -> None:
-        seq = self._inflight.pop(mid, None)
-        if seq is not None:
-            self.journal.mark_delivered([seq])
-            self._wake.set()
-            self.on_change()
+    def _puback(self, mid: int) -> None:
+        if self._inflight.pop(mid, None) is not None:
+            self._wake.set()  # a place in the window: send on
+
+    def _central_ack(self, payload: bytes) -> None:
+        try:
+            seq = json.loads(payload)["seq"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("uplink: an ack that is not {\"seq\": N}: ignored")
+            return
+        if not isinstance(seq, int) or seq <= self.central_upto:
+            return
+        if seq > self.journal.last_seq:
+            # central holds rows this journal does not: a wiped state folder reusing seqs
+            # that central already has would be dropped there as duplicates
+            log.error("uplink: central acknowledges seq %d, but this journal ends at %d: was "
+                      "the state folder replaced?", seq, self.journal.last_seq)
+            seq = self.journal.last_seq
+        self.central_upto = seq
+        self.journal.mark_delivered_upto(seq)
+        self._wake.set()
+        self.on_change()
