@@ -29,6 +29,7 @@ log = logging.getLogger("kioskd.uplink")
 
 WINDOW = 20  # rows in flight at once: paho's own default, and its fastest (baselines.md)
 AHEAD = 10_000  # rows sent beyond central's acknowledgement, at most
+RESEND_S = 3.0  # central's ack stalled this long with rows out: send them again
 
 
 def prefix(hall: str) -> str:
@@ -56,6 +57,7 @@ class Uplink:
         self._wake = asyncio.Event()
         self._inflight: dict[int, int] = {}  # paho mid -> seq
         self._sent_upto = 0
+        self._progress = (0, time.monotonic())  # central's ack, and when it last moved
         self._device_states: dict[str, dict[str, Any]] = {}
         self._task: asyncio.Task | None = None
         self._last_error = ""
@@ -126,9 +128,28 @@ class Uplink:
     # --- sending -----------------------------------------------------------------------------
     async def _pump_forever(self) -> None:
         while True:
-            await self._wake.wait()
+            try:
+                async with asyncio.timeout(RESEND_S / 2):
+                    await self._wake.wait()
+            except TimeoutError:
+                self._resend_if_stalled()
             self._wake.clear()
             self._pump()
+
+    def _resend_if_stalled(self) -> None:
+        """Rows sent, connected, and central's ack has not moved for RESEND_S: they were lost
+        between the broker and central (a broker that crashed with them queued, a central
+        that lost its session). Send again from central's ack; central drops duplicates."""
+        acked = self.journal.delivered_upto()
+        if acked != self._progress[0]:
+            self._progress = (acked, time.monotonic())
+            return
+        if (self.connected and self._sent_upto > acked
+                and time.monotonic() - self._progress[1] >= RESEND_S):
+            log.warning("uplink: no acknowledgement from central past seq %d for %.0f s; "
+                        "sending %d rows again", acked, RESEND_S, self._sent_upto - acked)
+            self._sent_upto = acked
+            self._progress = (acked, time.monotonic())
 
     def _pump(self) -> None:
         room = min(WINDOW - len(self._inflight),
