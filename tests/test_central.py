@@ -166,3 +166,28 @@ async def test_collect_command_stores_and_acknowledges(tmp_path, broker):
     assert conn.execute("SELECT hall, seq, type FROM events").fetchall() == [
         ("h9", 1, "ticket.issued")]
     conn.close()
+
+
+async def test_rows_central_never_got_are_sent_again_without_a_reconnect(tmp_path, demo_cfg,
+                                                                          broker, sub):
+    """Rows the broker took but central never stored (here: central subscribed only after
+    they went by) come again once central's ack stalls (RESEND_S), with no reconnect."""
+    sim = SimHall(demo_cfg, tmp_path / "hall", broker=broker, api_port=0, central=False)
+    hall = await sim.start()
+    col = None
+    try:
+        produce(hall, 20)
+        last = hall.journal.last_seq
+        await sub.watch.until(lambda: set(range(1, last + 1)) <= set(sub.seqs()), 5,
+                              "all went by on the broker")
+        col = Collector(broker.url, tmp_path / "central.sqlite3", group=None)
+        col.start()
+        reconnects = hall.uplink.reconnects
+        await hall.watch.until(lambda: hall.journal.backlog() == 0, 15, "sent again, acked")
+        assert hall.uplink.reconnects == reconnects
+        assert stored(tmp_path / "central.sqlite3")[:hall.journal.last_seq] == list(
+            range(1, hall.journal.last_seq + 1))
+    finally:
+        if col:
+            await asyncio.to_thread(col.stop)
+        await sim.stop()

@@ -5,8 +5,10 @@ publishes `{prefix}/ack` `{"seq": N}` (retained), the highest seq below which it
 row (a broker's PUBACK says only that the broker took it, and frees a place in paho's in-flight
 window). After every (re)connect or restart, sending starts again after central's ack, so a row
 may arrive twice and central deduplicates by (hall, seq); at most AHEAD rows are sent beyond
-central's ack, so a central that stalls does not fill the broker with a day's backlog. paho runs its network loop in its own thread; every callback hops onto the asyncio
-loop, and only the loop's thread touches the journal.
+central's ack, so a central that stalls does not fill the broker with a day's backlog. When the
+ack stalls with rows out, they are sent again after RESEND_S, doubling up to RESEND_MAX_S.
+paho runs its network loop in its own thread; every callback hops onto the asyncio loop, and
+only the loop's thread touches the journal.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ log = logging.getLogger("kioskd.uplink")
 
 WINDOW = 20  # rows in flight at once: paho's own default, and its fastest (baselines.md)
 AHEAD = 10_000  # rows sent beyond central's acknowledgement, at most
-RESEND_S = 3.0  # central's ack stalled this long with rows out: send them again
+RESEND_S = 3.0  # central's ack stalled this long with rows out: send them again ...
+RESEND_MAX_S = 120.0  # ... waiting twice as long each time while central stays silent
 
 
 def prefix(hall: str) -> str:
@@ -58,6 +61,7 @@ class Uplink:
         self._inflight: dict[int, int] = {}  # paho mid -> seq
         self._sent_upto = 0
         self._progress = (0, time.monotonic())  # central's ack, and when it last moved
+        self._resend_s = RESEND_S
         self._device_states: dict[str, dict[str, Any]] = {}
         self._task: asyncio.Task | None = None
         self._last_error = ""
@@ -142,14 +146,15 @@ class Uplink:
         that lost its session). Send again from central's ack; central drops duplicates."""
         acked = self.journal.delivered_upto()
         if acked != self._progress[0]:
-            self._progress = (acked, time.monotonic())
+            self._progress, self._resend_s = (acked, time.monotonic()), RESEND_S
             return
         if (self.connected and self._sent_upto > acked
-                and time.monotonic() - self._progress[1] >= RESEND_S):
+                and time.monotonic() - self._progress[1] >= self._resend_s):
             log.warning("uplink: no acknowledgement from central past seq %d for %.0f s; "
-                        "sending %d rows again", acked, RESEND_S, self._sent_upto - acked)
+                        "sending %d rows again", acked, self._resend_s, self._sent_upto - acked)
             self._sent_upto = acked
             self._progress = (acked, time.monotonic())
+            self._resend_s = min(self._resend_s * 2, RESEND_MAX_S)
 
     def _pump(self) -> None:
         room = min(WINDOW - len(self._inflight),
