@@ -224,11 +224,14 @@ async def test_the_keypad_can_ask_for_a_rating_but_not_give_one(rated_hall, sub)
     assert (tried["via"], tried["device"], tried["ticket"], tried["level"]) == (
         "caller.serial", "caller-w2", ticket, 5)
     await keypad.watch.until(lambda: len(keypad.acked) == 1, 5, "the keypad hears its echo")
+    first = pad.prompt.txn
     keypad.press(0x0B)  # the rating key alone: ask again, on the same clock
     await hall.watch.until(lambda: len(events(hall, "rating.requested")) == 2, 5, "asked again")
     assert events(hall, "rating.requested")[-1]["again"] is True
-    await pad.watch.until(lambda: pad.prompt is not None and pad.prompt.ticket == ticket, 5,
+    # a new prompt (a new txn) for the same ticket: the screen asked before is void
+    await pad.watch.until(lambda: pad.prompt is not None and pad.prompt.txn != first, 5,
                           "the pad prompts again")
+    assert pad.prompt.ticket == ticket
     assert events(hall, "rating.given") == []
     txn = pad.press(5)
     assert await answered(pad, txn)
