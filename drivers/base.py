@@ -64,6 +64,7 @@ class Driver:
         self._link: Link | UsbLink | None = None
         self._reader: asyncio.Task | None = None
         self._pending: asyncio.Future | None = None
+        self.awaiting: Any = None  # the txn of the request in flight, for is_reply to match
         self._lock = asyncio.Lock()
         self._misses = 0
 
@@ -152,9 +153,12 @@ class Driver:
         self.counters.frames_out += 1
         await self._link.write(data)
 
-    async def transact(self, data: bytes, timeout: float | None = None) -> Any:
-        """Send a request and wait for the frame that answers it; one at a time per device."""
+    async def transact(self, data: bytes, timeout: float | None = None, *, txn: Any = None) -> Any:
+        """Send a request and wait for the frame that answers it; one at a time per device.
+        `txn` is set (as `awaiting`) under the lock, so a request queued behind another cannot
+        make the first one's answer look foreign to is_reply."""
         async with self._lock:
+            self.awaiting = txn
             self._pending = asyncio.get_running_loop().create_future()
             try:
                 await self.send(data)

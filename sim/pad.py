@@ -193,7 +193,6 @@ class MqttPadTwin(PadScreen, Twin):
         self.watch = Watch()
         self.silent = False
         self.received = 0
-        self.broker_url = f"mqtt://{dev.url.host}:{dev.url.port}"
         self.host, self.port = dev.url.host, dev.url.port
         self.topic = dev.options["topic"]
         self.codec = message.MessageCodec(message.HOST_TO_PAD)
@@ -281,11 +280,6 @@ class MqttPadTwin(PadScreen, Twin):
     def _publish(self, kind: str, data: dict[str, Any]) -> None:
         if self.client is not None:
             self.client.publish(f"{self.topic}/{kind}", json.dumps(data, ensure_ascii=False), qos=1)
-
-    def send(self, data: bytes) -> None:
-        kind, _, payload = data.partition(b"\n")
-        if self.client is not None:
-            self.client.publish(f"{self.topic}/{kind.decode()}", payload, qos=1)
 
     def send_rating(self, txn: str, level: int, reasons: tuple[int, ...], text: str,
                     mac: bytes) -> None:

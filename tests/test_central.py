@@ -30,16 +30,23 @@ def stored(db) -> list[int]:
         conn.close()
 
 
+async def unheard(hall, sub, n: int) -> int:
+    """n rows the broker took (a subscriber has them) while no central listened; the last seq."""
+    produce(hall, n)
+    last = hall.journal.last_seq
+    await sub.watch.until(lambda: set(range(1, last + 1)) <= set(sub.seqs()), 10,
+                          "all went by on the broker")
+    return last
+
+
 async def test_only_centrals_ack_delivers_a_row(tmp_path, demo_cfg, broker, sub):
     sim = SimHall(demo_cfg, tmp_path / "hall", broker=broker, api_port=0, central=False)
     hall = await sim.start()
     col = None
     try:
-        produce(hall, 50)
-        last = hall.journal.last_seq
-        # the broker took every row (a subscriber has them all) ...
-        await sub.watch.until(lambda: set(range(1, last + 1)) <= set(sub.seqs()), 10, "on MQTT")
-        # ... and still none counts as delivered: no central has said it stored them
+        last = await unheard(hall, sub, 50)
+        # the broker took every row, and still none counts as delivered: no central has said
+        # it stored them
         assert hall.journal.backlog() == last and hall.uplink.central_upto == 0
         col = Collector(broker.url, tmp_path / "central.sqlite3", group=None)
         col.start()
@@ -176,10 +183,7 @@ async def test_rows_central_never_got_are_sent_again_without_a_reconnect(tmp_pat
     hall = await sim.start()
     col = None
     try:
-        produce(hall, 20)
-        last = hall.journal.last_seq
-        await sub.watch.until(lambda: set(range(1, last + 1)) <= set(sub.seqs()), 5,
-                              "all went by on the broker")
+        await unheard(hall, sub, 20)
         col = Collector(broker.url, tmp_path / "central.sqlite3", group=None)
         col.start()
         reconnects = hall.uplink.reconnects

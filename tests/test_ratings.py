@@ -26,12 +26,14 @@ class Clock:
         return self.now
 
 
+async def clocked(hall_of, cfg):
+    """A simulated hall on a test clock (`sim.clock.now` moves it)."""
+    return await hall_of(cfg, clock=Clock(cfg.hall.tz))
+
+
 @pytest.fixture
 async def rated_hall(hall_of, demo_cfg):
-    clock = Clock(demo_cfg.hall.tz)
-    sim = await hall_of(demo_cfg, clock=clock)
-    sim.clock = clock
-    return sim
+    return await clocked(hall_of, demo_cfg)
 
 
 async def served(sim, window: int, *, card=None, case_no: str | None = None) -> tuple[str, object]:
@@ -137,9 +139,7 @@ async def test_scripted_pad_rates_by_itself(hall_of, demo_cfg):
     cfg = dataclasses.replace(demo_cfg, devices=tuple(
         dataclasses.replace(d, sim={"script": ["bad 2 1 太慢", "rate 4"], "delay_ms": 10})
         if d.id == "pad-w3" else d for d in demo_cfg.devices))
-    clock = Clock(cfg.hall.tz)
-    sim = await hall_of(cfg, clock=clock)
-    sim.clock = clock
+    sim = await clocked(hall_of, cfg)
     hall = sim.hall
     for n in (1, 2):
         ticket, pad = await served(sim, 3)
@@ -325,9 +325,7 @@ async def test_a_rating_after_the_time_limit_is_refused(rated_hall, sub):
 async def test_real_name_hall_sends_the_name_never_the_id_number(hall_of, demo_cfg, sub):
     cfg = dataclasses.replace(demo_cfg, rating=dataclasses.replace(demo_cfg.rating,
                                                                    real_name=True))
-    clock = Clock(cfg.hall.tz)
-    sim = await hall_of(cfg, clock=clock)
-    sim.clock = clock
+    sim = await clocked(hall_of, cfg)
     card = make_card("王小明", date(1992, 6, 1), serial=41)
     ticket, pad = await served(sim, 1, card=card)
     txn = pad.press(5)

@@ -12,6 +12,10 @@ from kioskd.drivers.caller import proto
 class KeypadDriver(Driver):
     type = "caller.serial"
 
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self._acks: set[asyncio.Task] = set()
+
     @property
     def address(self) -> int:
         return self.cfg.options.get("address", 1)
@@ -30,4 +34,10 @@ class KeypadDriver(Driver):
 
     def _spawn_ack(self, raw: bytes) -> None:
         task = asyncio.get_running_loop().create_task(self.send(raw))
-        task.add_done_callback(lambda t: t.exception())  # a lost echo: the keypad sends again
+        self._acks.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._acked)
+
+    def _acked(self, task: asyncio.Task) -> None:
+        self._acks.discard(task)
+        if not task.cancelled():
+            task.exception()  # a lost echo is no error here: the keypad sends its frame again

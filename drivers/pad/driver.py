@@ -29,8 +29,6 @@ class PadDriver(Driver):
     def __init__(self, *args: Any, **kw: Any):
         super().__init__(*args, **kw)
         self.prompted: dict[Any, str] = {}  # txn -> ticket; only the latest prompt is answerable
-        self._asking: Any = None  # the txn of the request in flight
-        self._one_at_a_time = asyncio.Lock()
 
     @property
     def key(self) -> bytes:
@@ -77,13 +75,6 @@ class PadDriver(Driver):
         self.emit(DeviceInput(self.id, "rating", {
             "ticket": ticket, "txn": txn, "level": level, "reasons": reasons, "text": text,
             "sealed": ok}))
-
-    async def exchange(self, txn: Any, data: bytes) -> Any:
-        """One request and the answer with its txn. `_asking` is set under the lock: set
-        before it, a prompt waiting behind a ping would make the ping's answer look foreign."""
-        async with self._one_at_a_time:
-            self._asking = txn
-            return await self.transact(data)
 
     # --- per protocol ---------------------------------------------------------------------
     def new_txn(self) -> Any:
@@ -136,10 +127,10 @@ class SerialPadDriver(PadDriver):
         return f"pad at address {self.address}"
 
     def is_reply(self, frame: proto.PadFrame) -> bool:
-        return bool(frame.func & proto.REPLY) and frame.txn == self._asking
+        return bool(frame.func & proto.REPLY) and frame.txn == self.awaiting
 
     async def _ask(self, txn: int, frame: bytes) -> proto.PadFrame:
-        reply = await self.exchange(txn, frame)
+        reply = await self.transact(frame, txn=txn)
         if len(reply.data) < 3 or reply.data[2]:
             raise DeviceFault(f"{self.id}: pad refused the request", "pad.refused")
         return reply
@@ -198,13 +189,13 @@ class MqttPadDriver(PadDriver):
         return f"pad on {self.topic}"
 
     def is_reply(self, m: message.PadMessage) -> bool:
-        return m.kind == "response" and m.txn == self._asking
+        return m.kind == "response" and m.txn == self.awaiting
 
     async def _request(self, op: str, txn: str, **f: Any) -> Any:
         if op == "prompt":
             f["reasons"] = [{"code": r.code, "name": r.name} for r in f["reasons"]]
-        reply = await self.exchange(txn, message.message("request",
-                                                         {"transaction": txn, "op": op, **f}))
+        reply = await self.transact(message.message("request",
+                                                     {"transaction": txn, "op": op, **f}), txn=txn)
         if reply.data.get("status") != "ok":
             raise DeviceFault(f"{self.id}: pad refused {op}: {reply.data.get('error', '?')}",
                               "pad.refused")
