@@ -374,22 +374,145 @@ def _raw_mqtt_round_trip(port: int, n: int, mqtt, api, threading) -> list[float]
     return out
 
 
+def _fill(journal, n: int) -> None:
+    """n rows as a busy hall journals them, in commits of 1000 (the bench is not about them)."""
+    data = {"device": "load", "type": "test", "state": "ready", "condition": "ok",
+            "detail": "x" * 120}
+    for i in range(0, n, 1000):
+        journal.append([("device.state", data)] * min(1000, n - i),
+                       "2026-12-01T09:00:00.000+08:00")
+
+
+async def bench_backlog(n: int, folder: Path) -> None:
+    """A hall back from an outage with n rows waiting: the uplink replays them (read from the
+    journal, QoS 1, 20 in flight) until the broker took all, and until central (the reference
+    collector) acknowledged all; beside raw paho publishing the same payloads on the same
+    broker, QoS 1, 20 in flight, until the last PUBACK, while the same central takes them."""
+    import threading
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from kioskd.central.collector import Collector
+    from kioskd.config import UplinkConfig
+    from kioskd.journal import Journal
+    from kioskd.sim.broker import Mosquitto
+    from kioskd.uplink.mqtt import Uplink
+    from kioskd.watch import Watch
+
+    broker = Mosquitto(folder / "bl-broker")
+    await broker.start()
+    try:
+        journal = Journal(folder / "bl.sqlite3", "bench-hall")
+        _fill(journal, n)
+        payloads = [e.to_json().replace('"hall":"bench-hall"', '"hall":"bench-raw"')
+                    for e in journal.read(limit=n)]
+        col = Collector(broker.url, folder / "bl-central.sqlite3", group=None)
+        col.start()
+        await asyncio.to_thread(col.connected.wait, 5)
+        watch = Watch()
+        up = Uplink(UplinkConfig(broker.url, "127.0.0.1", broker.port), "bench-hall", journal,
+                    watch.changed)
+        t0 = time.perf_counter()
+        await up.start()
+        while not (up._sent_upto == n and not up._inflight):  # every PUBACK is in
+            await asyncio.sleep(0.001)
+        sent = time.perf_counter() - t0
+        await watch.until(lambda: journal.backlog() == 0, 300, "central acknowledged all")
+        acked = time.perf_counter() - t0
+        await up.stop()
+        journal.close()
+
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw")
+        c.max_inflight_messages_set(20)
+        done = threading.Event()
+        count = [0]
+
+        def on_publish(*_):
+            count[0] += 1
+            if count[0] == n:
+                done.set()
+        c.on_publish = on_publish
+        c.connect("127.0.0.1", broker.port)
+        c.loop_start()
+        t0 = time.perf_counter()
+        for p in payloads:
+            c.publish("kioskd/v1/bench-raw/event/device.state", p, qos=1)
+        await asyncio.to_thread(done.wait, 300)
+        raw = time.perf_counter() - t0
+        c.disconnect()
+        c.loop_stop()
+        col.stop()
+    finally:
+        await broker.stop()
+    print(f"{'backlog replay, ' + str(n) + ' rows, broker took all':<44} kioskd {n / sent:8.0f} "
+          f"ev/s | raw paho {n / raw:8.0f} ev/s | ratio {raw / sent:5.2f}x")
+    print(f"{'  ... and central acknowledged all':<44} kioskd {n / acked:8.0f} ev/s "
+          f"({acked:.2f} s)")
+
+
+def bench_backlog_memory(n: int, folder: Path) -> None:
+    """The daemon's resident memory with n events waiting (broker unreachable), beside the same
+    daemon with an empty journal: the backlog stays on disk, not in memory."""
+    import subprocess
+
+    from kioskd.journal import Journal
+    from kioskd.sim.broker import free_port
+
+    def rss_of_daemon(state: Path) -> int:
+        cfg = folder / "mem.toml"
+        cfg.write_text(f'[hall]\nid = "bench-hall"\nname = "x"\n[uplink]\n'
+                       f'url = "mqtt://127.0.0.1:{free_port()}"\n[api]\n'
+                       f'listen = "127.0.0.1:{free_port()}"\n[[category]]\ncode = "A"\n'
+                       f'name = "A"\n[[window]]\nnumber = 1\ncategories = ["A"]\n')
+        proc = subprocess.Popen([sys.executable, "-m", "kioskd", "run", "-c", str(cfg)],
+                                env={**os.environ, "STATE_DIRECTORY": str(state)},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            for line in proc.stderr:
+                if b"no connection to broker" in line:  # started, and the uplink tried
+                    break
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            return int(next(ln for ln in status.splitlines()
+                            if ln.startswith("VmRSS")).split()[1])
+        finally:
+            proc.terminate()
+            proc.wait()
+    empty = rss_of_daemon(folder / "mem-empty")
+    j = Journal(folder / "mem-full" / "journal.sqlite3", "bench-hall")
+    _fill(j, n)
+    j.close()
+    full = rss_of_daemon(folder / "mem-full")
+    print(f"{'daemon RSS, ' + str(n) + ' events waiting':<44} kioskd {full / 1024:8.1f} MiB | "
+          f"empty journal {empty / 1024:8.1f} MiB | ratio {full / empty:5.2f}x")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--backlog", type=int, default=20_000, help="rows replayed after an outage")
+    ap.add_argument("--only", help="run only the benchmarks whose name contains this")
     args = ap.parse_args()
     os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", tempfile.mkdtemp())
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
         print(f"kioskd benchmarks, n={args.n}, python {sys.version.split()[0]}")
-        bench_journal(args.n, folder)
-        bench_queue_ops(args.n, folder)
-        bench_ticket(args.n)
-        asyncio.run(bench_sam_read(min(args.n, 300), folder))
-        asyncio.run(bench_usb_read(min(args.n, 300), folder))
-        asyncio.run(bench_card_event(min(args.n, 200), folder))
-        bench_camera(min(args.n, 100))
-        asyncio.run(bench_rating(min(args.n, 100), folder))
+        n = args.n
+        runs = {
+            "journal": lambda: bench_journal(n, folder),
+            "queue": lambda: bench_queue_ops(n, folder),
+            "ticket": lambda: bench_ticket(n),
+            "sam": lambda: asyncio.run(bench_sam_read(min(n, 300), folder)),
+            "usb": lambda: asyncio.run(bench_usb_read(min(n, 300), folder)),
+            "card": lambda: asyncio.run(bench_card_event(min(n, 200), folder)),
+            "camera": lambda: bench_camera(min(n, 100)),
+            "rating": lambda: asyncio.run(bench_rating(min(n, 100), folder)),
+            "backlog": lambda: asyncio.run(bench_backlog(args.backlog, folder)),
+            "memory": lambda: bench_backlog_memory(100_000, folder),
+        }
+        for name, run in runs.items():
+            if not args.only or args.only in name:
+                run()
     return 0
 
 

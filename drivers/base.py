@@ -88,6 +88,10 @@ class Driver:
         log.debug("%s: unsolicited frame ignored", self.id)
 
     async def handle(self, command: str, **args: Any) -> Any:
+        if command == "test":  # every device: talk to it once, as at connect
+            if not self.ready:
+                raise DeviceNotReady(f"{self.id} is not ready")
+            return {"answered": await self.identify(), "condition": self.condition}
         raise DeviceNotReady(f"{self.id}: no command {command!r}")
 
     # --- lifecycle, driven by the supervisor ----------------------------------------------

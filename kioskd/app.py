@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
+from kioskd import config as config_mod
 from kioskd import sdnotify
+from kioskd.commands import CentralCommands
 from kioskd.config import Config, state_dir
 from kioskd.drivers.base import DeviceInput, Driver
 from kioskd.drivers.caller import proto as keypad
@@ -24,7 +26,7 @@ from kioskd.drivers.printer.escpos import FAULTS, TicketText
 from kioskd.drivers.registry import TYPES, load
 from kioskd.drivers.supervisor import Backoff, DeviceState, Supervisor
 from kioskd.engine import queue
-from kioskd.errors import DeviceError, KioskdError, Refused
+from kioskd.errors import ConfigError, DeviceError, KioskdError, Refused
 from kioskd.journal import Envelope, Journal
 from kioskd.ledger import commit, rebuild
 from kioskd.scans import ScanStore
@@ -76,6 +78,7 @@ class Hall:
         self.listeners: set[Callable[[Envelope], None]] = set()
         self.api_url = ""
         self._tasks: list[asyncio.Task] = []
+        self._device_tasks: list[asyncio.Task] = []
         self._side: set[asyncio.Task] = set()  # short jobs started by device callbacks
         self._stopping = asyncio.Event()
         self.watch = Watch()  # changed() after every event, card read and device state
@@ -89,14 +92,12 @@ class Hall:
         self.link_key = load_key(self.cfg.rating.link_key_file
                                  or self.state_dir / "keys" / "rating-link.key")
         self.state = rebuild(self.cfg, self.journal, self.clock())
-        self.uplink = Uplink(self.cfg.uplink, self.cfg.hall.id, self.journal, self.watch.changed,
-                             boot=self._count_boot())
-        await self.uplink.start()
-        for dev in self.cfg.devices:
-            driver: Driver = load(TYPES[dev.type].driver)(dev, self._on_input)
-            sup = Supervisor(driver, self._on_device_state, self.backoff)
-            self.drivers[dev.id], self.supervisors[dev.id] = driver, sup
-            self._tasks.append(asyncio.create_task(sup.run_forever(), name=f"device:{dev.id}"))
+        # central's commands are signed with this key; central holds the same one
+        self.commands = CentralCommands(self, load_key(self.cfg.uplink.command_key_file
+                                                       or self.state_dir / "keys" / "command.key"))
+        self._boot = self._count_boot()
+        await self._start_uplink()
+        self._start_devices()
         self._tasks.append(asyncio.create_task(self._ticking(), name="tick"))
         if self.with_api:
             from kioskd.api.server import ApiServer
@@ -105,6 +106,60 @@ class Hall:
             self.api_url = await self.api.start()
         log.info("hall %s running: %d devices, journal at seq %d, API %s", self.cfg.hall.id,
                  len(self.drivers), self.journal.last_seq, self.api_url or "off")
+
+    async def _start_uplink(self) -> None:
+        self.uplink = Uplink(self.cfg.uplink, self.cfg.hall.id, self.journal, self.watch.changed,
+                             boot=self._boot, on_central=self.commands.received)
+        await self.uplink.start()
+
+    def _start_devices(self) -> None:
+        for dev in self.cfg.devices:
+            driver: Driver = load(TYPES[dev.type].driver)(dev, self._on_input)
+            sup = Supervisor(driver, self._on_device_state, self.backoff)
+            self.drivers[dev.id], self.supervisors[dev.id] = driver, sup
+            self._device_tasks.append(asyncio.create_task(sup.run_forever(),
+                                                          name=f"device:{dev.id}"))
+
+    async def _stop_devices(self) -> None:
+        for task in self._device_tasks:
+            task.cancel()
+        await asyncio.gather(*self._device_tasks, return_exceptions=True)
+        self._device_tasks.clear()
+        self.drivers.clear()
+        self.supervisors.clear()
+
+    async def reload(self, cfg: Config) -> None:
+        """Run on a new, validated config: devices reopened, the day's state rebuilt from the
+        journal under the new rules, API clients replaced, the uplink reconnected if its
+        settings changed. The API's listen address and the state folder need a restart."""
+        old, self.cfg = self.cfg, cfg
+        await self._stop_devices()
+        self.tz = cfg.hall.tz
+        self.state = rebuild(cfg, self.journal, self.clock())
+        self._start_devices()
+        if self.with_api and hasattr(self, "api"):
+            self.api.clients = cfg.api.clients
+            if (cfg.api.host, cfg.api.port) != (old.api.host, old.api.port):
+                log.warning("config: [api] listen changed: it takes effect at the next restart")
+        if cfg.uplink != old.uplink:
+            # after the answer to central's command has gone out on the old link
+            self.spawn(self._restart_uplink(), "uplink-restart")
+        log.info("config reloaded from %s: %d devices, %d windows, %d categories", cfg.path,
+                 len(cfg.devices), len(cfg.windows), len(cfg.categories))
+        self.watch.changed()
+
+    async def _restart_uplink(self) -> None:
+        await self.uplink.stop()
+        await self._start_uplink()
+
+    async def reload_from_disk(self) -> None:
+        """SIGHUP (systemctl reload): the config file again; a broken one changes nothing."""
+        try:
+            cfg = config_mod.load(self.cfg.path)
+        except ConfigError as exc:
+            log.error("config not reloaded, the running one stays:\n%s", exc)
+            return
+        await self.reload(cfg)
 
     def _count_boot(self) -> int:
         """The daemon's starts, kept in the state folder: `state` carries it so that central
@@ -126,6 +181,7 @@ class Hall:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._side, return_exceptions=True)
         self._tasks.clear()
+        await self._stop_devices()
         if hasattr(self, "uplink"):
             await self.uplink.stop()
         if hasattr(self, "journal"):
@@ -137,6 +193,8 @@ class Hall:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
+        loop.add_signal_handler(signal.SIGHUP,
+                                lambda: self.spawn(self.reload_from_disk(), "reload"))
         await self.start()
         sdnotify.notify(f"READY=1\nSTATUS=serving hall {self.cfg.hall.id}")
         watchdog = None
@@ -312,13 +370,13 @@ class Hall:
                      c.error or f"{c.holder.masked_name}, age {c.holder.age}")
             self.watch.changed()
         elif inp.kind == "keys" and dev.window is not None:
-            self._spawn(self._keys(dev.window, inp), f"keys:{dev.id}")
+            self.spawn(self._keys(dev.window, inp), f"keys:{dev.id}")
         elif inp.kind == "rating":
-            self._spawn(self._rating(dev.window, inp), f"rating:{dev.id}")
+            self.spawn(self._rating(dev.window, inp), f"rating:{dev.id}")
         elif inp.kind == "scan" and dev.window is not None:
-            self._spawn(self._page_captured(dev.id, dev.window, inp.payload), f"page:{dev.id}")
+            self.spawn(self._page_captured(dev.id, dev.window, inp.payload), f"page:{dev.id}")
         elif inp.kind == "code" and dev.kiosk:
-            self._spawn(self._scanned_at_kiosk(dev.kiosk, inp.payload), f"scan:{dev.id}")
+            self.spawn(self._scanned_at_kiosk(dev.kiosk, inp.payload), f"scan:{dev.id}")
         elif inp.kind == "code":
             # a window's gun scans documents for the clerk: their use arrives with the scan
             # workflow; the code itself may be personal data, so only its length is logged
@@ -470,18 +528,53 @@ class Hall:
             # a board that comes back shows what it should, not what it had
             board = self.drivers[st.device]
             text = self.board_text[dev.window]
-            self._spawn(self._refresh(board, text), f"refresh:{dev.id}")
+            self.spawn(self._refresh(board, text), f"refresh:{dev.id}")
         w = self.state.windows.get(dev.window) if dev.window is not None else None
         if st.state == "ready" and dev.type.startswith("pad.") and w and w.awaiting_rating:
             # a pad back from a power cut asks again for the rating still open at its window
             # (within the same time limit: the clock started at the finish)
             effect = queue.PromptRating(w.number, w.awaiting_rating, w.clerk, w.staff_no)
-            self._spawn(self._run_effect(effect), f"reprompt:{dev.id}")
+            self.spawn(self._run_effect(effect), f"reprompt:{dev.id}")
 
-    def _spawn(self, coro, name: str) -> None:
+    def spawn(self, coro, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
         self._side.add(task)
         task.add_done_callback(self._side.discard)
+
+    async def announce(self, text: str, seconds: int) -> dict[str, Any]:
+        """A notice from central on every board for `seconds`, then each board shows its own
+        text again. (Spoken announcements arrive with the voice queue.)"""
+        shown, failed = [], {}
+        boards = [(dev, self.drivers[dev.id]) for dev in self.cfg.devices
+                  if dev.type.startswith("board.") and dev.id in self.drivers]
+        for dev, board in boards:
+            try:
+                await board.handle("show", text=text)
+                shown.append(dev.id)
+            except DeviceError as exc:
+                failed[dev.id] = exc.code
+        self.spawn(self._after_notice(boards, seconds), "notice-end")
+        return {"shown_on": shown, "failed": failed}
+
+    async def _after_notice(self, boards: list, seconds: int) -> None:
+        await asyncio.sleep(seconds)  # the notice's time on the boards, not a wait for an event
+        for dev, board in boards:
+            if dev.window in self.board_text:
+                await self._refresh(board, self.board_text[dev.window])
+            else:
+                try:
+                    await board.handle("clear")
+                except DeviceError as exc:
+                    log.warning("%s: clear failed: %s", board.id, exc.code)
+
+    async def load_appointments(self, version: str, items: list[dict[str, Any]]) -> Envelope:
+        """A new appointment list (from central or the API). An item's `id_number` becomes the
+        keyed token here and goes no further: it is never journaled nor kept."""
+        clean = tuple({k: v for k, v in i.items() if k != "id_number"}
+                      | {"holder": self.token_of(str(i["id_number"])) if i.get("id_number")
+                         else None} for i in items)
+        envs, _ = await self.execute(queue.LoadAppointments(version, clean))
+        return envs[-1]
 
     async def _refresh(self, board: Driver, text: str) -> None:
         try:

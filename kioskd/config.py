@@ -69,6 +69,13 @@ class UplinkConfig:
     username: str = ""
     password: str = field(default="", repr=False)
     ca_file: str = ""
+    cert_file: str = ""  # a client certificate (mutual TLS), with its key_file
+    key_file: str = ""
+    command_key_file: Path | None = None  # central's commands are signed with it
+    keepalive_s: int = 30
+    # rows out and no PUBACK (nor anything else) from the broker for this long: the link is
+    # dead even if TCP says nothing (a hung broker, a NAT that dropped us); reconnect
+    liveness_s: int = 20
 
 
 @dataclass(frozen=True)
@@ -487,7 +494,8 @@ def _read_secret(path: Path, value: str, keypath: str, c: _Checker) -> str:
 
 def _uplink(raw: dict, path: Path, c: _Checker) -> UplinkConfig:
     t = _table(raw, "uplink", c)
-    c.unknown_keys(t, {"url", "client_id", "username", "password_file", "ca_file"}, "uplink")
+    c.unknown_keys(t, {"url", "client_id", "username", "password_file", "ca_file", "cert_file",
+                       "key_file", "command_key_file", "keepalive_s", "liveness_s"}, "uplink")
     url = c.take(t, "url", str, "uplink", default="mqtt://127.0.0.1:1883")
     parts = urlsplit(url)
     host, port = parts.hostname or "", 0
@@ -504,13 +512,28 @@ def _uplink(raw: dict, path: Path, c: _Checker) -> UplinkConfig:
         pf = c.take(t, "password_file", str, "uplink")
         if pf:
             password = _read_secret(path, pf, "uplink.password_file", c)
-    ca = c.take(t, "ca_file", str, "uplink", required=False, default="")
-    if ca and not (path.parent / ca).is_file():
-        c.bad("uplink.ca_file", f"no such file: {path.parent / ca}")
+    files = {}
+    for key in ("ca_file", "cert_file", "key_file", "command_key_file"):
+        value = c.take(t, key, str, "uplink", required=False, default="")
+        files[key] = _relative(path, value) if value else None
+        if files[key] is not None and not files[key].is_file():
+            c.bad(f"uplink.{key}", f"no such file: {files[key]}")
+    if (files["cert_file"] is None) != (files["key_file"] is None):
+        c.bad("uplink.cert_file", "a client certificate needs both cert_file and key_file")
+    if files["cert_file"] and parts.scheme != "mqtts":
+        c.bad("uplink.cert_file", "a client certificate needs TLS: use an mqtts:// url")
+    keepalive = c.take(t, "keepalive_s", int, "uplink", required=False, default=30)
+    if not 5 <= keepalive <= 600:
+        c.bad("uplink.keepalive_s", f"{keepalive} is outside 5-600")
+    liveness = c.take(t, "liveness_s", int, "uplink", required=False, default=20)
+    if not 2 <= liveness <= 600:
+        c.bad("uplink.liveness_s", f"{liveness} is outside 2-600")
+    text = lambda key: str(files[key]) if files[key] else ""  # noqa: E731
     return UplinkConfig(url, host, port, parts.scheme == "mqtts",
                         c.take(t, "client_id", str, "uplink", required=False, default=""),
                         c.take(t, "username", str, "uplink", required=False, default=""),
-                        password, str(path.parent / ca) if ca else "")
+                        password, text("ca_file"), text("cert_file"), text("key_file"),
+                        files["command_key_file"], keepalive, liveness)
 
 
 def _host_port(value: str, keypath: str, c: _Checker) -> tuple[str, int]:

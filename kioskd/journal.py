@@ -31,6 +31,8 @@ CREATE INDEX IF NOT EXISTS journal_undelivered ON journal(seq) WHERE delivered =
 CREATE INDEX IF NOT EXISTS journal_ts ON journal(ts);
 -- after a retention purge: where the chain now starts (the seq and hash of the last purged row)
 CREATE TABLE IF NOT EXISTS anchor (seq INTEGER NOT NULL, hash TEXT NOT NULL);
+-- ids of central's commands taken, until they expire: a replay is refused, also after a restart
+CREATE TABLE IF NOT EXISTS commands (id TEXT PRIMARY KEY, expires TEXT NOT NULL);
 """
 
 GENESIS = "0" * 64
@@ -186,6 +188,20 @@ class Journal:
                 return expect if seq != expect else seq
             prev, expect = h, seq + 1
         return None
+
+    def claim_command(self, id_: str, expires_utc: str, now_utc: str) -> bool:
+        """Take central's command `id_` once: False when it was taken before (a replay).
+        Times are UTC ISO strings, so they compare as text; expired ids are forgotten."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("DELETE FROM commands WHERE expires <= ?", (now_utc,))
+            fresh = self._db.execute("INSERT OR IGNORE INTO commands VALUES (?, ?)",
+                                     (id_, expires_utc)).rowcount == 1
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return fresh
 
     def close(self) -> None:
         self._db.close()

@@ -56,7 +56,7 @@ class Subscriber:
     """Collects every message under a topic filter; `until()` waits on them with a bound."""
 
     def __init__(self, port: int, topic: str = "kioskd/#", client_id: str = "",
-                 persistent: bool = False):
+                 persistent: bool = False, username: str = "", password: str = ""):
         self.port, self.topic = port, topic
         self.messages: list[tuple[str, bytes, bool]] = []  # topic, payload, retained
         self.watch = Watch()
@@ -66,6 +66,8 @@ class Subscriber:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                                   clean_session=not persistent)
         self.client.reconnect_delay_set(0.1, 0.5)
+        if username:
+            self.client.username_pw_set(username, password)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *a: self._subscribed.set()

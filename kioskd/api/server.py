@@ -247,15 +247,11 @@ class ApiServer:
         items = body.get("items")
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             return _error(400, "request.items", "body needs {\"version\", \"items\": [...]}")
-        clean = tuple({k: v for k, v in i.items() if k != "id_number"}
-                      | {"holder": self.hall.token_of(i["id_number"]) if i.get("id_number")
-                         else None} for i in items)
         try:
-            envs, _ = await self.hall.execute(
-                queue.LoadAppointments(str(body.get("version", "")), clean))
+            env = await self.hall.load_appointments(str(body.get("version", "")), items)
         except Refused as exc:
             return _error(400, exc.code, str(exc))
-        return web.json_response({"loaded": len(clean), "seq": envs[-1].seq})
+        return web.json_response({"loaded": len(items), "seq": env.seq})
 
     async def window(self, request: web.Request) -> web.Response:
         client = self._need(request, "clerk", "technician")

@@ -7,6 +7,8 @@ window). After every (re)connect or restart, sending starts again after central'
 may arrive twice and central deduplicates by (hall, seq); at most AHEAD rows are sent beyond
 central's ack, so a central that stalls does not fill the broker with a day's backlog. When the
 ack stalls with rows out, they are sent again after RESEND_S, doubling up to RESEND_MAX_S.
+Central's commands (`cmd/{op}`) and appointments (`appointments`) are handed to `on_central`
+unjudged: the hall checks their signatures (kioskd/commands.py).
 paho runs its network loop in its own thread; every callback hops onto the asyncio loop, and
 only the loop's thread touches the journal.
 """
@@ -14,8 +16,11 @@ only the loop's thread touches the journal.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
+import random
+import socket
 import ssl
 import time
 from typing import Any, Callable
@@ -29,10 +34,18 @@ from kioskd.journal import Journal
 
 log = logging.getLogger("kioskd.uplink")
 
-WINDOW = 20  # rows in flight at once: paho's own default, and its fastest (baselines.md)
+WINDOW = 20  # rows on the wire without PUBACK: paho's own default, and its fastest (baselines.md)
+# rows handed to paho at once, not yet PUBACKed: paho sends the next queued row from its own
+# thread on each PUBACK; handing them one by one from the loop cost a thread hop each way per
+# row and ran at a quarter of raw paho's rate (bench/)
+HANDED = 200
 AHEAD = 10_000  # rows sent beyond central's acknowledgement, at most
 RESEND_S = 3.0  # central's ack stalled this long with rows out: send them again ...
 RESEND_MAX_S = 120.0  # ... waiting twice as long each time while central stays silent
+RETRY_S = (1.0, 8.0)  # reconnect backoff, doubling from the first to the cap (jittered)
+REFUSED_RETRY_S = (60.0, 300.0)  # the broker refused our credentials: no use asking often
+AUTH_REFUSED = {"Bad user name or password", "Not authorized", "Client identifier not valid",
+                "Banned", "Bad authentication method"}
 
 
 def prefix(hall: str) -> str:
@@ -45,8 +58,10 @@ def rfc3339(t: float) -> str:
 
 class Uplink:
     def __init__(self, cfg: UplinkConfig, hall: str, journal: Journal,
-                 on_change: Callable[[], None] = lambda: None, boot: int = 0):
+                 on_change: Callable[[], None] = lambda: None, boot: int = 0,
+                 on_central: Callable[[str, bytes], None] = lambda suffix, payload: None):
         self.cfg = cfg
+        self.on_central = on_central  # ("cmd/OP" | "appointments", payload), on the loop
         self.hall = hall
         self.journal = journal
         self.on_change = on_change  # connected, lost, or a row delivered
@@ -59,12 +74,17 @@ class Uplink:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._inflight: dict[int, int] = {}  # paho mid -> seq
+        self._pubacks: collections.deque[int] = collections.deque()  # from paho's thread
+        self._puback_hop = False
         self._sent_upto = 0
+        self._next: collections.deque = collections.deque()  # rows read, after _sent_upto
         self._progress = (0, time.monotonic())  # central's ack, and when it last moved
         self._resend_s = RESEND_S
         self._device_states: dict[str, dict[str, Any]] = {}
         self._task: asyncio.Task | None = None
         self._last_error = ""
+        self.retry_s = RETRY_S
+        self._heard = time.monotonic()  # the broker's last word to us (CONNACK, PUBACK, message)
         self._stopping = False
         self.client = self._make_client()
 
@@ -73,12 +93,13 @@ class Uplink:
                         client_id=self.cfg.client_id or f"kioskd-{self.hall}",
                         protocol=mqtt.MQTTv311, clean_session=True)
         c.will_set(f"{self.prefix}/state", self._state_payload(False), qos=1, retain=True)
-        c.reconnect_delay_set(min_delay=1, max_delay=8)
+        self._retry_within(RETRY_S, c)
         c.max_inflight_messages_set(WINDOW)
         if self.cfg.username:
             c.username_pw_set(self.cfg.username, self.cfg.password or None)
         if self.cfg.tls:
-            c.tls_set(ca_certs=self.cfg.ca_file or None, cert_reqs=ssl.CERT_REQUIRED)
+            c.tls_set(ca_certs=self.cfg.ca_file or None, certfile=self.cfg.cert_file or None,
+                      keyfile=self.cfg.key_file or None, cert_reqs=ssl.CERT_REQUIRED)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_publish = self._on_publish
@@ -93,10 +114,10 @@ class Uplink:
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._sent_upto = self.journal.delivered_upto()
+        self._send_from(self.journal.delivered_upto())
         # connect_async + loop_start: paho keeps retrying in its thread while the broker is
         # down, and the hall goes on working from the journal meanwhile
-        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=30)
+        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s)
         self.client.loop_start()
         self._task = asyncio.create_task(self._pump_forever(), name="uplink")
 
@@ -120,8 +141,14 @@ class Uplink:
     def status(self) -> dict[str, Any]:
         return {"connected": self.connected, "backlog": self.journal.backlog(),
                 "delivered_upto": self.journal.delivered_upto(), "central_upto": self.central_upto,
-                "reconnects": self.reconnects,
+                "reconnects": self.reconnects, "retry_s": list(self.retry_s),
                 "last_error": self._last_error}
+
+    def answer(self, op: str, body: dict[str, Any]) -> None:
+        """A reply to central's command, on cmd-result/{op} (QoS 1, not kept)."""
+        if self.connected:
+            self.client.publish(f"{self.prefix}/cmd-result/{op}",
+                                json.dumps(body, ensure_ascii=False), qos=1)
 
     def publish_device_state(self, device: str, payload: dict[str, Any]) -> None:
         self._device_states[device] = payload
@@ -132,13 +159,20 @@ class Uplink:
     # --- sending -----------------------------------------------------------------------------
     async def _pump_forever(self) -> None:
         while True:
+            timed_out = False
             try:
                 async with asyncio.timeout(RESEND_S / 2):
                     await self._wake.wait()
             except TimeoutError:
-                self._resend_if_stalled()
+                timed_out = True
             self._wake.clear()
-            self._pump()
+            try:
+                if timed_out:
+                    self._resend_if_stalled()
+                    self._check_liveness()
+                self._pump()
+            except Exception:  # a bug here must not end delivery for good: log, go on
+                log.exception("uplink: sending failed; trying again")
 
     def _resend_if_stalled(self) -> None:
         """Rows sent, connected, and central's ack has not moved for RESEND_S: they were lost
@@ -152,21 +186,58 @@ class Uplink:
                 and time.monotonic() - self._progress[1] >= self._resend_s):
             log.warning("uplink: no acknowledgement from central past seq %d for %.0f s; "
                         "sending %d rows again", acked, self._resend_s, self._sent_upto - acked)
-            self._sent_upto = acked
+            self._send_from(acked)
             self._progress = (acked, time.monotonic())
             self._resend_s = min(self._resend_s * 2, RESEND_MAX_S)
 
+    def _check_liveness(self) -> None:
+        """Rows out and not a word from the broker for liveness_s: the link is dead though TCP
+        has not said so (a hung broker, a NAT that forgot us; paho's own keepalive would take
+        up to twice keepalive_s). Drop the socket: paho reconnects, we send again."""
+        silent = time.monotonic() - self._heard
+        if not (self.connected and self._inflight and silent >= self.cfg.liveness_s):
+            return
+        self._last_error = f"no PUBACK from the broker for {silent:.0f} s"
+        log.warning("uplink: %s with %d rows in flight; reconnecting", self._last_error,
+                    len(self._inflight))
+        self._heard = time.monotonic()
+        sock = self.client.socket()
+        if sock is not None:
+            try:  # paho's loop sees the connection end and reconnects with its backoff
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _retry_within(self, bounds: tuple[float, float], client: mqtt.Client | None = None) -> None:
+        """paho's reconnect backoff doubles from min to max; a random cap keeps a city's halls
+        from coming back in lockstep after central's outage."""
+        self.retry_s = bounds
+        (client or self.client).reconnect_delay_set(
+            min_delay=bounds[0], max_delay=bounds[1] * random.uniform(0.75, 1.25))
+
     def _pump(self) -> None:
-        room = min(WINDOW - len(self._inflight),
+        room = min(HANDED - len(self._inflight),
                    self.journal.delivered_upto() + AHEAD - self._sent_upto)
         if not self.connected or room <= 0:
             return
-        for env in self.journal.read(after=self._sent_upto, limit=room, undelivered=True):
+        for _ in range(room):
+            if not self._next:
+                self._next.extend(self.journal.read(after=self._sent_upto,
+                                                    limit=HANDED, undelivered=True))
+                if not self._next:
+                    return
+            env = self._next[0]
             info = self.client.publish(f"{self.prefix}/event/{env.type}", env.to_json(), qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 return  # the link just dropped; the reconnect starts over from the journal
+            self._next.popleft()
             self._inflight[info.mid] = env.seq
             self._sent_upto = env.seq
+
+    def _send_from(self, seq: int) -> None:
+        """Send on from the row after `seq` (a reconnect, a resend): what was read ahead goes."""
+        self._sent_upto = seq
+        self._next.clear()
 
     # --- paho callbacks (paho's thread) -> the loop ------------------------------------------
     def _call(self, fn, *args) -> None:
@@ -183,34 +254,56 @@ class Uplink:
         self._call(self._connected, True, "broker unreachable")
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
-        self._call(self._puback, mid)
+        # PUBACKs are gathered here and taken on the loop in batches: one hop each cost as
+        # much as the send
+        self._pubacks.append(mid)
+        if not self._puback_hop:
+            self._puback_hop = True
+            self._call(self._take_pubacks)
 
     def _on_message(self, client, userdata, msg) -> None:
         if msg.topic == f"{self.prefix}/ack":
             self._call(self._central_ack, msg.payload)
+        elif msg.topic.startswith(self.prefix + "/"):
+            self._call(self.on_central, msg.topic[len(self.prefix) + 1:], msg.payload)
 
     def _connected(self, failed: bool, reason: str) -> None:
+        self._heard = time.monotonic()
         if failed:
+            refused = reason in AUTH_REFUSED
+            if refused:
+                self._retry_within(REFUSED_RETRY_S)
             if reason != self._last_error:
-                log.error("uplink: no connection to broker %s:%s: %s (retrying; events wait in the journal)",
-                          self.cfg.host, self.cfg.port, reason)
+                if refused:
+                    log.error("uplink: broker %s:%s refused user %r: %s. Check [uplink] username, "
+                              "password_file and cert_file; retrying every %.0f-%.0f s, events "
+                              "wait in the journal", self.cfg.host, self.cfg.port,
+                              self.cfg.username, reason, *REFUSED_RETRY_S)
+                else:
+                    log.error("uplink: no connection to broker %s:%s: %s (retrying; events "
+                              "wait in the journal)", self.cfg.host, self.cfg.port, reason)
             self._last_error = reason
             return
+        if self.retry_s != RETRY_S:
+            self._retry_within(RETRY_S)
         self.connected = True
         self._last_error = ""
         log.info("uplink connected to %s:%s; %d events to send", self.cfg.host, self.cfg.port,
                  self.journal.backlog())
-        self.client.subscribe(f"{self.prefix}/ack", qos=1)
+        self.client.subscribe([(f"{self.prefix}/ack", 1), (f"{self.prefix}/cmd/+", 1),
+                               (f"{self.prefix}/appointments", 1)])
         self.client.publish(f"{self.prefix}/state", self._state_payload(True), qos=1, retain=True)
         for device, payload in self._device_states.items():
             self.client.publish(f"{self.prefix}/device/{device}/state", json.dumps(payload),
                                 qos=1, retain=True)
         self._inflight.clear()
-        self._sent_upto = self.journal.delivered_upto()
+        self._send_from(self.journal.delivered_upto())
         self._wake.set()
         self.on_change()
 
     def _disconnected(self, reason: str) -> None:
+        if not self._stopping:
+            self._retry_within(self.retry_s)  # a new random cap each time
         if self.connected and not self._stopping:
             log.warning("uplink to %s:%s lost (%s); events wait in the journal",
                         self.cfg.host, self.cfg.port, reason)
@@ -219,9 +312,13 @@ class Uplink:
         self._inflight.clear()
         self.on_change()
 
-    def _puback(self, mid: int) -> None:
-        if self._inflight.pop(mid, None) is not None:
-            self._wake.set()  # a place in the window: send on
+    def _take_pubacks(self) -> None:
+        self._puback_hop = False
+        self._heard = time.monotonic()
+        while self._pubacks:
+            self._inflight.pop(self._pubacks.popleft(), None)
+        if len(self._inflight) <= HANDED // 2:
+            self._wake.set()  # paho's queue runs low: hand it more
 
     def _central_ack(self, payload: bytes) -> None:
         try:

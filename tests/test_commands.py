@@ -1,0 +1,257 @@
+"""Central's commands on a real mosquitto: genuine ones are carried out and answered; each void
+one (unsigned, wrongly signed, a flipped byte, expired, replayed, moved to another op) is refused,
+answered with its code and audited as `command.refused`, which central stores. The retained
+appointment list is kept and used for check-in while the link is down."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import textwrap
+from datetime import timedelta
+
+import pytest
+
+from kioskd import config
+from kioskd.engine import queue
+from kioskd.sim.hall import SimHall
+from kioskd.uplink.signed import sign_appointments, sign_command
+from helpers import Subscriber, api
+
+
+class Central:
+    """What a city's central does: sign, publish, read the hall's answers."""
+
+    def __init__(self, hall, sub: Subscriber):
+        self.hall, self.sub = hall, sub
+        self.prefix = f"kioskd/v1/{hall.cfg.hall.id}"
+
+    def signed(self, op: str, args: dict, ttl_s: float = 60, key: bytes | None = None,
+               **kw) -> bytes:
+        body = sign_command(key or self.hall.commands.key, self.hall.cfg.hall.id, op, args,
+                            self.hall.now(), ttl_s, **kw)
+        return json.dumps(body, ensure_ascii=False).encode()
+
+    async def send(self, op: str, payload: bytes, retain: bool = False) -> dict:
+        """Publish on cmd/{op}; the hall's answer on cmd-result/{op}."""
+        before = len(self.sub.messages)
+        self.sub.client.publish(f"{self.prefix}/cmd/{op}", payload, qos=1, retain=retain)
+        await self.sub.watch.until(lambda: len(self.sub.messages) > before, 10, f"answer to {op}")
+        topic, body, _ = self.sub.messages[before]
+        assert topic == f"{self.prefix}/cmd-result/{op}"
+        return json.loads(body)
+
+
+@pytest.fixture
+async def central(sim):
+    sub = await Subscriber(sim.broker.port, f"kioskd/v1/{sim.hall.cfg.hall.id}/cmd-result/#").start()
+    yield Central(sim.hall, sub)
+    sub.stop()
+
+
+def stored_types(sim) -> list[tuple[str, dict]]:
+    conn = sqlite3.connect(sim.state / "central.sqlite3")
+    try:
+        return [(t, json.loads(d)) for t, d in conn.execute(
+            "SELECT type, data FROM events ORDER BY seq")]
+    finally:
+        conn.close()
+
+
+async def at_central(sim, type_: str, pred=lambda d: True) -> dict:
+    """The audit row `type_` as central stored it."""
+    hall = sim.hall
+    await hall.watch.until(lambda: hall.journal.backlog() == 0, 10, "central has every row")
+    found = [d for t, d in stored_types(sim) if t == type_ and pred(d)]
+    assert found, f"central has no {type_}"
+    return found[-1]
+
+
+async def test_a_genuine_command_is_carried_out_and_answered(sim, central):
+    answer = await central.send("window.pause", central.signed("window.pause", {"window": 1}))
+    assert answer["status"] == "ok" and answer["result"]["state"] == "paused"
+    assert sim.hall.state.windows[1].state == "paused"
+    done = await at_central(sim, "command.done")
+    assert (done["op"], done["status"], done["id"]) == ("window.pause", "ok", answer["transaction"])
+    answer = await central.send("window.resume", central.signed("window.resume", {"window": 1}))
+    assert answer["status"] == "ok" and sim.hall.state.windows[1].state == "open"
+
+
+def _flip(payload: bytes) -> bytes:
+    """One byte of the signed content changed, the JSON still valid: window 1 -> window 2."""
+    assert b'"window": 1' in payload
+    return payload.replace(b'"window": 1', b'"window": 3')
+
+
+BAD = {
+    "unsigned": lambda c: json.dumps({k: v for k, v in json.loads(
+        c.signed("window.pause", {"window": 1})).items() if k != "sig"}).encode(),
+    "wrong key": lambda c: c.signed("window.pause", {"window": 1}, key=b"k" * 32),
+    "flipped byte": lambda c: _flip(c.signed("window.pause", {"window": 1})),
+    "expired": lambda c: c.signed("window.pause", {"window": 1}, ttl_s=-1),
+    "valid for days": lambda c: c.signed("window.pause", {"window": 1}, ttl_s=3 * 86400),
+    "not JSON": lambda c: b"\xff pause window 1",
+}
+CODES = {"unsigned": "cmd.unsigned", "wrong key": "cmd.bad_signature",
+         "flipped byte": "cmd.bad_signature", "expired": "cmd.expired",
+         "valid for days": "cmd.ttl_too_long", "not JSON": "cmd.malformed"}
+
+
+@pytest.mark.parametrize("kind", list(BAD))
+async def test_each_bad_command_is_refused_and_audited(sim, central, kind):
+    answer = await central.send("window.pause", BAD[kind](central))
+    assert answer["status"] == "error" and answer["error"] == CODES[kind]
+    assert all(w.state == "open" for w in sim.hall.state.windows.values())  # nothing obeyed
+    audit = await at_central(sim, "command.refused")
+    assert (audit["op"], audit["code"]) == ("window.pause", CODES[kind])
+    assert not [d for t, d in stored_types(sim) if t == "command.done"]
+
+
+async def test_a_replay_is_refused_also_after_a_restart(sim, central):
+    payload = central.signed("window.pause", {"window": 2})
+    assert (await central.send("window.pause", payload))["status"] == "ok"
+    await sim.hall.execute(queue.WindowAction(2, "resume"))
+    again = await central.send("window.pause", payload)  # the same bytes, byte for byte
+    assert again["error"] == "cmd.replayed" and sim.hall.state.windows[2].state == "open"
+    hall = await sim.restart_daemon()
+    central.hall = hall
+    again = await central.send("window.pause", payload)
+    assert again["error"] == "cmd.replayed" and hall.state.windows[2].state == "open"
+    audit = await at_central(sim, "command.refused")
+    assert audit["code"] == "cmd.replayed" and audit["id"] == json.loads(payload)["id"]
+
+
+async def test_a_command_moved_to_another_op_is_refused(sim, central):
+    """Signed for window.resume, published on cmd/window.pause: the op is signed too."""
+    answer = await central.send("window.pause", central.signed("window.resume", {"window": 1}))
+    assert answer["error"] == "cmd.bad_signature"
+    unknown = await central.send("shell", central.signed("window.pause", {"window": 1}))
+    assert unknown["error"] == "cmd.op_unknown"
+
+
+async def test_device_test_and_announce(sim, central):
+    answer = await central.send("device.test", central.signed("device.test",
+                                                              {"device": "printer-k1"}))
+    assert answer["status"] == "ok" and answer["result"]["state"] == "ready"
+    assert answer["result"]["answered"]
+    nope = await central.send("device.test", central.signed("device.test", {"device": "x"}))
+    assert nope["error"] == "cmd.args"
+    boards = [d.id for d in sim.hall.cfg.devices if d.type.startswith("board.")]
+    sim.hall.board_text[1] = "A001 请到1号窗口"
+    answer = await central.send("announce", central.signed(
+        "announce", {"text": "系统将于18:00维护", "seconds": 1}))
+    assert sorted(answer["result"]["shown_on"]) == sorted(boards)
+    assert all(sim.twin(b).text == "系统将于18:00维护" for b in boards)
+    w1 = sim.hall.cfg.devices_of(window=1, prefix="board.")[0].id
+    await sim.hall.watch.until(lambda: sim.twin(w1).text == "A001 请到1号窗口", 5,
+                               "the window board shows its call again")
+    assert (await at_central(sim, "hall.announced"))["text"] == "系统将于18:00维护"
+
+
+def small_hall(tmp_path, port: int, extra: str = "") -> str:
+    return textwrap.dedent(f"""
+        [hall]
+        id = "cmd-hall"
+        name = "测试大厅"
+        [uplink]
+        url = "mqtt://127.0.0.1:{port}"
+        [api]
+        listen = "127.0.0.1:0"
+        [[api.client]]
+        name = "k1"
+        role = "kiosk"
+        kiosk = "k1"
+        token = "kiosk-token-for-tests-0001"
+        [[category]]
+        code = "A"
+        name = "综合受理"
+        [[window]]
+        number = 1
+        categories = ["A"]
+        [[kiosk]]
+        id = "k1"
+        """) + textwrap.dedent(extra)
+
+
+async def test_config_reload_refuses_a_broken_config_and_applies_a_good_one(tmp_path, broker):
+    path = tmp_path / "devices.toml"
+    path.write_text(small_hall(tmp_path, broker.port))
+    sim = SimHall(config.load(path), tmp_path / "hall", broker=broker, api_port=0)
+    hall = await sim.start()
+    sub = await Subscriber(broker.port, "kioskd/v1/cmd-hall/cmd-result/#").start()
+    central = Central(hall, sub)
+    try:
+        broken = small_hall(tmp_path, broker.port, """
+            [[category]]
+            code = 5
+            name = "不动产"
+            """)
+        answer = await central.send("config.reload", central.signed("config.reload",
+                                                                    {"toml": broken}))
+        assert answer["status"] == "error" and answer["error"] == "config.invalid"
+        assert f"{path}:" in answer["detail"] and "category[1].code" in answer["detail"]
+        assert path.read_text() == small_hall(tmp_path, broker.port)  # the old file stays
+        assert set(hall.state.categories) == {"A"}
+        s, b = await api(hall, "POST", "/api/tickets", {"category": "A"})  # still serving
+        assert s == 201, b
+        good = small_hall(tmp_path, broker.port, """
+            [[category]]
+            code = "B"
+            name = "不动产登记"
+            """).replace('categories = ["A"]', 'categories = ["A", "B"]')
+        answer = await central.send("config.reload", central.signed("config.reload",
+                                                                    {"toml": good}))
+        assert answer["status"] == "ok" and answer["result"]["categories"] == 2
+        assert path.read_text() == good and set(hall.state.categories) == {"A", "B"}
+        assert hall.state.tickets["A001"].status == "waiting"  # the day's queue survives
+        s, b = await api(hall, "POST", "/api/tickets", {"category": "B"})
+        assert s == 201 and b["number"] == "B001"
+    finally:
+        sub.stop()
+        await sim.stop()
+
+
+async def test_appointments_from_central_are_kept_for_when_the_link_is_down(sim, central):
+    hall = sim.hall
+    now = hall.now()
+    items = [{"code": "YY9001", "category": "B", "id_number": "11010519491231002X",
+              "start": (now + timedelta(minutes=5)).isoformat(),
+              "end": (now + timedelta(minutes=35)).isoformat()}]
+    topic = f"kioskd/v1/{hall.cfg.hall.id}/appointments"
+    body = sign_appointments(hall.commands.key, hall.cfg.hall.id, 7, items, now)
+    central.sub.client.publish(topic, json.dumps(body), qos=1, retain=True)
+    await hall.watch.until(lambda: "YY9001" in hall.state.appointments, 10, "loaded")
+    assert hall.state.appointments_version == "7"
+    # the ID number became the keyed token on arrival and went no further
+    assert "11010519491231002X" not in str([e.to_json() for e in hall.journal.read()])
+    # an older list (a replayed retained message) is refused and audited
+    old = sign_appointments(hall.commands.key, hall.cfg.hall.id, 6, [], now)
+    central.sub.client.publish(topic, json.dumps(old), qos=1, retain=True)
+    audit = await at_central(sim, "command.refused", lambda d: d["op"] == "appointments")
+    assert audit["code"] == "cmd.stale_version" and "YY9001" in hall.state.appointments
+    # the link goes down, the daemon restarts: the list is still there for check-in
+    await sim.broker.stop()
+    hall = await sim.restart_daemon()
+    assert not hall.uplink.connected
+    s, b = await api(hall, "POST", "/api/checkin", {"code": "YY9001"})
+    assert s == 201 and b["appointment"] == "YY9001"
+    await sim.broker.start()  # the fixture stops it again
+
+
+async def test_appointments_signed_with_another_key_are_refused(sim, central):
+    hall = sim.hall
+    body = sign_appointments(b"x" * 32, hall.cfg.hall.id, 9, [], hall.now())
+    central.sub.client.publish(f"kioskd/v1/{hall.cfg.hall.id}/appointments", json.dumps(body),
+                               qos=1)
+    audit = await at_central(sim, "command.refused", lambda d: d["op"] == "appointments")
+    assert audit["code"] == "cmd.bad_signature" and hall.state.appointments_version != "9"
+
+
+def test_check_config_names_a_bad_uplink_file(tmp_path):
+    path = tmp_path / "devices.toml"
+    path.write_text(small_hall(tmp_path, 1883).replace(
+        'url = "mqtt://127.0.0.1:1883"', 'url = "mqtt://127.0.0.1:1883"\ncert_file = "c.pem"'))
+    with pytest.raises(config.ConfigError) as exc:
+        config.load(path)
+    text = "\n".join(exc.value.problems)
+    assert "uplink.cert_file: no such file" in text and "mqtts://" in text
