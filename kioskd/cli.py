@@ -1,4 +1,4 @@
-"""`kioskd` command line: run, sim, check-config, verify-journal."""
+"""`kioskd` command line: run, sim, check-config, verify-journal, collect."""
 
 from __future__ import annotations
 
@@ -102,9 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--journal", help="journal file (default STATE/journal.sqlite3)")
 
     p = sub.add_parser("collect", help="the reference central collector: every hall's events "
-                                       "into SQLite, acknowledged")
+                                       "into SQLite or PostgreSQL, acknowledged")
     p.add_argument("--broker", required=True, help="mqtt://host:port")
-    p.add_argument("--db", required=True, help="SQLite file")
+    p.add_argument("--db", required=True,
+                   help="a SQLite file, or a PostgreSQL DSN postgresql://USER@HOST/DB "
+                        "(pip install 'kioskd[central]')")
     p.add_argument("--group", default="kioskd-collect",
                    help="shared-subscription group: collectors of one group share the load")
     p.set_defaults(fn=cmd_collect)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from kioskd import config as config_mod
 from kioskd.engine import queue
 from kioskd.errors import ConfigError, KioskdError
-from kioskd.uplink.signed import (CommandRefused, verify_appointments, verify_command)
+from kioskd.uplink.signed import CommandRefused, verify_appointments, verify_command
 
 if TYPE_CHECKING:
     from kioskd.app import Hall
@@ -69,12 +69,16 @@ class CentralCommands:
             return self._refuse(op, _said_id(payload), exc)
         try:
             result = await self.ops[op](op, cmd.args)
-        except KioskdError as exc:
-            log.warning("central's %s (%s) failed: %s (%s)", op, cmd.id, exc, exc.code)
-            answer = {"status": "error", "error": exc.code, "detail": str(exc),
+        except Exception as exc:  # noqa: BLE001 - central gets an answer whatever went wrong
+            code = exc.code if isinstance(exc, KioskdError) else "cmd.failed"
+            if isinstance(exc, KioskdError):
+                log.warning("central's %s (%s) failed: %s (%s)", op, cmd.id, exc, code)
+            else:
+                log.exception("central's %s (%s) failed", op, cmd.id)
+            answer = {"status": "error", "error": code, "detail": str(exc),
                       "transaction": cmd.id}
             hall.record("command.done", {"id": cmd.id, "op": op, "status": "error",
-                                         "error": exc.code})
+                                         "error": code})
         else:
             log.info("central's %s (%s) carried out", op, cmd.id)
             answer = {"status": "ok", "transaction": cmd.id, "result": result}
@@ -84,11 +88,12 @@ class CentralCommands:
         return answer
 
     def _refuse(self, op: str, cid: str | None, exc: CommandRefused) -> dict[str, Any]:
+        detail = str(exc)[:200]  # the sender's text may be in it: kept short
         log.warning("central command refused: %s on cmd/%s (id %s): %s", exc.code, op[:40], cid,
-                    exc)
+                    detail)
         self.hall.record("command.refused", {"id": cid, "op": op[:40], "code": exc.code,
-                                             "detail": str(exc)})
-        answer = {"status": "error", "error": exc.code, "detail": str(exc), "transaction": cid}
+                                             "detail": detail})
+        answer = {"status": "error", "error": exc.code, "detail": detail, "transaction": cid}
         self.hall.uplink.answer(op[:40], answer)
         return answer
 

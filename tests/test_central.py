@@ -21,13 +21,15 @@ def produce(hall, n: int) -> None:
                                      "condition": "ok", "detail": str(i)})
 
 
-def stored(db) -> list[int]:
-    conn = sqlite3.connect(db)
+def stored(db, hall: str = "demo-hall") -> list[int]:
+    """The seqs central stored for `hall`, from its SQLite file or PostgreSQL DSN."""
+    from kioskd.central.store import open_store
+
+    store = open_store(db)
     try:
-        return [r[0] for r in conn.execute("SELECT seq FROM events WHERE hall = 'demo-hall' "
-                                           "ORDER BY seq")]
+        return store.seqs(hall)
     finally:
-        conn.close()
+        store.close()
 
 
 async def unheard(hall, sub, n: int) -> int:
@@ -78,8 +80,8 @@ async def test_state_carries_a_boot_counter(tmp_path, demo_cfg, broker):
         await sim.stop()
 
 
-def test_collector_deduplicates_and_finds_gaps(tmp_path, broker):
-    col = Collector(broker.url, tmp_path / "c.sqlite3", group=None)
+def test_collector_deduplicates_and_finds_gaps(central_db, broker):
+    col = Collector(broker.url, central_db, group=None)
     env = lambda s: {"hall": "h1", "seq": s, "id": f"i{s}", "ts": "t", "type": "x",  # noqa: E731
                      "data": {}, "prev": ""}
     try:
@@ -91,8 +93,8 @@ def test_collector_deduplicates_and_finds_gaps(tmp_path, broker):
         col.stop()
 
 
-async def test_collectors_of_one_group_share_the_load(tmp_path, demo_cfg, broker):
-    db = tmp_path / "central.sqlite3"
+async def test_collectors_of_one_group_share_the_load(tmp_path, demo_cfg, broker, central_db):
+    db = central_db
     cols = [Collector(broker.url, db, group="city", client_id=f"c{i}") for i in range(2)]
     for c in cols:
         c.start()

@@ -93,7 +93,8 @@ def daemon_toml(broker_port: int, api_port: int) -> str:
         """)
 
 
-async def start_daemon(cfg_path, state):
+async def start_daemon(cfg_path, state, log: list[bytes] | None = None, watch=None):
+    """`kioskd run` in a child process, once it runs; its log lines go to `log`."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "kioskd", "run", "-c", str(cfg_path),
         env={**os.environ, "STATE_DIRECTORY": str(state)},
@@ -101,13 +102,48 @@ async def start_daemon(cfg_path, state):
     async with asyncio.timeout(20):
         while b" running: " not in (line := await proc.stderr.readline()):
             assert line, "the daemon exited before it ran"
-    drain = asyncio.create_task(_drain(proc))
+    drain = asyncio.create_task(_drain(proc, [] if log is None else log, watch))
     return proc, drain
 
 
-async def _drain(proc) -> None:
-    while await proc.stderr.readline():
-        pass
+async def _drain(proc, log: list[bytes], watch) -> None:
+    while line := await proc.stderr.readline():
+        log.append(line)
+        if watch:
+            watch.changed()
+
+
+async def test_sighup_reloads_a_good_config_and_keeps_on_a_broken_one(tmp_path, broker):
+    from kioskd.watch import Watch
+
+    api_port = free_port()
+    cfg_path = tmp_path / "devices.toml"
+    good = daemon_toml(broker.port, api_port)
+    cfg_path.write_text(good)
+    log: list[bytes] = []
+    watch = Watch()
+    proc, drain = await start_daemon(cfg_path, tmp_path / "state", log, watch)
+    logged = lambda text: any(text in line for line in log)  # noqa: E731
+    try:
+        async with aiohttp.ClientSession(headers={
+                "Authorization": "Bearer kiosk-token-for-tests-0001"}) as http:
+            async def ticket(category: str) -> int:
+                async with http.post(f"http://127.0.0.1:{api_port}/api/tickets",
+                                     json={"category": category}) as r:
+                    return r.status
+            cfg_path.write_text(good + '[[category]]\ncode = 5\n')
+            proc.send_signal(signal.SIGHUP)
+            await watch.until(lambda: logged(b"config not reloaded"), 10, "refused")
+            assert logged(b"category[1].code") and await ticket("A") == 201
+            cfg_path.write_text(good.replace('categories = ["A"]', 'categories = ["A", "B"]')
+                                + '[[category]]\ncode = "B"\nname = "不动产登记"\n')
+            proc.send_signal(signal.SIGHUP)
+            await watch.until(lambda: logged(b"config reloaded"), 10, "reloaded")
+            assert await ticket("B") == 201
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await proc.wait()
+        drain.cancel()
 
 
 async def test_daemon_sigkilled_mid_stream(tmp_path, broker, full):
@@ -118,6 +154,7 @@ async def test_daemon_sigkilled_mid_stream(tmp_path, broker, full):
     col = Collector(broker.url, tmp_path / "central.sqlite3", group=None)
     col.start()
     seen = await Subscriber(broker.port, "kioskd/v1/k-hall/event/#").start()
+    acks = await Subscriber(broker.port, "kioskd/v1/k-hall/ack").start()
     kills = 5 if full else 2
     rnd = random.Random(7)
     procs = []
@@ -140,7 +177,8 @@ async def test_daemon_sigkilled_mid_stream(tmp_path, broker, full):
         assert any(m < last for m, last in marks), "no kill caught rows unacknowledged"
         procs.append(await start_daemon(cfg_path, state))  # the last start, left running
         last = marks[-1][1]
-        await seen.watch.until(lambda: col.upto("k-hall") >= last, 30, "central has every row")
+        acked = lambda: (acks.last("/ack") or ({"seq": 0},))[0]["seq"]  # noqa: E731
+        await acks.watch.until(lambda: acked() >= last, 30, "central acknowledges every row")
         rows = stored_of(tmp_path / "central.sqlite3")
         assert rows == list(range(1, rows[-1] + 1)) and rows[-1] >= last  # nothing lost
         counts = collections.Counter(seen.seqs())
@@ -155,6 +193,7 @@ async def test_daemon_sigkilled_mid_stream(tmp_path, broker, full):
                 await proc.wait()
             drain.cancel()
         seen.stop()
+        acks.stop()
         col.stop()
 
 

@@ -1,6 +1,7 @@
 """The reference collector: what the tests use as "central", and what a city can start from.
 
     kioskd collect --broker mqtt://broker:1883 --db central.sqlite3
+    kioskd collect --broker mqtt://broker:1883 --db postgresql://central@db/kioskd
 
 It subscribes to every hall's events with an MQTT 5 shared subscription (`$share/GROUP/...`: the
 broker gives each message to one collector of the group, so several share the load), stores
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -29,20 +29,10 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from kioskd.central.store import open_store
+
 log = logging.getLogger("kioskd.central")
 
-SCHEMA = """
-PRAGMA journal_mode = WAL;
-CREATE TABLE IF NOT EXISTS events (
-    hall TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, ts TEXT NOT NULL,
-    type TEXT NOT NULL, data TEXT NOT NULL, prev TEXT NOT NULL, received TEXT NOT NULL,
-    PRIMARY KEY (hall, seq)
-);
-CREATE TABLE IF NOT EXISTS halls (
-    hall TEXT PRIMARY KEY, upto INTEGER NOT NULL DEFAULT 0, acked INTEGER NOT NULL DEFAULT 0,
-    online INTEGER, boot INTEGER, seen TEXT
-);
-"""
 ACK_EVERY_S = 0.05  # acknowledgements are coalesced: one per hall per 50 ms at most
 
 
@@ -53,11 +43,7 @@ class Collector:
         u = urlsplit(broker)
         self.host, self.port = u.hostname or "127.0.0.1", u.port or 1883
         self.group, self.root = group, topic_root
-        Path(db).parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(db), check_same_thread=False, isolation_level=None)
-        self.db.executescript(SCHEMA)
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA busy_timeout = 5000")  # another collector's write in progress
+        self.db = open_store(db)  # a file: SQLite; postgresql://...: PostgreSQL
         self._lock = threading.Lock()
         self._dirty: set[str] = set()  # halls whose `upto` moved since the last ack
         self._stop = threading.Event()
@@ -121,10 +107,7 @@ class Collector:
             return
         if parts[-1] == "state":
             with self._lock:
-                self._hall(hall)
-                self.db.execute("UPDATE halls SET online = ?, boot = ?, seen = ? WHERE hall = ?",
-                                (int(bool(body.get("online"))), body.get("boot"),
-                                 _now(), hall))
+                self.db.hall_state(hall, bool(body.get("online")), body.get("boot"))
             return
         if body.get("hall") != hall or not isinstance(body.get("seq"), int):
             log.warning("collector: %s: an envelope of another hall or without seq, dropped",
@@ -133,43 +116,17 @@ class Collector:
         self.store(hall, body)
 
     def store(self, hall: str, env: dict) -> bool:
-        """Store one row once; move the hall's acknowledgement over every row now contiguous.
-        One write transaction each (BEGIN IMMEDIATE), so collectors sharing the database
-        cannot both miss the row that joins their runs."""
+        """Store one row once; move the hall's acknowledgement over every row now contiguous."""
         with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                self._hall(hall)
-                cur = self.db.execute(
-                    "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (hall, env["seq"], env.get("id", ""), env.get("ts", ""),
-                     env.get("type", ""), json.dumps(env.get("data"), ensure_ascii=False),
-                     env.get("prev", ""), _now()))
-                fresh = cur.rowcount == 1
-                # a duplicate is acknowledged too: the hall sends again what it has no ack for,
-                # and an ack lost with a crashed broker would otherwise never be repeated
-                self._dirty.add(hall)
-                if fresh:
-                    (upto,) = self.db.execute("SELECT upto FROM halls WHERE hall = ?",
-                                              (hall,)).fetchone()
-                    new = self.db.execute(
-                        "WITH RECURSIVE run(s) AS (SELECT ? UNION ALL SELECT s + 1 FROM run "
-                        "WHERE EXISTS (SELECT 1 FROM events WHERE hall = ? AND seq = s + 1)) "
-                        "SELECT MAX(s) FROM run", (upto, hall)).fetchone()[0]
-                    if new > upto:
-                        self.db.execute("UPDATE halls SET upto = ? WHERE hall = ?", (new, hall))
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
+            fresh = self.db.store(hall, env)
+            # a duplicate is acknowledged too: the hall sends again what it has no ack for,
+            # and an ack lost with a crashed broker would otherwise never be repeated
+            self._dirty.add(hall)
         if fresh:
             self.stored += 1
         else:
             self.duplicates += 1
         return fresh
-
-    def _hall(self, hall: str) -> None:
-        self.db.execute("INSERT OR IGNORE INTO halls (hall) VALUES (?)", (hall,))
 
     # --- acknowledging -------------------------------------------------------------------------
     def _ack_loop(self) -> None:
@@ -179,8 +136,7 @@ class Collector:
     def _flush_acks(self) -> None:
         with self._lock:
             halls, self._dirty = self._dirty, set()
-            ups = {h: self.db.execute("SELECT upto FROM halls WHERE hall = ?", (h,)).fetchone()[0]
-                   for h in halls}
+            ups = {h: self.db.upto(h) for h in halls}
         for hall, upto in ups.items():
             # retained: a hall that restarts learns at once how far central has it
             self.client.publish(f"{self.root}/{hall}/ack", json.dumps({"seq": upto}), qos=1,
@@ -190,8 +146,7 @@ class Collector:
     def gaps(self, hall: str) -> list[tuple[int, int]]:
         """Holes (first, last missing seq) below the highest row stored for `hall`."""
         with self._lock:
-            rows = [r[0] for r in self.db.execute(
-                "SELECT seq FROM events WHERE hall = ? ORDER BY seq", (hall,))]
+            rows = self.db.seqs(hall)
         out, expect = [], 1
         for s in rows:
             if s > expect:
@@ -201,12 +156,7 @@ class Collector:
 
     def upto(self, hall: str) -> int:
         with self._lock:
-            row = self.db.execute("SELECT upto FROM halls WHERE hall = ?", (hall,)).fetchone()
-        return row[0] if row else 0
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            return self.db.upto(hall)
 
 
 def run(broker: str, db: str, group: str) -> int:
@@ -218,7 +168,7 @@ def run(broker: str, db: str, group: str) -> int:
         while True:
             time.sleep(60)
             with col._lock:
-                halls = [r[0] for r in col.db.execute("SELECT hall FROM halls")]
+                halls = col.db.halls()
             for hall in halls:
                 gaps = col.gaps(hall)
                 if gaps:

@@ -283,6 +283,7 @@ class Uplink:
                     log.error("uplink: no connection to broker %s:%s: %s (retrying; events "
                               "wait in the journal)", self.cfg.host, self.cfg.port, reason)
             self._last_error = reason
+            self.on_change()
             return
         if self.retry_s != RETRY_S:
             self._retry_within(RETRY_S)

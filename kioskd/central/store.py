@@ -1,0 +1,151 @@
+"""Where the reference collector keeps the halls' events: SQLite (a file) or PostgreSQL (a DSN).
+
+Both keep each row once by (hall, seq) and per hall `upto`, the highest seq below which every
+row is stored: what central acknowledges. Storing a row and moving `upto` over the run it
+completes is one transaction that holds the hall's lock (SQLite: BEGIN IMMEDIATE; PostgreSQL:
+the hall's row FOR UPDATE), so two collectors sharing one database cannot both miss the row that
+joins their runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+SQLITE_SCHEMA = """
+PRAGMA journal_mode = WAL;
+CREATE TABLE IF NOT EXISTS events (
+    hall TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, ts TEXT NOT NULL,
+    type TEXT NOT NULL, data TEXT NOT NULL, prev TEXT NOT NULL, received TEXT NOT NULL,
+    PRIMARY KEY (hall, seq)
+);
+CREATE TABLE IF NOT EXISTS halls (
+    hall TEXT PRIMARY KEY, upto INTEGER NOT NULL DEFAULT 0, acked INTEGER NOT NULL DEFAULT 0,
+    online INTEGER, boot INTEGER, seen TEXT
+);
+"""
+
+PG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    hall TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL, ts TEXT NOT NULL,
+    type TEXT NOT NULL, data JSONB NOT NULL, prev TEXT NOT NULL,
+    received TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (hall, seq)
+);
+CREATE TABLE IF NOT EXISTS halls (
+    hall TEXT PRIMARY KEY, upto BIGINT NOT NULL DEFAULT 0, acked BIGINT NOT NULL DEFAULT 0,
+    online BOOLEAN, boot INTEGER, seen TIMESTAMPTZ
+);
+"""
+
+# the contiguous run from `upto`: the new acknowledgement
+RUN = ("WITH RECURSIVE run(s) AS (SELECT {seq} UNION ALL SELECT s + 1 FROM run "
+       "WHERE EXISTS (SELECT 1 FROM events WHERE hall = {hall} AND seq = s + 1)) "
+       "SELECT MAX(s) FROM run")
+
+
+def _row(hall: str, env: dict[str, Any]) -> tuple:
+    return (hall, env["seq"], env.get("id", ""), env.get("ts", ""), env.get("type", ""),
+            json.dumps(env.get("data"), ensure_ascii=False), env.get("prev", ""))
+
+
+def open_store(db: str | Path) -> "SqliteStore | PgStore":
+    text = str(db)
+    if text.startswith(("postgresql://", "postgres://")):
+        return PgStore(text)
+    return SqliteStore(Path(db))
+
+
+class SqliteStore:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.db.executescript(SQLITE_SCHEMA)
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA busy_timeout = 5000")  # another collector's write in progress
+
+    def store(self, hall: str, env: dict[str, Any]) -> bool:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("INSERT OR IGNORE INTO halls (hall) VALUES (?)", (hall,))
+            fresh = self.db.execute(
+                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, "
+                "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))", _row(hall, env)).rowcount == 1
+            if fresh:
+                (upto,) = self.db.execute("SELECT upto FROM halls WHERE hall = ?",
+                                          (hall,)).fetchone()
+                new = self.db.execute(RUN.format(seq="?", hall="?"), (upto, hall)).fetchone()[0]
+                if new > upto:
+                    self.db.execute("UPDATE halls SET upto = ? WHERE hall = ?", (new, hall))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return fresh
+
+    def hall_state(self, hall: str, online: bool, boot: Any) -> None:
+        self.db.execute("INSERT OR IGNORE INTO halls (hall) VALUES (?)", (hall,))
+        self.db.execute("UPDATE halls SET online = ?, boot = ?, "
+                        "seen = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE hall = ?",
+                        (int(online), boot, hall))
+
+    def upto(self, hall: str) -> int:
+        row = self.db.execute("SELECT upto FROM halls WHERE hall = ?", (hall,)).fetchone()
+        return row[0] if row else 0
+
+    def seqs(self, hall: str) -> list[int]:
+        return [r[0] for r in self.db.execute(
+            "SELECT seq FROM events WHERE hall = ? ORDER BY seq", (hall,))]
+
+    def halls(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT hall FROM halls")]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class PgStore:
+    def __init__(self, dsn: str):
+        import psycopg  # only a city that uses PostgreSQL needs it: pip install 'kioskd[central]'
+
+        self.db = psycopg.connect(dsn, autocommit=True)
+        with self.db.transaction():
+            # two collectors starting at once on a new database: one creates the tables
+            self.db.execute("SELECT pg_advisory_xact_lock(7470)")
+            self.db.execute(PG_SCHEMA)
+
+    def store(self, hall: str, env: dict[str, Any]) -> bool:
+        with self.db.transaction():
+            self.db.execute("INSERT INTO halls (hall) VALUES (%s) ON CONFLICT DO NOTHING",
+                            (hall,))
+            (upto,) = self.db.execute("SELECT upto FROM halls WHERE hall = %s FOR UPDATE",
+                                      (hall,)).fetchone()
+            fresh = self.db.execute(
+                "INSERT INTO events (hall, seq, id, ts, type, data, prev) "
+                "VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s) ON CONFLICT DO NOTHING",
+                _row(hall, env)).rowcount == 1
+            if fresh:
+                new = self.db.execute(RUN.format(seq="%s::bigint", hall="%s"), (upto, hall)).fetchone()[0]
+                if new > upto:
+                    self.db.execute("UPDATE halls SET upto = %s WHERE hall = %s", (new, hall))
+        return fresh
+
+    def hall_state(self, hall: str, online: bool, boot: Any) -> None:
+        self.db.execute("INSERT INTO halls (hall, online, boot, seen) VALUES (%s, %s, %s, now()) "
+                        "ON CONFLICT (hall) DO UPDATE SET online = EXCLUDED.online, "
+                        "boot = EXCLUDED.boot, seen = now()", (hall, online, boot))
+
+    def upto(self, hall: str) -> int:
+        row = self.db.execute("SELECT upto FROM halls WHERE hall = %s", (hall,)).fetchone()
+        return row[0] if row else 0
+
+    def seqs(self, hall: str) -> list[int]:
+        return [r[0] for r in self.db.execute(
+            "SELECT seq FROM events WHERE hall = %s ORDER BY seq", (hall,))]
+
+    def halls(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT hall FROM halls")]
+
+    def close(self) -> None:
+        self.db.close()
