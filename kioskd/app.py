@@ -132,10 +132,23 @@ class Hall:
         """Run on a new, validated config: devices reopened, the day's state rebuilt from the
         journal under the new rules, API clients replaced, the uplink reconnected if its
         settings changed. The API's listen address and the state folder need a restart."""
+        try:  # first, so that a config today's journal does not fit changes nothing
+            state = rebuild(cfg, self.journal, self.clock().astimezone(cfg.hall.tz))
+            key = load_key(cfg.uplink.command_key_file
+                           or self.state_dir / "keys" / "command.key")
+        except KioskdError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any misfit refuses the config, names it
+            raise ConfigError([f"{cfg.path}: today's journal does not fit this config "
+                               f"({type(exc).__name__}: {exc}); the running one stays"]) from None
+        stranded = self._stranded(cfg)
+        if stranded:
+            raise ConfigError([f"{cfg.path}: {p}; the running config stays" for p in stranded])
         old, self.cfg = self.cfg, cfg
         await self._stop_devices()
         self.tz = cfg.hall.tz
-        self.state = rebuild(cfg, self.journal, self.clock())
+        self.state = state
+        self.commands.key = key
         self._start_devices()
         if self.with_api and hasattr(self, "api"):
             self.api.clients = cfg.api.clients
@@ -147,6 +160,21 @@ class Hall:
         log.info("config reloaded from %s: %d devices, %d windows, %d categories", cfg.path,
                  len(cfg.devices), len(cfg.windows), len(cfg.categories))
         self.watch.changed()
+
+    def _stranded(self, cfg: Config) -> list[str]:
+        """Citizens a new config would strand today: open tickets of a category it drops, a
+        window it drops while it calls, serves or holds someone."""
+        codes, windows = {c.code for c in cfg.categories}, {w.number for w in cfg.windows}
+        open_ = [t for t in self.state.tickets.values()
+                 if t.status in ("waiting", "called", "serving", "held", "skipped")]
+        out = []
+        for code in sorted({t.category for t in open_} - codes):
+            numbers = ", ".join(sorted(t.number for t in open_ if t.category == code))
+            out.append(f"category {code} is gone but tickets {numbers} are open today")
+        out += [f"window {t.window} is gone but ticket {t.number} is {t.status} there"
+                for t in open_ if t.window is not None and t.window not in windows
+                and t.status in ("called", "serving", "held")]
+        return out
 
     async def _restart_uplink(self) -> None:
         await self.uplink.stop()

@@ -1,4 +1,4 @@
-"""`kioskd` command line: run, sim, check-config, verify-journal, collect."""
+"""`kioskd` command line: run, sim, check-config, verify-journal, collect, command."""
 
 from __future__ import annotations
 
@@ -78,6 +78,12 @@ def cmd_collect(args) -> int:
     return run(args.broker, args.db, args.group)
 
 
+def cmd_command(args) -> int:
+    from kioskd.central.command import run
+
+    return run(args.broker, args.hall, args.key, args.op, args.args, args.ttl, args.timeout)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kioskd", description=__doc__)
     parser.add_argument("--version", action="version", version=f"kioskd {__version__}")
@@ -110,6 +116,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--group", default="kioskd-collect",
                    help="shared-subscription group: collectors of one group share the load")
     p.set_defaults(fn=cmd_collect)
+
+    p = sub.add_parser("command", help="central's side: sign a command with the hall's key, send "
+                                       "it, print the hall's answer (exit 1 if refused)")
+    p.add_argument("--broker", required=True, help="mqtt://host:port")
+    p.add_argument("--hall", required=True, help="the hall's id")
+    p.add_argument("--key", required=True, help="the hall's command key file (hex)")
+    p.add_argument("--ttl", type=float, default=300, help="seconds the command stays valid")
+    p.add_argument("--timeout", type=float, default=30, help="seconds to wait for the answer")
+    p.add_argument("op", help="announce, window.pause, window.resume, device.test, "
+                              "config.reload, appointments.update")
+    p.add_argument("args", nargs="?", default="{}", help='the op\'s args as JSON, e.g. '
+                                                        '\'{"window": 3}\'')
+    p.set_defaults(fn=cmd_command)
 
     args = parser.parse_args(argv)
     _logging(args.verbose)

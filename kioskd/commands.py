@@ -10,6 +10,7 @@ central. The appointments topic is kept too: the newest list is journaled
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from datetime import timezone
@@ -141,11 +142,19 @@ class CentralCommands:
         except ConfigError as exc:
             if text is not None:
                 candidate.unlink(missing_ok=True)
-            raise ConfigError([p.replace(str(candidate), str(path)) for p in exc.problems]) from None
+            # the problems name the file the operator knows, not the candidate beside it
+            raise ConfigError([p.replace(str(candidate), str(path))
+                               for p in exc.problems]) from None
+        if text is not None:
+            new = dataclasses.replace(new, path=path)
+        try:
+            await hall.reload(new)  # refuses a config today's journal does not fit
+        except ConfigError:
+            if text is not None:
+                candidate.unlink(missing_ok=True)
+            raise
         if text is not None:
             candidate.replace(path)  # atomically: a crash leaves the old file or the new
-            new = config_mod.load(path)
-        await hall.reload(new)
         return {"config": str(path), "devices": len(new.devices), "windows": len(new.windows),
                 "categories": len(new.categories)}
 

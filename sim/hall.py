@@ -23,7 +23,8 @@ log = logging.getLogger("kioskd.sim")
 class SimHall:
     def __init__(self, cfg: Config | Path | str, state: Path, *, broker: Any = "auto",
                  api_port: int | None = None, backoff: Backoff = Backoff(first=0.05, cap=1.0),
-                 clock: Callable[[], datetime] | None = None, central: bool = True):
+                 clock: Callable[[], datetime] | None = None, central: bool = True,
+                 central_login: tuple[str, str] | None = None):
         self.cfg = cfg if isinstance(cfg, Config) else config_mod.load(cfg)
         # absolute: twins' urls are built from it, and serial://var/sim/x would read "var" as
         # a host (make run's default state is the relative ./var)
@@ -37,6 +38,7 @@ class SimHall:
         # central: the reference collector on the uplink broker, acknowledging what it stored
         self.with_central = central
         self.central: Any = None
+        self.central_login = central_login  # (user, password) on a broker that wants them
         self.twins: dict[str, Twin] = {}
         self.broker = None if isinstance(broker, str) else broker
         # networked devices (pad.mqtt) talk to the hall's own broker on the box, not to
@@ -56,8 +58,10 @@ class SimHall:
             if self.with_central:
                 from kioskd.central.collector import Collector
 
+                user, password = self.central_login or ("", "")
                 self.central = Collector(self.broker.url, self.state / "central.sqlite3",
-                                         group=None, client_id=f"sim-central-{id(self)}")
+                                         group=None, client_id=f"sim-central-{id(self)}",
+                                         username=user, password=password)
                 self.central.start()
             devices = []
             for dev in self.cfg.devices:

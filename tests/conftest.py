@@ -10,6 +10,7 @@ from kioskd import config
 from kioskd.sim.broker import Mosquitto, mosquitto_path
 from kioskd.sim.hall import SimHall
 from helpers import Subscriber
+from city import city, pki  # noqa: F401  (fixtures: a city's broker and PKI)
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import textwrap
 import threading
 from pathlib import Path
 
@@ -26,6 +27,24 @@ async def api(hall, method: str, path: str, body=None, role: str = "kiosk", **wh
         async with http.request(method, f"{hall.api_url}{path}", json=body, headers={
                 "Authorization": "Bearer " + token(hall.cfg, role, **who)}) as r:
             return r.status, await r.json()
+
+
+KIOSK_TOKEN = "kiosk-token-for-tests-0001"
+
+
+def hall_toml(hall: str, uplink: str, *, api: str = "127.0.0.1:0", extra: str = "") -> str:
+    """A small hall's devices.toml: category A, window 1, kiosk k1 with a kiosk token; `uplink`
+    is the [uplink] table's lines, `extra` more tables (devices, categories)."""
+    lines = [
+        "[hall]", f'id = "{hall}"', 'name = "测试大厅"',
+        "[uplink]", *textwrap.dedent(uplink).strip().splitlines(),
+        "[api]", f'listen = "{api}"',
+        "[[api.client]]", 'name = "k1"', 'role = "kiosk"', 'kiosk = "k1"',
+        f'token = "{KIOSK_TOKEN}"',
+        "[[category]]", 'code = "A"', 'name = "综合受理"',
+        "[[window]]", "number = 1", 'categories = ["A"]',
+        "[[kiosk]]", 'id = "k1"']
+    return "\n".join(lines) + "\n" + textwrap.dedent(extra).lstrip("\n")
 
 
 def with_device(cfg, device_id: str, url: str | None = None, sim: dict | None = None,

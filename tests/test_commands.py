@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import textwrap
 from datetime import timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from kioskd import config
 from kioskd.engine import queue
 from kioskd.sim.hall import SimHall
 from kioskd.uplink.signed import sign_appointments, sign_command
-from helpers import Subscriber, api
+from helpers import Subscriber, api, hall_toml
 
 
 class Central:
@@ -44,7 +43,8 @@ class Central:
 
 @pytest.fixture
 async def central(sim):
-    sub = await Subscriber(sim.broker.port, f"kioskd/v1/{sim.hall.cfg.hall.id}/cmd-result/#").start()
+    sub = await Subscriber(sim.broker.port,
+                           f"kioskd/v1/{sim.hall.cfg.hall.id}/cmd-result/#").start()
     yield Central(sim.hall, sub)
     sub.stop()
 
@@ -149,28 +149,7 @@ async def test_device_test_and_announce(sim, central):
 
 
 def small_hall(tmp_path, port: int, extra: str = "") -> str:
-    return textwrap.dedent(f"""
-        [hall]
-        id = "cmd-hall"
-        name = "测试大厅"
-        [uplink]
-        url = "mqtt://127.0.0.1:{port}"
-        [api]
-        listen = "127.0.0.1:0"
-        [[api.client]]
-        name = "k1"
-        role = "kiosk"
-        kiosk = "k1"
-        token = "kiosk-token-for-tests-0001"
-        [[category]]
-        code = "A"
-        name = "综合受理"
-        [[window]]
-        number = 1
-        categories = ["A"]
-        [[kiosk]]
-        id = "k1"
-        """) + textwrap.dedent(extra)
+    return hall_toml("cmd-hall", f'url = "mqtt://127.0.0.1:{port}"', extra=extra)
 
 
 async def test_config_reload_refuses_a_broken_config_and_applies_a_good_one(tmp_path, broker):
@@ -206,6 +185,14 @@ async def test_config_reload_refuses_a_broken_config_and_applies_a_good_one(tmp_
         assert hall.state.tickets["A001"].status == "waiting"  # the day's queue survives
         s, b = await api(hall, "POST", "/api/tickets", {"category": "B"})
         assert s == 201 and b["number"] == "B001"
+        # a config without category A, while A001 waits today: the day does not fit it
+        no_a = good.replace('code = "A"\nname = "综合受理"', 'code = "C"\nname = "综合受理"'
+                            ).replace('["A", "B"]', '["C", "B"]')
+        answer = await central.send("config.reload", central.signed("config.reload",
+                                                                    {"toml": no_a}))
+        assert answer["status"] == "error" and answer["error"] == "config.invalid", answer
+        assert "category A is gone but tickets A001 are open" in answer["detail"]
+        assert path.read_text() == good and set(hall.state.categories) == {"A", "B"}
     finally:
         sub.stop()
         await sim.stop()
@@ -255,3 +242,27 @@ def test_check_config_names_a_bad_uplink_file(tmp_path):
         config.load(path)
     text = "\n".join(exc.value.problems)
     assert "uplink.cert_file: no such file" in text and "mqtts://" in text
+
+
+async def test_kioskd_command_sends_and_prints_the_answer(sim, tmp_path):
+    """The CLI a city's technician runs: signed with the key file, the hall's answer printed."""
+    import asyncio
+    import os
+    import sys
+
+    key = sim.hall.state_dir / "keys" / "command.key"
+    run = lambda *a: asyncio.create_subprocess_exec(  # noqa: E731
+        sys.executable, "-m", "kioskd", "command", "--broker", sim.broker.url, "--hall",
+        sim.hall.cfg.hall.id, *a, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=os.environ)
+    proc = await run("--key", str(key), "window.pause", '{"window": 3}')
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    assert json.loads(out)["result"]["state"] == "paused"
+    assert sim.hall.state.windows[3].state == "paused"
+    wrong = tmp_path / "wrong.key"
+    wrong.write_text("ab" * 32)
+    proc = await run("--key", str(wrong), "window.resume", '{"window": 3}')
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1 and json.loads(out)["error"] == "cmd.bad_signature"
+    assert sim.hall.state.windows[3].state == "paused"

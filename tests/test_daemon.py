@@ -7,31 +7,15 @@ import os
 import signal
 import socket
 import sys
-import textwrap
 import time
 
 from kioskd import config
 from kioskd.sim.idcard import SamReaderTwin
-from helpers import Subscriber
+from helpers import Subscriber, hall_toml
 
 
-def hall_toml(tmp_path, broker_port: int, reader_link) -> str:
-    return textwrap.dedent(f"""
-        [hall]
-        id = "t-hall"
-        name = "测试大厅"
-        [uplink]
-        url = "mqtt://127.0.0.1:{broker_port}"
-        [api]
-        listen = "127.0.0.1:0"
-        [[category]]
-        code = "A"
-        name = "综合受理"
-        [[window]]
-        number = 1
-        categories = ["A"]
-        [[kiosk]]
-        id = "k1"
+def daemon_toml(tmp_path, broker_port: int, reader_link) -> str:
+    return hall_toml("t-hall", f'url = "mqtt://127.0.0.1:{broker_port}"', extra=f"""
         [[device]]
         id = "reader"
         type = "idcard.sam"
@@ -55,7 +39,7 @@ async def test_run_under_systemd_notify_and_sigterm(tmp_path, broker):
     twin_cfg = config.DeviceConfig("reader", "idcard.sam", config.Endpoint("serial", baud=115200))
     twin = SamReaderTwin(twin_cfg, tmp_path / "dev" / "reader")
     await twin.start()
-    cfg_path.write_text(hall_toml(tmp_path, broker.port, twin.port.link))
+    cfg_path.write_text(daemon_toml(tmp_path, broker.port, twin.port.link))
     sub = await Subscriber(broker.port, "kioskd/v1/t-hall/#").start()
 
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

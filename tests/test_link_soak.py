@@ -12,17 +12,17 @@ import os
 import random
 import signal
 import sys
-import textwrap
 
 import aiohttp
 import pytest
 
 from kioskd.central.collector import Collector
 from kioskd.journal import Journal
-from kioskd.sim.broker import Mosquitto, free_port
+from kioskd.sim.broker import free_port
 from kioskd.sim.hall import SimHall
-from helpers import Subscriber
-from test_central import produce, stored
+from city import CENTRAL, HALLS
+from helpers import KIOSK_TOKEN, Subscriber, hall_toml
+from test_central import logged_in, produce, stored
 
 
 def open_files() -> int:
@@ -30,14 +30,13 @@ def open_files() -> int:
 
 
 @pytest.mark.timeout(600)
-async def test_broker_restarted_at_random_moments_under_load(tmp_path, demo_cfg, full):
+async def test_broker_restarted_at_random_moments_under_load(tmp_path, demo_cfg, city, full):
     rounds = 20
     per_round = 400 if full else 100
     rnd = random.Random(20261201)
-    broker = Mosquitto(tmp_path / "broker")
-    await broker.start()
-    sim = SimHall(dataclasses.replace(demo_cfg, devices=()), tmp_path / "hall", broker=broker,
-                  api_port=0)
+    broker = city  # with the password file and the ACL of one prefix per hall
+    sim = SimHall(logged_in(dataclasses.replace(demo_cfg, devices=())), tmp_path / "hall",
+                  broker=broker, api_port=0, central_login=CENTRAL)
     try:
         hall = await sim.start()
         await hall.watch.until(lambda: hall.journal.backlog() == 0, 10, "caught up")
@@ -65,32 +64,11 @@ async def test_broker_restarted_at_random_moments_under_load(tmp_path, demo_cfg,
         assert open_files() <= files + 2, "open files grew over the restarts"
     finally:
         await sim.stop()
-        await broker.stop()
 
 
-def daemon_toml(broker_port: int, api_port: int) -> str:
-    return textwrap.dedent(f"""
-        [hall]
-        id = "k-hall"
-        name = "测试大厅"
-        [uplink]
-        url = "mqtt://127.0.0.1:{broker_port}"
-        [api]
-        listen = "127.0.0.1:{api_port}"
-        [[api.client]]
-        name = "k1"
-        role = "kiosk"
-        kiosk = "k1"
-        token = "kiosk-token-for-tests-0001"
-        [[category]]
-        code = "A"
-        name = "综合受理"
-        [[window]]
-        number = 1
-        categories = ["A"]
-        [[kiosk]]
-        id = "k1"
-        """)
+def daemon_toml(broker_port: int, api_port: int, login: str = "") -> str:
+    return hall_toml("k-hall", f'url = "mqtt://127.0.0.1:{broker_port}"\n{login}',
+                     api=f"127.0.0.1:{api_port}")
 
 
 async def start_daemon(cfg_path, state, log: list[bytes] | None = None, watch=None):
@@ -126,7 +104,7 @@ async def test_sighup_reloads_a_good_config_and_keeps_on_a_broken_one(tmp_path, 
     logged = lambda text: any(text in line for line in log)  # noqa: E731
     try:
         async with aiohttp.ClientSession(headers={
-                "Authorization": "Bearer kiosk-token-for-tests-0001"}) as http:
+                "Authorization": f"Bearer {KIOSK_TOKEN}"}) as http:
             async def ticket(category: str) -> int:
                 async with http.post(f"http://127.0.0.1:{api_port}/api/tickets",
                                      json={"category": category}) as r:
@@ -146,22 +124,29 @@ async def test_sighup_reloads_a_good_config_and_keeps_on_a_broken_one(tmp_path, 
         drain.cancel()
 
 
-async def test_daemon_sigkilled_mid_stream(tmp_path, broker, full):
+async def test_daemon_sigkilled_mid_stream(tmp_path, city, full):
+    broker = city  # with the password file and the ACL of one prefix per hall
     api_port = free_port()
     cfg_path = tmp_path / "devices.toml"
-    cfg_path.write_text(daemon_toml(broker.port, api_port))
+    (tmp_path / "uplink.password").write_text(HALLS["k-hall"])
+    cfg_path.write_text(daemon_toml(broker.port, api_port, 'username = "k-hall"\n'
+                                    f'password_file = "{tmp_path}/uplink.password"'))
     state = tmp_path / "state"
-    col = Collector(broker.url, tmp_path / "central.sqlite3", group=None)
+    user, password = CENTRAL
+    col = Collector(broker.url, tmp_path / "central.sqlite3", group=None, username=user,
+                    password=password)
     col.start()
-    seen = await Subscriber(broker.port, "kioskd/v1/k-hall/event/#").start()
-    acks = await Subscriber(broker.port, "kioskd/v1/k-hall/ack").start()
+    seen = await Subscriber(broker.port, "kioskd/v1/k-hall/event/#", username=user,
+                            password=password).start()
+    acks = await Subscriber(broker.port, "kioskd/v1/k-hall/ack", username=user,
+                            password=password).start()
     kills = 5 if full else 2
     rnd = random.Random(7)
     procs = []
     marks: list[tuple[int, int]] = []  # at each kill: (journal marked delivered up to, last seq)
     try:
         async with aiohttp.ClientSession(headers={
-                "Authorization": "Bearer kiosk-token-for-tests-0001"}) as http:
+                "Authorization": f"Bearer {KIOSK_TOKEN}"}) as http:
             for _ in range(kills):
                 proc, drain = await start_daemon(cfg_path, state)
                 procs.append((proc, drain))

@@ -57,7 +57,28 @@ def open_store(db: str | Path) -> "SqliteStore | PgStore":
     return SqliteStore(Path(db))
 
 
-class SqliteStore:
+class _Store:
+    """What both stores read alike; `P` is the driver's parameter placeholder."""
+
+    P = "?"
+    db: Any
+
+    def upto(self, hall: str) -> int:
+        row = self.db.execute(f"SELECT upto FROM halls WHERE hall = {self.P}", (hall,)).fetchone()
+        return row[0] if row else 0
+
+    def seqs(self, hall: str) -> list[int]:
+        return [r[0] for r in self.db.execute(
+            f"SELECT seq FROM events WHERE hall = {self.P} ORDER BY seq", (hall,))]
+
+    def halls(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT hall FROM halls")]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class SqliteStore(_Store):
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -90,22 +111,11 @@ class SqliteStore:
                         "seen = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE hall = ?",
                         (int(online), boot, hall))
 
-    def upto(self, hall: str) -> int:
-        row = self.db.execute("SELECT upto FROM halls WHERE hall = ?", (hall,)).fetchone()
-        return row[0] if row else 0
-
-    def seqs(self, hall: str) -> list[int]:
-        return [r[0] for r in self.db.execute(
-            "SELECT seq FROM events WHERE hall = ? ORDER BY seq", (hall,))]
-
-    def halls(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT hall FROM halls")]
-
-    def close(self) -> None:
-        self.db.close()
 
 
-class PgStore:
+class PgStore(_Store):
+    P = "%s"
+
     def __init__(self, dsn: str):
         import psycopg  # only a city that uses PostgreSQL needs it: pip install 'kioskd[central]'
 
@@ -126,7 +136,8 @@ class PgStore:
                 "VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s) ON CONFLICT DO NOTHING",
                 _row(hall, env)).rowcount == 1
             if fresh:
-                new = self.db.execute(RUN.format(seq="%s::bigint", hall="%s"), (upto, hall)).fetchone()[0]
+                new = self.db.execute(RUN.format(seq="%s::bigint", hall="%s"),
+                                      (upto, hall)).fetchone()[0]
                 if new > upto:
                     self.db.execute("UPDATE halls SET upto = %s WHERE hall = %s", (new, hall))
         return fresh
@@ -135,17 +146,3 @@ class PgStore:
         self.db.execute("INSERT INTO halls (hall, online, boot, seen) VALUES (%s, %s, %s, now()) "
                         "ON CONFLICT (hall) DO UPDATE SET online = EXCLUDED.online, "
                         "boot = EXCLUDED.boot, seen = now()", (hall, online, boot))
-
-    def upto(self, hall: str) -> int:
-        row = self.db.execute("SELECT upto FROM halls WHERE hall = %s", (hall,)).fetchone()
-        return row[0] if row else 0
-
-    def seqs(self, hall: str) -> list[int]:
-        return [r[0] for r in self.db.execute(
-            "SELECT seq FROM events WHERE hall = %s ORDER BY seq", (hall,))]
-
-    def halls(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT hall FROM halls")]
-
-    def close(self) -> None:
-        self.db.close()

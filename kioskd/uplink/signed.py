@@ -54,7 +54,8 @@ def canonical(body: dict[str, Any]) -> bytes:
 
 def mac(key: bytes, hall: str, op: str, body: dict[str, Any]) -> str:
     unsigned = {k: v for k, v in body.items() if k != "sig"}
-    return hmac.new(key, f"{hall}\n{op}\n".encode() + canonical(unsigned), hashlib.sha256).hexdigest()
+    signed = f"{hall}\n{op}\n".encode() + canonical(unsigned)
+    return hmac.new(key, signed, hashlib.sha256).hexdigest()
 
 
 def sign_command(key: bytes, hall: str, op: str, args: dict[str, Any], now: datetime,
