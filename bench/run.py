@@ -385,15 +385,16 @@ def _fill(journal, n: int) -> None:
 
 async def bench_backlog(n: int, folder: Path) -> None:
     """A hall back from an outage with n rows waiting: the uplink replays them (read from the
-    journal, QoS 1, 20 in flight) until the broker took all, and until central (the reference
-    collector) acknowledged all; beside raw paho publishing the same payloads on the same
-    broker, QoS 1, 20 in flight, until the last PUBACK, while the same central takes them."""
+    journal, QoS 1, 20 on the wire) until the broker took all, and until central (`kioskd
+    collect`, its own process as in a city) acknowledged all; beside raw paho publishing the
+    same payloads on the same broker, QoS 1, 20 in flight, until the last PUBACK, while the
+    same central takes them. Beyond 10,000 rows the hall waits for central's acks (AHEAD)."""
+    import subprocess
     import threading
 
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    from kioskd.central.collector import Collector
     from kioskd.config import UplinkConfig
     from kioskd.journal import Journal
     from kioskd.sim.broker import Mosquitto
@@ -407,9 +408,11 @@ async def bench_backlog(n: int, folder: Path) -> None:
         _fill(journal, n)
         payloads = [e.to_json().replace('"hall":"bench-hall"', '"hall":"bench-raw"')
                     for e in journal.read(limit=n)]
-        col = Collector(broker.url, folder / "bl-central.sqlite3", group=None)
-        col.start()
-        await asyncio.to_thread(col.connected.wait, 5)
+        central = subprocess.Popen(
+            [sys.executable, "-m", "kioskd", "collect", "--broker", broker.url, "--db",
+             str(folder / "bl-central.sqlite3"), "--group", "bench"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        await asyncio.to_thread(_until_central_listens, broker.port, mqtt, CallbackAPIVersion)
         watch = Watch()
         up = Uplink(UplinkConfig(broker.url, "127.0.0.1", broker.port), "bench-hall", journal,
                     watch.changed)
@@ -442,13 +445,38 @@ async def bench_backlog(n: int, folder: Path) -> None:
         raw = time.perf_counter() - t0
         c.disconnect()
         c.loop_stop()
-        col.stop()
+        central.terminate()
+        central.wait()
     finally:
         await broker.stop()
     print(f"{'backlog replay, ' + str(n) + ' rows, broker took all':<44} kioskd {n / sent:8.0f} "
           f"ev/s | raw paho {n / raw:8.0f} ev/s | ratio {raw / sent:5.2f}x")
     print(f"{'  ... and central acknowledged all':<44} kioskd {n / acked:8.0f} ev/s "
           f"({acked:.2f} s)")
+
+
+def _until_central_listens(port: int, mqtt, api) -> None:
+    """A probe row published until central acknowledges it: then its subscription exists."""
+    import json
+    import threading
+
+    acked = threading.Event()
+    c = mqtt.Client(api.VERSION2, client_id="bench-probe")
+    c.on_message = lambda *a: acked.set()
+    c.connect("127.0.0.1", port)
+    c.subscribe("kioskd/v1/bench-probe/ack", qos=1)
+    c.loop_start()
+    env = {"v": 1, "hall": "bench-probe", "seq": 1, "id": "p", "ts": "t", "type": "probe",
+           "data": {}, "prev": ""}
+    try:
+        for _ in range(100):
+            c.publish("kioskd/v1/bench-probe/event/probe", json.dumps(env), qos=1)
+            if acked.wait(0.2):
+                return
+        raise RuntimeError("central (kioskd collect) never acknowledged the probe")
+    finally:
+        c.disconnect()
+        c.loop_stop()
 
 
 def bench_backlog_memory(n: int, folder: Path) -> None:

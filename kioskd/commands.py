@@ -10,6 +10,7 @@ central. The appointments topic is kept too: the newest list is journaled
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -46,6 +47,8 @@ class CentralCommands:
     def __init__(self, hall: "Hall", key: bytes | None):
         self.hall = hall
         self.key = key
+        # one at a time, in arrival order: two config reloads must not interleave
+        self._one = asyncio.Lock()
         self.ops: dict[str, Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "announce": self._announce, "window.pause": self._window,
             "window.resume": self._window, "device.test": self._device_test,
@@ -69,7 +72,8 @@ class CentralCommands:
         except CommandRefused as exc:
             return self._refuse(op, _said_id(payload), exc)
         try:
-            result = await self.ops[op](op, cmd.args)
+            async with self._one:
+                result = await self.ops[op](op, cmd.args)
         except Exception as exc:  # noqa: BLE001 - central gets an answer whatever went wrong
             code = exc.code if isinstance(exc, KioskdError) else "cmd.failed"
             if isinstance(exc, KioskdError):
@@ -168,9 +172,13 @@ class CentralCommands:
 
     # --- the retained appointment list ----------------------------------------------------
     async def appointments_topic(self, payload: bytes) -> None:
-        hall = self.hall
         if not payload:
             return  # central cleared the retained list: keep what we have
+        async with self._one:  # the version compared is the version replaced
+            await self._appointments_topic(payload)
+
+    async def _appointments_topic(self, payload: bytes) -> None:
+        hall = self.hall
         try:
             version, items = verify_appointments(self.key, hall.cfg.hall.id, payload)
             have = hall.state.appointments_version
@@ -191,4 +199,3 @@ class CentralCommands:
             return
         log.info("appointments version %d from central: %d loaded (seq %d)", version,
                  len(items), env.seq)
-

@@ -97,9 +97,15 @@ class SimHall:
 
     async def restart_daemon(self) -> Hall:
         """Stop the daemon and start it again on the same state, devices and broker."""
+        await self.stop_daemon()
+        return await self.start_daemon()
+
+    async def stop_daemon(self) -> None:
         assert self.hall is not None
-        await self.hall.stop()
-        self.hall = None
+        hall, self.hall = self.hall, None
+        await hall.stop()
+
+    async def start_daemon(self) -> Hall:
         await self._start_daemon()
         return self.hall
 

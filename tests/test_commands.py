@@ -5,6 +5,8 @@ appointment list is kept and used for check-in while the link is down."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import sqlite3
 from datetime import timedelta
@@ -41,8 +43,14 @@ class Central:
         return json.loads(body)
 
 
+async def listening(hall) -> None:
+    """The hall has subscribed to central's topics (before that a command would pass it by)."""
+    await hall.watch.until(lambda: hall.uplink.listening, 10, "the hall listens to central")
+
+
 @pytest.fixture
 async def central(sim):
+    await listening(sim.hall)
     sub = await Subscriber(sim.broker.port,
                            f"kioskd/v1/{sim.hall.cfg.hall.id}/cmd-result/#").start()
     yield Central(sim.hall, sub)
@@ -115,10 +123,29 @@ async def test_a_replay_is_refused_also_after_a_restart(sim, central):
     assert again["error"] == "cmd.replayed" and sim.hall.state.windows[2].state == "open"
     hall = await sim.restart_daemon()
     central.hall = hall
+    await listening(hall)
     again = await central.send("window.pause", payload)
     assert again["error"] == "cmd.replayed" and hall.state.windows[2].state == "open"
     audit = await at_central(sim, "command.refused")
     assert audit["code"] == "cmd.replayed" and audit["id"] == json.loads(payload)["id"]
+
+
+async def test_a_command_sent_while_the_hall_is_down_is_carried_out_on_its_return(sim, central):
+    """The broker keeps the hall's session: a command waits there, still checked on arrival."""
+    payload = central.signed("window.pause", {"window": 3})
+    stale = central.signed("window.pause", {"window": 2}, ttl_s=-1)  # expired on its way
+    await sim.stop_daemon()
+    before = len(central.sub.messages)
+    for p in (payload, stale):
+        central.sub.client.publish(f"{central.prefix}/cmd/window.pause", p, qos=1)
+    hall = await sim.start_daemon()
+    await central.sub.watch.until(lambda: len(central.sub.messages) >= before + 2, 10,
+                                  "both answered")
+    answers = {json.loads(b)["transaction"]: json.loads(b) for _, b, _ in
+               central.sub.messages[before:]}
+    assert answers[json.loads(payload)["id"]]["status"] == "ok"
+    assert answers[json.loads(stale)["id"]]["error"] == "cmd.expired"
+    assert hall.state.windows[3].state == "paused" and hall.state.windows[2].state == "open"
 
 
 async def test_a_command_moved_to_another_op_is_refused(sim, central):
@@ -157,6 +184,7 @@ async def test_config_reload_refuses_a_broken_config_and_applies_a_good_one(tmp_
     path.write_text(small_hall(tmp_path, broker.port))
     sim = SimHall(config.load(path), tmp_path / "hall", broker=broker, api_port=0)
     hall = await sim.start()
+    await listening(hall)
     sub = await Subscriber(broker.port, "kioskd/v1/cmd-hall/cmd-result/#").start()
     central = Central(hall, sub)
     try:
@@ -250,6 +278,7 @@ async def test_kioskd_command_sends_and_prints_the_answer(sim, tmp_path):
     import os
     import sys
 
+    await listening(sim.hall)
     key = sim.hall.state_dir / "keys" / "command.key"
     run = lambda *a: asyncio.create_subprocess_exec(  # noqa: E731
         sys.executable, "-m", "kioskd", "command", "--broker", sim.broker.url, "--hall",
@@ -266,3 +295,39 @@ async def test_kioskd_command_sends_and_prints_the_answer(sim, tmp_path):
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 1 and json.loads(out)["error"] == "cmd.bad_signature"
     assert sim.hall.state.windows[3].state == "paused"
+
+
+def test_verify_command_on_a_fixed_clock():
+    """The pure check, byte vectors included: what central signs, the hall accepts exactly."""
+    from datetime import datetime, timezone
+
+    from kioskd.uplink.signed import CommandRefused, mac, verify_command
+
+    key, now = bytes(range(32)), datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+    body = {"id": "0123456789abcdef", "issued": "2026-12-01T18:00:00+08:00",
+            "expires": "2026-12-01T18:05:00+08:00", "args": {"window": 1}}
+    # the canonical form: sorted keys, no spaces, after "hall\nop\n"
+    expect = hmac.new(key, b'h1\nwindow.pause\n{"args":{"window":1},"expires":'
+                      b'"2026-12-01T18:05:00+08:00","id":"0123456789abcdef","issued":'
+                      b'"2026-12-01T18:00:00+08:00"}', hashlib.sha256).hexdigest()
+    assert mac(key, "h1", "window.pause", body) == expect
+    ok = json.dumps({**body, "sig": expect}).encode()
+    assert verify_command(key, "h1", "window.pause", ok, now).args == {"window": 1}
+
+    def code(payload: bytes, hall: str = "h1", at=now) -> str:
+        with pytest.raises(CommandRefused) as exc:
+            verify_command(key, hall, "window.pause", payload, at)
+        return exc.value.code
+    assert code(ok, hall="h2") == "cmd.bad_signature"  # signed for another hall
+    assert code(ok, at=now.replace(hour=11)) == "cmd.expired"
+    early = {**body, "issued": "2026-12-01T18:30:00+08:00",
+             "expires": "2026-12-01T18:35:00+08:00"}
+    assert code(json.dumps({**early, "sig": mac(key, "h1", "window.pause", early)}).encode()) \
+        == "cmd.not_yet"
+    short = {**body, "id": "x"}
+    assert code(json.dumps({**short, "sig": mac(key, "h1", "window.pause", short)}).encode()) \
+        == "cmd.malformed"
+    assert code(b"[1, 2]") == "cmd.malformed"
+    with pytest.raises(CommandRefused) as exc:
+        verify_command(None, "h1", "window.pause", ok, now)
+    assert exc.value.code == "cmd.no_key"

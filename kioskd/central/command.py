@@ -60,7 +60,8 @@ def send(broker: str, hall: str, key: bytes, op: str, args: dict, ttl_s: float =
         c.publish(f"{prefix}/cmd/{op}", json.dumps(body, ensure_ascii=False), qos=1)
         if not got.wait(timeout):
             raise SystemExit(f"kioskd command: hall {hall} did not answer within {timeout:.0f} s "
-                             "(offline? the command stays valid until it expires)")
+                             "(offline? the broker keeps the command for the hall, which "
+                             "carries it out on its return unless it has expired)")
     finally:
         c.disconnect()
         c.loop_stop()

@@ -67,6 +67,7 @@ class Uplink:
         self.on_change = on_change  # connected, lost, or a row delivered
         self.prefix = prefix(hall)
         self.connected = False
+        self.listening = False  # subscribed to central's ack, commands and appointments
         self.since = time.time()
         self.boot = boot  # counts the daemon's starts: a late will of boot 6 is no news to boot 7
         self.central_upto = 0  # the last ack central sent
@@ -91,7 +92,10 @@ class Uplink:
     def _make_client(self) -> mqtt.Client:
         c = mqtt.Client(CallbackAPIVersion.VERSION2,
                         client_id=self.cfg.client_id or f"kioskd-{self.hall}",
-                        protocol=mqtt.MQTTv311, clean_session=True)
+                        # a session the broker keeps: a command central sends while the
+                        # hall's link is down is delivered when it comes back (and is still
+                        # refused there if it expired meanwhile)
+                        protocol=mqtt.MQTTv311, clean_session=False)
         c.will_set(f"{self.prefix}/state", self._state_payload(False), qos=1, retain=True)
         self._retry_within(RETRY_S, c)
         c.max_inflight_messages_set(WINDOW)
@@ -105,6 +109,7 @@ class Uplink:
         c.on_publish = self._on_publish
         c.on_message = self._on_message
         c.on_connect_fail = self._on_connect_fail
+        c.on_subscribe = self._on_subscribe
         return c
 
     def _state_payload(self, online: bool) -> str:
@@ -253,6 +258,13 @@ class Uplink:
     def _on_connect_fail(self, client, userdata) -> None:
         self._call(self._connected, True, "broker unreachable")
 
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        self._call(self._subscribed)
+
+    def _subscribed(self) -> None:
+        self.listening = self.connected
+        self.on_change()
+
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         # PUBACKs are gathered here and taken on the loop in batches: one hop each cost as
         # much as the send
@@ -298,6 +310,7 @@ class Uplink:
             self.client.publish(f"{self.prefix}/device/{device}/state", json.dumps(payload),
                                 qos=1, retain=True)
         self._inflight.clear()
+        self._pubacks.clear()  # of the last connection: their mids mean nothing now
         self._send_from(self.journal.delivered_upto())
         self._wake.set()
         self.on_change()
@@ -309,7 +322,7 @@ class Uplink:
             log.warning("uplink to %s:%s lost (%s); events wait in the journal",
                         self.cfg.host, self.cfg.port, reason)
             self.reconnects += 1
-        self.connected = False
+        self.connected = self.listening = False
         self._inflight.clear()
         self.on_change()
 
