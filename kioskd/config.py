@@ -288,6 +288,15 @@ class _Checker:
             return default
         return value
 
+    def int_in(self, table: dict, key: str, at: str, default: int, lo: int, hi: int,
+               unit: str = "") -> int:
+        """An optional integer within lo-hi; out of range is a problem, and the default."""
+        value = self.take(table, key, int, at, required=False, default=default)
+        if not lo <= value <= hi:
+            self.bad(f"{at}.{key}", f"{value} is outside {lo}-{hi}{unit}")
+            return default
+        return value
+
     def unknown_keys(self, table: dict, allowed: set[str], at: str) -> None:
         for key in table:
             if key not in allowed:
@@ -389,12 +398,8 @@ def _hall(raw: dict, c: _Checker) -> tuple[HallConfig, int]:
     age = c.take(t, "elderly_age", int, "hall", required=False, default=60)
     if not 0 < age < 150:
         c.bad("hall.elderly_age", f"{age} is not an age")
-    keep = c.take(t, "retention_days", int, "hall", required=False, default=30)
-    if not 1 <= keep <= 3650:
-        c.bad("hall.retention_days", f"{keep} is outside 1-3650")
-    scans = c.take(t, "scan_retention_days", int, "hall", required=False, default=7)
-    if not 1 <= scans <= 3650:
-        c.bad("hall.scan_retention_days", f"{scans} is outside 1-3650")
+    keep = c.int_in(t, "retention_days", "hall", 30, 1, 3650)
+    scans = c.int_in(t, "scan_retention_days", "hall", 7, 1, 3650)
     return HallConfig(hall_id, name, tz, Path(state_dir) if state_dir else None, keep,
                       scans), age
 
@@ -409,10 +414,7 @@ def _queue(raw: dict, c: _Checker, elderly_age: int) -> QueuePolicy:
     d = QueuePolicy()
     values: dict[str, Any] = {}
     for key, (lo, hi) in ints.items():
-        v = c.take(t, key, int, "queue", required=False, default=getattr(d, key))
-        if not lo <= v <= hi:
-            c.bad(f"queue.{key}", f"{v} is outside {lo}-{hi}")
-        values[key] = v
+        values[key] = c.int_in(t, key, "queue", getattr(d, key), lo, hi)
     lanes = c.take(t, "lanes", list, "queue", required=False, default=list(d.lanes))
     for lane in lanes:
         if lane not in LANES:
@@ -466,9 +468,7 @@ def _rating(raw: dict, path: Path, c: _Checker) -> RatingRules:
         reasons.append(Reason(code, name))
     if items is not None and not reasons:
         c.bad("rating.reasons", "a bad rating needs a reason: list at least one")
-    text_max = c.take(t, "text_max", int, "rating", required=False, default=d.text_max)
-    if not 0 <= text_max <= 500:
-        c.bad("rating.text_max", f"{text_max} is outside 0-500")
+    text_max = c.int_in(t, "text_max", "rating", d.text_max, 0, 500)
     key_file = c.take(t, "link_key_file", str, "rating", required=False)
     return RatingRules(tuple(reasons) or d.reasons, text_max,
                        c.take(t, "real_name", bool, "rating", required=False, default=False),
@@ -522,12 +522,8 @@ def _uplink(raw: dict, path: Path, c: _Checker) -> UplinkConfig:
         c.bad("uplink.cert_file", "a client certificate needs both cert_file and key_file")
     if files["cert_file"] and parts.scheme != "mqtts":
         c.bad("uplink.cert_file", "a client certificate needs TLS: use an mqtts:// url")
-    keepalive = c.take(t, "keepalive_s", int, "uplink", required=False, default=30)
-    if not 5 <= keepalive <= 600:
-        c.bad("uplink.keepalive_s", f"{keepalive} is outside 5-600")
-    liveness = c.take(t, "liveness_s", int, "uplink", required=False, default=20)
-    if not 2 <= liveness <= 600:
-        c.bad("uplink.liveness_s", f"{liveness} is outside 2-600")
+    keepalive = c.int_in(t, "keepalive_s", "uplink", 30, 5, 600)
+    liveness = c.int_in(t, "liveness_s", "uplink", 20, 2, 600)
     text = lambda key: str(files[key]) if files[key] else ""  # noqa: E731
     return UplinkConfig(url, host, port, parts.scheme == "mqtts",
                         c.take(t, "client_id", str, "uplink", required=False, default=""),

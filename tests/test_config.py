@@ -67,6 +67,11 @@ MISTAKES = [
      "ticket.qr", "placeholders"),
     ("bad uplink scheme", 'url = "mqtt://127.0.0.1:1883"', 'url = "http://127.0.0.1:1883"',
      "uplink.url", "mqtt://"),
+    ("uplink liveness", 'url = "mqtt://127.0.0.1:1883"', 'url = "mqtt://127.0.0.1:1883"\n'
+     'liveness_s = 1', "uplink.liveness_s", "outside 2-600"),
+    ("client certificate without TLS", 'url = "mqtt://127.0.0.1:1883"',
+     'url = "mqtt://127.0.0.1:1883"\ncert_file = "devices.toml"\nkey_file = "devices.toml"',
+     "uplink.cert_file", "mqtts://"),
     ("category prefix", 'code = "C"', 'code = "c1"', "category[2].code", "capital letters"),
     ("two pads on one window", 'id = "pad-w3"\ntype = "pad.mqtt"              # a tablet pad on '
      'the hall\'s network (docs/pad-mqtt.md)\nwindow = 3',
