@@ -7,7 +7,9 @@ never retries on its own and never exits on a transient fault: it raises, the su
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, ClassVar, Protocol
 
@@ -19,6 +21,18 @@ from kioskd.errors import DeviceAbsent, DeviceNotReady, DeviceTimeout, FrameErro
 log = logging.getLogger("kioskd.drivers")
 
 MISSES_BEFORE_FAULT = 3
+TRACE_N = 100  # frames each driver keeps for the technician's raw view
+TRACE_BYTES = 48  # bytes of a frame shown in hex; the rest is counted
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One exchange with the device, as the technician's raw view shows it (masked)."""
+
+    at: float
+    direction: str  # "out" (to the device) or "in"
+    hex: str
+    decoded: str
 
 
 class Codec(Protocol):
@@ -67,6 +81,7 @@ class Driver:
         self.awaiting: Any = None  # the txn of the request in flight, for is_reply to match
         self._lock = asyncio.Lock()
         self._misses = 0
+        self.trace: collections.deque[Trace] = collections.deque(maxlen=TRACE_N)
 
     # --- what each device type provides ---------------------------------------------------
     def make_codec(self) -> Codec:
@@ -86,6 +101,18 @@ class Driver:
     def on_frame(self, frame: Any) -> None:
         """A frame nobody asked for."""
         log.debug("%s: unsolicited frame ignored", self.id)
+
+    # what the technician's raw view may show: devices that carry personal data override these
+    def trace_hex(self, direction: str, data: bytes) -> str:
+        more = f" … ({len(data)} bytes)" if len(data) > TRACE_BYTES else ""
+        return data[:TRACE_BYTES].hex(" ") + more
+
+    def describe_frame(self, frame: Any) -> str:
+        text = repr(frame)
+        return text if len(text) <= 120 else text[:117] + "..."
+
+    def traced(self, direction: str, data: bytes, decoded: str = "") -> None:
+        self.trace.append(Trace(time.time(), direction, self.trace_hex(direction, data), decoded))
 
     async def handle(self, command: str, **args: Any) -> Any:
         if command == "test":  # every device: talk to it once, as at connect
@@ -155,6 +182,7 @@ class Driver:
         if self._link is None:
             raise DeviceNotReady(f"{self.id} is not connected")
         self.counters.frames_out += 1
+        self.traced("out", data)
         await self._link.write(data)
 
     async def transact(self, data: bytes, timeout: float | None = None, *, txn: Any = None) -> Any:
@@ -180,7 +208,11 @@ class Driver:
         try:
             while True:
                 data = await self._link.read()
-                for frame in self.codec.feed(data):
+                frames = self.codec.feed(data)
+                self.traced("in", data, "; ".join(
+                    f"{f.code}: {f}" if isinstance(f, FrameError) else self.describe_frame(f)
+                    for f in frames))
+                for frame in frames:
                     if isinstance(frame, FrameError):
                         self.counters.errors += 1
                         self.counters.last_error = f"{frame.code}: {frame}"

@@ -29,6 +29,7 @@ from kioskd.engine import queue
 from kioskd.errors import ConfigError, DeviceError, KioskdError, Refused
 from kioskd.journal import Envelope, Journal
 from kioskd.ledger import commit, rebuild
+from kioskd.logring import LogRing
 from kioskd.scans import ScanStore
 from kioskd.privacy import (Holder, age_on, holder_token, install_log_scrubber, link_sig,
                             load_key, mask_name)
@@ -38,6 +39,7 @@ from kioskd.watch import Watch
 log = logging.getLogger("kioskd")
 
 CARD_FRESH_S = 120  # a card read at a kiosk is used for the next ticket within this time
+TEST_TICKET = "T000"  # the technician's test prompts and test tickets: never a real number
 TICK_S = 15
 EFFECT_NAMES = {queue.PrintTicket: "print", queue.ShowOnBoard: "show", queue.PromptRating: "prompt",
                 queue.CloseRating: "close"}
@@ -69,6 +71,9 @@ class Hall:
         self.drivers: dict[str, Driver] = {}
         self.supervisors: dict[str, Supervisor] = {}
         self.kiosk_cards: dict[str, KioskCard] = {}
+        self.reader_cards: dict[str, KioskCard] = {}  # the last card each reader read
+        self.test_ratings: dict[str, int] = {}  # the level a pad gave to a technician's prompt
+        self.logs = LogRing()
         self.board_text: dict[int, str] = {}
         self.scans = ScanStore(self.state_dir / "scans")
         self.window_pages: dict[int, list[str]] = {}  # captured since the window's last document
@@ -86,6 +91,7 @@ class Hall:
     # --- start and stop ----------------------------------------------------------------------
     async def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        logging.getLogger("kioskd").addHandler(self.logs)
         self.journal = Journal(self.state_dir / "journal.sqlite3", self.cfg.hall.id)
         install_log_scrubber()  # whoever embeds the hall (tests, kioskd sim) gets it too
         self.key = load_key(self.state_dir / "keys" / "holder.key")
@@ -215,6 +221,7 @@ class Hall:
         if hasattr(self, "journal"):
             self.journal.close()
         log.info("hall %s stopped", self.cfg.hall.id)
+        logging.getLogger("kioskd").removeHandler(self.logs)
 
     async def serve(self) -> None:
         """Run until SIGTERM/SIGINT; speak systemd's notify protocol when it listens."""
@@ -391,9 +398,10 @@ class Hall:
     # --- what devices report -------------------------------------------------------------------
     def _on_input(self, inp: DeviceInput) -> None:
         dev = self.cfg.device(inp.device)
+        if inp.kind in ("card", "card_error"):
+            self.reader_cards[dev.id] = self._card(inp)
         if inp.kind in ("card", "card_error") and dev.kiosk:
-            self.kiosk_cards[dev.kiosk] = self._card(inp)
-            c = self.kiosk_cards[dev.kiosk]
+            self.kiosk_cards[dev.kiosk] = c = self.reader_cards[dev.id]
             log.info("card at kiosk %s: %s", dev.kiosk,
                      c.error or f"{c.holder.masked_name}, age {c.holder.age}")
             self.watch.changed()
@@ -488,6 +496,14 @@ class Hall:
         r = inp.payload
         dev = self.cfg.device(inp.device)
         code = None
+        if r.get("ticket") == TEST_TICKET and r.get("sealed"):
+            # the technician's test prompt: the pad works; nothing is rated
+            log.info("%s: test rating %s (a technician's prompt; not counted)", inp.device,
+                     r.get("level"))
+            self.test_ratings[inp.device] = r.get("level")
+            self.watch.changed()
+            await self.drivers[inp.device].result(r["txn"], True, None)
+            return
         try:
             if not dev.type.startswith("pad.") or window is None:
                 raise Refused("rating.not_a_pad", f"{dev.type} cannot rate")
@@ -610,6 +626,57 @@ class Hall:
         except DeviceError as exc:
             log.warning("%s: refresh failed: %s", board.id, exc.code)
 
+    # --- the technician's device actions ---------------------------------------------------
+    async def device_action(self, dev_id: str, command: str, args: dict[str, Any]) -> Any:
+        """A technician's test of one device: the hall's own actions (a test ticket, a test
+        prompt, a board's test pattern, a reconnect), else the driver's command."""
+        driver = self.drivers[dev_id]
+        dev = self.cfg.device(dev_id)
+        if command == "reconnect":
+            return await self.reconnect_device(dev_id)
+        if command == "print-test":
+            text = self.ticket_text(TEST_TICKET, "设备测试", 0, None,
+                                    self.now().isoformat(timespec="seconds"))
+            return await driver.handle("print", ticket=text, fields=self.cfg.ticket.fields)
+        if command == "prompt-test":
+            self.test_ratings.pop(dev_id, None)
+            return await driver.handle("prompt", window=dev.window, ticket=TEST_TICKET,
+                                       clerk="设备测试", reasons=self.cfg.rating.reasons,
+                                       timeout_s=self.cfg.queue.rating_timeout_s)
+        if command == "pattern":
+            return await driver.handle("show", text="测试 TEST 0123456789 请到8号窗口")
+        if command == "show" and dev.type.startswith("board.") and dev.window is not None:
+            # the window's own text comes back with its next call, or on `restore`
+            return await driver.handle("show", text=str(args.get("text", ""))[:200])
+        if command == "restore" and dev.type.startswith("board."):
+            text = self.board_text.get(dev.window) if dev.window is not None else None
+            return await driver.handle("show", text=text) if text else await driver.handle("clear")
+        return await driver.handle(command, **args)
+
+    async def reconnect_device(self, dev_id: str) -> dict[str, Any]:
+        """Close the device and open it again (a technician's "reconnect"), as after a drop."""
+        i = next(i for i, t in enumerate(self._device_tasks) if t.get_name() == f"device:{dev_id}")
+        task = self._device_tasks[i]
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        sup = Supervisor(self.drivers[dev_id], self._on_device_state, self.backoff)
+        self.supervisors[dev_id] = sup
+        sup.driver.counters.reconnects += 1
+        self._device_tasks[i] = asyncio.create_task(sup.run_forever(), name=f"device:{dev_id}")
+        return {"reconnecting": dev_id}
+
+    def reader_card(self, dev_id: str) -> dict[str, Any] | None:
+        """The last card a reader read, as the technician may see it: masked fields only."""
+        card = self.reader_cards.get(dev_id)
+        if card is None:
+            return None
+        ago = round(time.monotonic() - card.at, 1)
+        if card.error:
+            return {"error": card.error, "seconds_ago": ago}
+        h = card.holder
+        return {"name": h.masked_name, "age": h.age, "lane": queue.age_lane(self.cfg.queue, h.age),
+                "token": h.token[:8] + "…", "seconds_ago": ago}
+
     # --- views for the API ---------------------------------------------------------------------
     def devices_view(self) -> list[dict[str, Any]]:
         out = []
@@ -617,5 +684,6 @@ class Hall:
             d = self.cfg.device(dev_id)
             out.append({"id": dev_id, "type": d.type, "url": str(d.url), "kiosk": d.kiosk,
                         "window": d.window, "state": sup.state.state, "detail": sup.state.detail,
-                        "since": rfc3339(sup.state.since), **self.drivers[dev_id].health()})
+                        "condition": sup.state.condition, "since": rfc3339(sup.state.since),
+                        **self.drivers[dev_id].health()})
         return out

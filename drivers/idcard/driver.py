@@ -11,6 +11,7 @@ from kioskd.drivers.idcard import sam
 from kioskd.errors import DeviceFault, DeviceTimeout, FrameError
 
 log = logging.getLogger("kioskd.drivers.idcard")
+PREAMBLE = b"\xaa\xaa\xaa\x96\x69"  # every SAM frame's start (protocols.md §1.2)
 
 
 def format_sam_id(data: bytes) -> str:
@@ -27,6 +28,21 @@ class SamReaderDriver(Driver):
 
     def make_codec(self) -> sam.SamCodec:
         return sam.SamCodec()
+
+    # a card's answer holds the holder's name and number: the raw view shows the frame's head
+    # (preamble, length, status) and counts the rest
+    def trace_hex(self, direction: str, data: bytes) -> str:
+        if direction == "out" or (data.startswith(PREAMBLE) and len(data) <= 16):
+            return super().trace_hex(direction, data)  # commands, and bare status replies
+        head = data[:10] if data.startswith(PREAMBLE) else b""
+        return (head.hex(" ") + " … " if head else "") + \
+            f"({len(data) - len(head)} bytes of card data hidden)"
+
+    def describe_frame(self, frame: sam.Frame) -> str:
+        p = frame.payload
+        if len(p) < 3:
+            return f"SAM reply of {len(p)} bytes"
+        return f"SAM reply SW {p[0]:02X} {p[1]:02X} {p[2]:02X}, {len(p) - 3} data bytes"
 
     async def identify(self) -> str:
         (await self.transact(sam.command(sam.SAM_STATUS))).ok()

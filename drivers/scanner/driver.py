@@ -14,6 +14,15 @@ log = logging.getLogger("kioskd.drivers.scanner")
 
 
 class _Scanner(Driver):
+    # a code may be an ID number: the raw view shows its length only
+    def trace_hex(self, direction: str, data: bytes) -> str:
+        return f"({len(data)} bytes hidden: a code may be personal data)"
+
+    def describe_frame(self, frame: Any) -> str:
+        if isinstance(frame, Scan):
+            return f"code of {len(frame.code)} characters ({frame.symbology or 'no AIM id'})"
+        return super().describe_frame(frame)
+
     def scanned(self, item: Scan | FrameError) -> None:
         if isinstance(item, FrameError):
             self.counters.errors += 1

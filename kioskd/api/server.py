@@ -58,6 +58,11 @@ class ApiServer:
         r.add_post("/api/windows/{n}/rating", self.rating_attempt)
         r.add_post("/api/windows/{n}/{action}", self.window)
         r.add_post("/api/devices/{id}/{command}", self.device_command)
+        # the technician's console (kioskd diag)
+        r.add_get("/api/devices/{id}/frames", self.device_frames)
+        r.add_get("/api/devices/{id}/card", self.device_card)
+        r.add_get("/api/uplink", self.uplink)
+        r.add_get("/api/logs", self.logs)
         r.add_get("/api/events", self.events)
         r.add_get("/api/openapi.json", self.openapi)
         self._runner: web.AppRunner | None = None
@@ -319,17 +324,57 @@ class ApiServer:
 
     async def device_command(self, request: web.Request) -> web.Response:
         self._need(request, "technician")
-        driver = self.hall.drivers.get(request.match_info["id"])
-        if driver is None:
+        dev_id = request.match_info["id"]
+        if dev_id not in self.hall.drivers:
             return _error(404, "device.unknown", "no such device")
         args = await self._json(request)
         try:
-            return web.json_response({"result": await driver.handle(request.match_info["command"],
-                                                                    **args)})
+            return web.json_response({"result": await self.hall.device_action(
+                dev_id, request.match_info["command"], args)})
         except DeviceError as exc:
             return _error(409, exc.code, str(exc))
         except (TypeError, KeyError) as exc:
             return _error(400, "request.args", f"bad arguments: {exc}")
+
+    def _driver(self, request: web.Request):
+        self._need(request, "technician")
+        driver = self.hall.drivers.get(request.match_info["id"])
+        if driver is None:
+            raise web.HTTPNotFound(text=json.dumps({"error": "device.unknown",
+                                                    "message": "no such device"}),
+                                   content_type="application/json")
+        return driver
+
+    @staticmethod
+    def _n(request: web.Request, default: int, most: int) -> int:
+        try:
+            return max(1, min(most, int(request.query.get("n", default))))
+        except ValueError:
+            return default
+
+    async def device_frames(self, request: web.Request) -> web.Response:
+        """The last frames exchanged with a device, as hex and decoded, personal data masked."""
+        driver = self._driver(request)
+        frames = list(driver.trace)[-self._n(request, 50, 100):]
+        return web.json_response({"device": driver.id, "frames": [
+            {"at": f.at, "dir": f.direction, "hex": f.hex, "decoded": f.decoded}
+            for f in frames]})
+
+    async def device_card(self, request: web.Request) -> web.Response:
+        driver = self._driver(request)
+        return web.json_response({"device": driver.id, "card": self.hall.reader_card(driver.id),
+                                  "test_rating": self.hall.test_ratings.get(driver.id)})
+
+    async def uplink(self, request: web.Request) -> web.Response:
+        self._need(request, "technician")
+        up = self.hall.uplink
+        return web.json_response({**up.status(), "broker": f"{up.cfg.host}:{up.cfg.port}",
+                                  "tls": up.cfg.tls, "prefix": up.prefix, "boot": up.boot,
+                                  "journal_seq": self.hall.journal.last_seq})
+
+    async def logs(self, request: web.Request) -> web.Response:
+        self._need(request, "technician")
+        return web.json_response({"lines": self.hall.logs.last(self._n(request, 200, 500))})
 
     async def events(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=30)
@@ -407,8 +452,17 @@ OPENAPI: dict[str, Any] = {
             "Window action: " + ", ".join(queue.WINDOW_ACTIONS) + "; body {ticket} for call and "
             "call-back, {to_category} or {to_window} for transfer, {case_no?} (办件编号) for finish. "
             "No action rates: only the window's pad does", "clerk (its own window), technician")},
-        "/api/devices/{id}/{command}": {"post": _op("A device command (status, print, show...)",
-                                                    "technician")},
+        "/api/devices/{id}/{command}": {"post": _op(
+            "A device command: test, status, reconnect; printer print-test; board pattern, "
+            "show {text}, restore; pad prompt-test, ping; camera capture", "technician")},
+        "/api/devices/{id}/frames": {"get": _op("The last ?n= frames exchanged, hex and decoded, "
+                                                "personal data masked", "technician")},
+        "/api/devices/{id}/card": {"get": _op("A reader's last card (masked fields only); a "
+                                              "pad's answer to a test prompt", "technician")},
+        "/api/uplink": {"get": _op("The central link: connected, backlog, acknowledged seq, "
+                                   "reconnects, last error", "technician")},
+        "/api/logs": {"get": _op("The daemon's last ?n= log lines (ID numbers masked)",
+                                 "technician")},
         "/api/ratings": {"post": _op("Always refused (403 rating.pad_only) and audited: only the "
                                      "window's pad rates", "none")},
         "/api/windows/{n}/rating": {"post": _op("Always refused (403 rating.pad_only) and audited",
