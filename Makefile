@@ -25,6 +25,7 @@ bench: venv
 # pictures in docs/ made by the simulators (a ticket as the printer twin renders it)
 docs: venv
 	$(BIN)/python -m kioskd.sim.printer docs/ticket.png
+	$(BIN)/python -m kioskd.tui.recorded shots tests/fixtures/diag-hall.json docs/
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -107,6 +107,9 @@ class Driver:
         more = f" … ({len(data)} bytes)" if len(data) > TRACE_BYTES else ""
         return data[:TRACE_BYTES].hex(" ") + more
 
+    def describe_sent(self, data: bytes) -> str:
+        return ""
+
     def describe_frame(self, frame: Any) -> str:
         text = repr(frame)
         return text if len(text) <= 120 else text[:117] + "..."
@@ -182,7 +185,7 @@ class Driver:
         if self._link is None:
             raise DeviceNotReady(f"{self.id} is not connected")
         self.counters.frames_out += 1
-        self.traced("out", data)
+        self.traced("out", data, self.describe_sent(data))
         await self._link.write(data)
 
     async def transact(self, data: bytes, timeout: float | None = None, *, txn: Any = None) -> Any:

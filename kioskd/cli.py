@@ -1,4 +1,4 @@
-"""`kioskd` command line: run, sim, check-config, verify-journal, collect, command."""
+"""`kioskd` command line: run, sim, check-config, diag, verify-journal, collect, command."""
 
 from __future__ import annotations
 
@@ -78,6 +78,32 @@ def cmd_collect(args) -> int:
     return run(args.broker, args.db, args.group)
 
 
+def cmd_diag(args) -> int:
+    import os
+
+    from kioskd.tui.app import run
+
+    api, token = args.api, args.token or os.environ.get("KIOSKD_TOKEN", "")
+    if args.token_file:
+        token = Path(args.token_file).read_text().strip()
+    if not api or not token:
+        # on the hall's box: the address and a technician's token from its devices.toml
+        try:
+            cfg = _load(args.config)
+        except (ConfigError, FileNotFoundError, PermissionError):
+            cfg = None
+        if cfg is not None:
+            host = "127.0.0.1" if cfg.api.host in ("0.0.0.0", "::", "") else cfg.api.host
+            api = api or f"http://{host}:{cfg.api.port}"
+            token = token or next((c.token for c in cfg.api.clients
+                                   if c.role == "technician"), "")
+    if not token:
+        print("kioskd diag: no technician token: give --token, --token-file or KIOSKD_TOKEN",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    return asyncio.run(run(api or "http://127.0.0.1:8470", token, args.ascii))
+
+
 def cmd_command(args) -> int:
     from kioskd.central.command import run
 
@@ -104,6 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--state", help="folder for the simulation's state (default STATE/sim)")
     p.add_argument("--api-port", type=int, help="override [api] listen's port (0 = any free)")
     add("check-config", cmd_check_config, "validate devices.toml")
+    p = add("diag", cmd_diag, "the technician's console: every device of the hall, live")
+    p.add_argument("--api", help="the daemon's API (default: [api] listen of devices.toml)")
+    p.add_argument("--token", help="a technician's token (else KIOSKD_TOKEN, --token-file, or "
+                                   "the first technician of devices.toml)")
+    p.add_argument("--token-file", help="a file holding a technician's token")
+    p.add_argument("--ascii", action="store_true",
+                   help="ASCII borders (the Linux console, old terminals)")
     p = add("verify-journal", cmd_verify_journal, "check the journal's hash chain")
     p.add_argument("--journal", help="journal file (default STATE/journal.sqlite3)")
 

@@ -32,6 +32,7 @@ async def run_sim(cfg: Config, state: Path, *, broker: str = "auto", demo: bool 
         print(f"  API      {hall.api_url}/api/health   (OpenAPI: {hall.api_url}/api/openapi.json)")
         print(f"  broker   {sim.broker.kind} at {sim.broker.url}, topics kioskd/v1/{cfg.hall.id}/#")
         print(f"  state    {sim.state}")
+        print(f"  console  kioskd diag --api {hall.api_url} -c {cfg.path}")
         print(f"  central  kioskd command --broker {sim.broker.url} --hall {cfg.hall.id} --key "
               f"{hall.state_dir / 'keys' / 'command.key'} window.pause '{{\"window\": 1}}'")
         for dev_id, twin in sim.twins.items():

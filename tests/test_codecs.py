@@ -327,3 +327,16 @@ def test_ticket_bytes_keep_every_character():
     assert ticket.lines[0] == "示范区政务服务中心：鿏〇"
     assert "B012" in ticket.big and ticket.qr == ["h/B012"]
     assert "您前面还有 3 人等候" in ticket.text and not interp.unknown
+
+
+def test_printer_status_bytes_described_for_the_technician():
+    from kioskd.drivers.printer.escpos import describe_status
+
+    assert describe_status(1, 0x12) == "0x12 printer status: online"
+    assert describe_status(1, 0x1A) == "0x1a printer status: offline"
+    assert describe_status(2, 0x16) == "0x16 offline cause: cover open"
+    assert describe_status(2, 0x32) == "0x32 offline cause: cover closed, stopped at paper end"
+    assert describe_status(3, 0x1A) == "0x1a error cause: cutter error"
+    assert describe_status(4, 0x1E) == "0x1e paper sensor: paper near_end"
+    assert describe_status(4, 0x72) == "0x72 paper sensor: paper out"
+    assert describe_status(4, 0x00).endswith("not a status byte (0xx1xx10)")

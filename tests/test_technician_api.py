@@ -25,7 +25,9 @@ async def test_printer_test_ticket_and_status_bytes(sim):
     assert s == 200 and b["result"]["condition"] == "ok"
     s, b = await tech(hall, "GET", "/api/devices/printer-k1/frames?n=10")
     out = [f for f in b["frames"] if f["dir"] == "out"]
-    assert any(f["hex"].startswith("10 04 01") for f in out)  # DLE EOT 1, as sent
+    assert any(f["hex"].startswith("10 04 01") and f["decoded"] == "DLE EOT 1: printer status"
+               for f in out)  # as sent
+    assert "0x12 paper sensor: paper ok" in [f["decoded"] for f in b["frames"]]
     assert all(f["at"] and f["dir"] in ("in", "out") for f in b["frames"])
 
 
@@ -38,7 +40,7 @@ async def test_a_readers_card_and_frames_show_masked_fields_only(sim):
     assert s == 200 and b["card"]["name"] == "欧***" and b["card"]["lane"] == "elderly"
     s, frames = await tech(hall, "GET", "/api/devices/reader-k1/frames?n=100")
     text = json.dumps(frames, ensure_ascii=False) + json.dumps(b, ensure_ascii=False)
-    assert "card data hidden" in text
+    assert "bytes hidden: card data" in text
     # neither the number nor the name, in any form the answer carried them
     block = sam.encode_text(card)
     for secret in (card.id_number, card.name, card.id_number.encode("utf-16-le").hex(" "),

@@ -36,7 +36,7 @@ class SamReaderDriver(Driver):
             return super().trace_hex(direction, data)  # commands, and bare status replies
         head = data[:10] if data.startswith(PREAMBLE) else b""
         return (head.hex(" ") + " … " if head else "") + \
-            f"({len(data) - len(head)} bytes of card data hidden)"
+            f"({len(data) - len(head)} bytes hidden: card data)"
 
     def describe_frame(self, frame: sam.Frame) -> str:
         p = frame.payload

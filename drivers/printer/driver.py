@@ -30,9 +30,22 @@ class EscposPrinterDriver(Driver):
         self._job = asyncio.Lock()  # one ticket or status round at a time
         self._swallow = 0  # status answers owed to DLE EOTs that raster bytes happened to spell
         self.last_status = escpos.PrinterStatus()
+        self._asked = 0  # the last DLE EOT n sent: what the next status byte answers
 
     def make_codec(self) -> escpos.StatusCodec:
         return escpos.StatusCodec(asb=self.cfg.options.get("asb", False))
+
+    # the technician's raw view: queries by name, status bytes decoded
+    def describe_sent(self, data: bytes) -> str:
+        if len(data) == 3 and data[:2] == escpos.DLE_EOT:
+            self._asked = data[2]
+            return f"DLE EOT {data[2]}: {escpos.STATUS_NAMES.get(data[2], '?')}"
+        return f"{len(data)} bytes (a ticket, or printer setup)"
+
+    def describe_frame(self, frame: Any) -> str:
+        if isinstance(frame, int):
+            return escpos.describe_status(self._asked, frame)
+        return f"ASB {frame.data.hex(' ')}: {escpos.PrinterStatus.from_asb(frame.data).condition}"
 
     def is_reply(self, frame: Any) -> bool:
         if isinstance(frame, escpos.Asb):

@@ -107,6 +107,26 @@ def valid_status(byte: int | None) -> bool:
     return byte is not None and byte & 0x93 == 0x12
 
 
+STATUS_NAMES = {1: "printer status", 2: "offline cause", 3: "error cause", 4: "paper sensor"}
+
+
+def describe_status(n: int, byte: int) -> str:
+    """One DLE EOT n reply as a technician reads it: `0x12 printer status: online`."""
+    head = f"{byte:#04x} {STATUS_NAMES.get(n, f'status {n}')}"
+    if not valid_status(byte):
+        return f"{head}: not a status byte (0xx1xx10)"
+    kw = {1: "printer", 2: "offline", 3: "error", 4: "paper"}.get(n)
+    st = PrinterStatus.decode(**{k: (byte if k == kw else None)
+                                 for k in ("printer", "offline", "error", "paper")})
+    said = {1: lambda: "online" if st.online else "offline",
+            2: lambda: ("cover open" if st.cover_open else "cover closed")
+            + (", stopped at paper end" if byte & 0x20 else ""),
+            3: lambda: ("cutter error" if st.cutter_error else "no cutter error")
+            + (", unrecoverable error" if st.unrecoverable else ""),
+            4: lambda: f"paper {st.paper}"}
+    return f"{head}: {said[n]()}" if n in said else head
+
+
 CONDITIONS = ("ok", "paper_near_end", "paper_out", "cover_open", "cutter_error", "offline",
               "unknown")
 FAULTS = frozenset({"paper_out", "cover_open", "cutter_error", "offline"})  # nothing prints

@@ -1,0 +1,43 @@
+"""What every screen of the console has: the title line, the daemon's status, the keys."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+
+class DiagScreen(Screen):
+    TITLE_TEXT = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.TITLE_TEXT, id="title")
+        yield Static("", id="banner")
+        yield from self.body()
+        yield Footer()
+
+    def body(self) -> ComposeResult:
+        yield from ()
+
+    composed = False
+
+    def on_mount(self) -> None:
+        self.composed = True
+        self.refresh_view()
+
+    def on_show(self) -> None:
+        self.refresh_view()
+
+    def refresh_view(self) -> None:
+        """Called by the app after each refresh of its data, for the screen on top."""
+        if not self.composed or not self.is_attached:
+            return  # on_mount draws it once its widgets are there
+        try:
+            self.query_one("#banner", Static).update(self.app.banner())
+            self.render_data()
+        except NoMatches:
+            pass  # the screen is being taken down (the app quits): nothing left to draw
+
+    def render_data(self) -> None:
+        pass

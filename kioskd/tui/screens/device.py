@@ -1,0 +1,157 @@
+"""One device: what it is, its state and counters, the actions its type has, and a raw view of
+the last frames exchanged with it (hex and decoded, personal data masked by the daemon)."""
+
+from __future__ import annotations
+
+import json
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.widgets import DataTable, Input, Static
+
+from kioskd.tui.client import DiagError
+from kioskd.tui.screens.base import DiagScreen
+from kioskd.tui.screens.devices import state_text
+from kioskd.tui.view import clock, short
+
+# per device type: key, API command, what the footer says
+ACTIONS: dict[str, list[tuple[str, str, str]]] = {
+    "printer.": [("p", "print-test", "Print test ticket"), ("s", "status", "Status")],
+    "idcard.": [("c", "card", "Read card")],
+    "board.": [("p", "pattern", "Test pattern"), ("w", "show", "Write text"),
+               ("x", "restore", "Restore")],
+    "pad.": [("p", "prompt-test", "Test prompt"), ("c", "card", "Pad answer")],
+    "camera.": [("c", "capture", "Capture"), ("s", "status", "Status")],
+}
+COMMON = [("t", "test", "Test"), ("r", "reconnect", "Reconnect")]
+
+
+def actions_for(dev_type: str) -> list[tuple[str, str, str]]:
+    own = next((a for prefix, a in ACTIONS.items() if dev_type.startswith(prefix)), [])
+    return own + COMMON
+
+
+class DeviceScreen(DiagScreen):
+    TITLE_TEXT = "Device"
+    AUTO_FOCUS = "#frames"  # not the (hidden) text box: keys are actions here
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back"),
+                *[Binding(k, f"do('{k}')", "", show=False) for k in "pscwxtr"]]
+
+    def __init__(self, dev_id: str):
+        super().__init__()
+        self.dev_id = dev_id
+        self.result_text = ""
+        self.busy = False  # an action is waiting for its answer
+
+    def body(self) -> ComposeResult:
+        yield Static("", id="device-info")
+        yield Static("", id="device-actions")
+        yield Static("", id="device-result")
+        yield Input(placeholder="text for the board, Enter to show it", id="board-text")
+        yield Static("Last frames (newest last; personal data masked)", classes="section")
+        table = DataTable(id="frames", zebra_stripes=True)
+        table.add_columns("time", "dir", "decoded", "hex")
+        yield table
+
+    def on_mount(self) -> None:
+        self.query_one("#board-text", Input).display = False
+        super().on_mount()
+
+    def device(self) -> dict:
+        return next((d for d in self.app.data.get("devices", []) if d["id"] == self.dev_id), {})
+
+    def render_data(self) -> None:
+        d = self.device()
+        if not d:
+            self.query_one("#device-info", Static).update(f"{self.dev_id}: not in this hall")
+            return
+        where = f"kiosk {d['kiosk']}" if d.get("kiosk") else (
+            f"window {d['window']}" if d.get("window") is not None else "hall")
+        self.query_one("#device-info", Static).update(
+            f"[b]{d['id']}[/b]  {d['type']}  at {where}\n"
+            f"state {state_text(d)} since {d['since'][11:19]}  {short(d.get('detail') or '', 60)}\n"
+            f"frames in {d['frames_in']}  out {d['frames_out']}  errors {d['errors']}  "
+            f"reconnects {d['reconnects']}\nlast error: {d.get('last_error') or '-'}")
+        self.query_one("#device-actions", Static).update(
+            "  ".join(f"[b]{k}[/b] {label}" for k, _, label in actions_for(d["type"])))
+        self.query_one("#device-result", Static).update(self.result_text)
+        self.load_frames()
+
+    @work(exclusive=True, group="frames")
+    async def load_frames(self) -> None:
+        try:
+            frames = (await self.app.api.get(f"/api/devices/{self.dev_id}/frames?n=30"))["frames"]
+        except DiagError as exc:
+            self.app.report(exc)
+            return
+        try:
+            table = self.query_one("#frames", DataTable)
+        except NoMatches:
+            return  # the screen closed while the answer was on its way
+        table.clear()
+        for f in frames:
+            table.add_row(clock(f["at"]), f["dir"], short(f["decoded"], 50), short(f["hex"], 70))
+        if frames:
+            table.move_cursor(row=len(frames) - 1)
+
+    def action_do(self, key: str) -> None:
+        d = self.device()
+        action = next((a for k, a, _ in actions_for(d.get("type", "")) if k == key), None)
+        if action is None:
+            return
+        if action == "show":
+            box = self.query_one("#board-text", Input)
+            box.display = True
+            box.focus()
+            return
+        self.run_action(action, {})
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        self.query_one("#frames", DataTable).focus()
+        self.run_action("show", {"text": event.value})
+
+    @work(group="action")
+    async def run_action(self, action: str, args: dict) -> None:
+        self.busy = True
+        self.result_text = f"{action}: waiting for the device…"
+        self.query_one("#device-result", Static).update(self.result_text)
+        try:
+            if action == "card":
+                answer = await self.app.api.get(f"/api/devices/{self.dev_id}/card")
+            else:
+                answer = (await self.app.api.post(f"/api/devices/{self.dev_id}/{action}",
+                                                  args))["result"]
+        except DiagError as exc:
+            self.result_text = f"{action}: [b]failed[/b] {exc.code}: {exc}"
+        else:
+            self.result_text = f"{action}: {describe(action, answer)}"
+        self.busy = False
+        try:
+            self.query_one("#device-result", Static).update(self.result_text)
+        except NoMatches:
+            return  # the screen closed while the answer was on its way
+        await self.app.refresh_data()
+
+
+def describe(action: str, answer) -> str:
+    """An action's answer, as a technician reads it."""
+    if action == "status" and isinstance(answer, dict) and "paper" in answer:
+        return (f"condition {answer['condition']}, paper {answer['paper']}, "
+                f"online {answer['online']}, cover open {answer['cover_open']}, "
+                f"cutter error {answer['cutter_error']}")
+    if action == "card":
+        card, rating = answer.get("card"), answer.get("test_rating")
+        if rating is not None:
+            return f"the pad answered the test prompt with {rating}"
+        if card is None:
+            return "no card read yet: place one on the reader"
+        if card.get("error"):
+            return f"card refused: {card['error']}"
+        return (f"{card['name']}, age {card['age']}, lane {card['lane'] or 'normal'}, "
+                f"token {card['token']} ({card['seconds_ago']} s ago)")
+    if action == "print-test":
+        return f"printed {answer.get('bytes')} bytes, condition {answer.get('condition')}"
+    return short(json.dumps(answer, ensure_ascii=False), 200)
