@@ -73,6 +73,8 @@ class Hall:
         self.kiosk_cards: dict[str, KioskCard] = {}
         self.reader_cards: dict[str, KioskCard] = {}  # the last card each reader read
         self.test_ratings: dict[str, int] = {}  # the level a pad gave to a technician's prompt
+        # the last codes a gun or camera read, as kind and length only (a code may be personal)
+        self.last_codes: dict[str, list[dict[str, Any]]] = {}
         self.logs = LogRing()
         self.board_text: dict[int, str] = {}
         self.scans = ScanStore(self.state_dir / "scans")
@@ -400,6 +402,10 @@ class Hall:
         dev = self.cfg.device(inp.device)
         if inp.kind in ("card", "card_error"):
             self.reader_cards[dev.id] = self._card(inp)
+        if inp.kind == "code":
+            seen = self.last_codes.setdefault(dev.id, [])
+            seen.append({"symbology": inp.payload.symbology, "length": len(inp.payload.code)})
+            del seen[:-8]
         if inp.kind in ("card", "card_error") and dev.kiosk:
             self.kiosk_cards[dev.kiosk] = c = self.reader_cards[dev.id]
             log.info("card at kiosk %s: %s", dev.kiosk,

@@ -101,7 +101,7 @@ async def test_reader_card_is_shown_masked(sim, console):
     sim.twin("reader-k1").place(card)
     await until(pilot, lambda: "reader-k1" in sim.hall.reader_cards, "card read")
     await open_device(app, pilot, "reader-k1")
-    shown = await result_of(app, pilot, "c", "card")
+    shown = await result_of(app, pilot, "c", "last")
     assert "诸**" in shown and "age 65" in shown or "age 64" in shown
     await until(pilot, lambda: cells(app, "frames"), "frames")
     everything = shown + str(cells(app, "frames"))
@@ -132,7 +132,7 @@ async def test_pad_test_prompt_and_its_answer(sim, console):
     await until(pilot, lambda: pad.prompt is not None, "the pad shows the prompt")
     pad.press(5)
     await until(pilot, lambda: sim.hall.test_ratings.get("pad-w1") == 5, "answered")
-    assert "answered the test prompt with 5" in await result_of(app, pilot, "c", "card")
+    assert "answered the test prompt with 5" in await result_of(app, pilot, "c", "last")
 
 
 async def test_camera_capture_and_reconnect(sim, console):
@@ -140,8 +140,11 @@ async def test_camera_capture_and_reconnect(sim, console):
     hall = sim.hall
     await open_device(app, pilot, "camera-w1")
     await result_of(app, pilot, "c", "capture")
-    await until(pilot, lambda: any(e.type == "scan.captured" for e in hall.journal.read()),
-                "the page saved", 20)
+    await until(pilot, lambda: "last page: none" not in text(app, "device-info"),
+                "the saved page shown", 20)
+    page = next(e.data for e in hall.journal.read() if e.type == "scan.captured")
+    assert page["file"] in text(app, "device-info")
+    assert (hall.state_dir / "scans").exists()
     before = hall.drivers["camera-w1"].counters.reconnects
     await result_of(app, pilot, "r", "reconnect")
     await until(pilot, lambda: hall.drivers["camera-w1"].counters.reconnects == before + 1

@@ -36,7 +36,7 @@ async def test_a_readers_card_and_frames_show_masked_fields_only(sim):
     card = make_card("欧阳娜娜", date(1950, 3, 8), serial=77)
     sim.twin("reader-k1").place(card)
     await hall.watch.until(lambda: "reader-k1" in hall.reader_cards, 5, "card read")
-    s, b = await tech(hall, "GET", "/api/devices/reader-k1/card")
+    s, b = await tech(hall, "GET", "/api/devices/reader-k1/last")
     assert s == 200 and b["card"]["name"] == "欧***" and b["card"]["lane"] == "elderly"
     s, frames = await tech(hall, "GET", "/api/devices/reader-k1/frames?n=100")
     text = json.dumps(frames, ensure_ascii=False) + json.dumps(b, ensure_ascii=False)
@@ -67,11 +67,17 @@ async def test_pad_test_prompt_is_answered_and_never_counted(sim):
     assert s == 200, b
     await pad.watch.until(lambda: pad.prompt is not None, 5, "the pad shows the prompt")
     assert pad.prompt.ticket == "T000"
-    pad.press(4)
-    await hall.watch.until(lambda: hall.test_ratings.get("pad-w1") == 4, 5, "test rating")
-    s, b = await tech(hall, "GET", "/api/devices/pad-w1/card")
-    assert b["test_rating"] == 4
+    words = "态度差 13800000000"
+    pad.press(2, (1,), words)
+    await hall.watch.until(lambda: hall.test_ratings.get("pad-w1") == 2, 5, "test rating")
+    s, b = await tech(hall, "GET", "/api/devices/pad-w1/last")
+    assert b["test_rating"] == 2
     assert not [e for e in hall.journal.read() if e.type.startswith("rating.")]
+    # the citizen's words never reach the technician's raw view
+    s, frames = await tech(hall, "GET", "/api/devices/pad-w1/frames")
+    seen = json.dumps(frames, ensure_ascii=False)
+    assert "RATING from pad 1" in seen and "bytes hidden: a rating" in seen
+    assert words not in seen and "13800000000".encode().hex(" ")[:17] not in seen
 
 
 async def test_reconnect_uplink_and_logs(kioskd_log, sim):
@@ -90,3 +96,14 @@ async def test_reconnect_uplink_and_logs(kioskd_log, sim):
                for line in b["lines"])
     s, b = await api(hall, "GET", "/api/logs", role="clerk", window=1)
     assert s == 403
+
+
+async def test_a_guns_codes_are_shown_as_kind_and_length_only(sim):
+    hall = sim.hall
+    sim.twin("scanner-k1").scan("110105194912310021")  # an ID number as a code
+    await hall.watch.until(lambda: hall.last_codes.get("scanner-k1"), 5, "the code read")
+    s, b = await tech(hall, "GET", "/api/devices/scanner-k1/last")
+    assert b["codes"] == [{"symbology": None, "length": 18}]
+    s, frames = await tech(hall, "GET", "/api/devices/scanner-k1/frames")
+    assert "110105194912310021" not in json.dumps(frames) + json.dumps(b)
+    assert "code of 18 characters" in json.dumps(frames)

@@ -23,6 +23,10 @@ from kioskd.errors import DeviceFault, DeviceNotReady
 PING_MS = 5000
 
 
+FRAME_NAMES = {proto.PROMPT: "PROMPT", proto.IDLE: "IDLE", proto.RESULT: "RESULT",
+               proto.REASONS: "REASONS", proto.PING: "PING", proto.RATING: "RATING"}
+
+
 class PadDriver(Driver):
     default_timeout = 1.0
 
@@ -33,6 +37,21 @@ class PadDriver(Driver):
     @property
     def key(self) -> bytes:
         return self.cfg.options["key"]
+
+    # the technician's raw view: a rating's text is the citizen's own words, and its seal a
+    # secret's work; the view shows what kind of frame it was and its size
+    def trace_hex(self, direction: str, data: bytes) -> str:
+        if direction == "in" and len(data) > 12:
+            return data[:6].hex(" ") + f" … ({len(data) - 6} bytes hidden: a rating)"
+        return super().trace_hex(direction, data)
+
+    def describe_frame(self, frame: Any) -> str:
+        if isinstance(frame, proto.PadFrame):
+            name = FRAME_NAMES.get(frame.func & ~proto.REPLY, f"func {frame.func:#04x}")
+            reply = " reply" if frame.func & proto.REPLY else ""
+            return f"{name}{reply} from pad {frame.addr}, txn {frame.txn}, {len(frame.data)} bytes"
+        return f"{frame.kind}, transaction {frame.data.get('transaction')}, " \
+               f"{len(frame.data)} fields"
 
     async def poll(self) -> None:
         interval = self.cfg.options.get("ping_ms", PING_MS) / 1000

@@ -60,7 +60,7 @@ class ApiServer:
         r.add_post("/api/devices/{id}/{command}", self.device_command)
         # the technician's console (kioskd diag)
         r.add_get("/api/devices/{id}/frames", self.device_frames)
-        r.add_get("/api/devices/{id}/card", self.device_card)
+        r.add_get("/api/devices/{id}/last", self.device_last)
         r.add_get("/api/uplink", self.uplink)
         r.add_get("/api/logs", self.logs)
         r.add_get("/api/events", self.events)
@@ -360,10 +360,13 @@ class ApiServer:
             {"at": f.at, "dir": f.direction, "hex": f.hex, "decoded": f.decoded}
             for f in frames]})
 
-    async def device_card(self, request: web.Request) -> web.Response:
+    async def device_last(self, request: web.Request) -> web.Response:
+        """What a device last reported, as the technician may see it: a reader's card (masked
+        fields), a pad's answer to a test prompt, a gun's or camera's codes (kind and length)."""
         driver = self._driver(request)
         return web.json_response({"device": driver.id, "card": self.hall.reader_card(driver.id),
-                                  "test_rating": self.hall.test_ratings.get(driver.id)})
+                                  "test_rating": self.hall.test_ratings.get(driver.id),
+                                  "codes": self.hall.last_codes.get(driver.id, [])})
 
     async def uplink(self, request: web.Request) -> web.Response:
         self._need(request, "technician")
@@ -457,8 +460,9 @@ OPENAPI: dict[str, Any] = {
             "show {text}, restore; pad prompt-test, ping; camera capture", "technician")},
         "/api/devices/{id}/frames": {"get": _op("The last ?n= frames exchanged, hex and decoded, "
                                                 "personal data masked", "technician")},
-        "/api/devices/{id}/card": {"get": _op("A reader's last card (masked fields only); a "
-                                              "pad's answer to a test prompt", "technician")},
+        "/api/devices/{id}/last": {"get": _op("What a device last reported: a reader's card "
+                                              "(masked), a pad's test answer, codes (kind and "
+                                              "length)", "technician")},
         "/api/uplink": {"get": _op("The central link: connected, backlog, acknowledged seq, "
                                    "reconnects, last error", "technician")},
         "/api/logs": {"get": _op("The daemon's last ?n= log lines (ID numbers masked)",

@@ -8,6 +8,7 @@ import asyncio
 import collections
 from typing import Any
 
+from rich.markup import escape
 from textual.app import App
 from textual.binding import Binding
 
@@ -93,7 +94,7 @@ class DiagApp(App):
 
     def banner(self) -> str:
         if self.problem is not None:
-            return f"[b red]{self.problem}[/]"
+            return f"[b red]{escape(str(self.problem))}[/]"
         up = self.data.get("uplink") or {}
         link = "[green]central: connected[/]" if up.get("connected") else \
             "[red]central: offline[/]"

@@ -96,8 +96,8 @@ async def record(out: Path) -> None:
                 for dev in hall.cfg.devices:
                     rec["get"][f"/api/devices/{dev.id}/frames"] = await call(
                         "GET", f"/api/devices/{dev.id}/frames?n=30")
-                    rec["get"][f"/api/devices/{dev.id}/card"] = await call(
-                        "GET", f"/api/devices/{dev.id}/card")
+                    rec["get"][f"/api/devices/{dev.id}/last"] = await call(
+                        "GET", f"/api/devices/{dev.id}/last")
         finally:
             await sim.stop()
     rec["get"]["/api/uplink"]["broker"] = "127.0.0.1:1883"  # the sim's port is random

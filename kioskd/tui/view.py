@@ -5,6 +5,13 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from rich.text import Text
+
+
+def plain(*cells) -> list[Text]:
+    """Table cells as plain text: a DataTable reads a str as markup, and "[Errno 2]" is not."""
+    return [Text(str(c)) for c in cells]
+
 
 def since(rfc3339: str) -> str:
     """`12:03:04` from an RFC 3339 time (the hall's local clock)."""

@@ -7,6 +7,8 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from kioskd.tui.client import DiagError
+
 
 class DiagScreen(Screen):
     TITLE_TEXT = ""
@@ -41,3 +43,16 @@ class DiagScreen(Screen):
 
     def render_data(self) -> None:
         pass
+
+    async def fetch_into(self, path: str, selector: str, kind: type):
+        """An API answer and the widget to draw it in; None when the daemon failed (said on
+        the status line) or the screen closed while the answer was on its way."""
+        try:
+            data = await self.app.api.get(path)
+        except DiagError as exc:
+            self.app.report(exc)
+            return None
+        try:
+            return data, self.query_one(selector, kind)
+        except NoMatches:
+            return None

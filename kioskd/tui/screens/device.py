@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,16 +15,17 @@ from textual.widgets import DataTable, Input, Static
 from kioskd.tui.client import DiagError
 from kioskd.tui.screens.base import DiagScreen
 from kioskd.tui.screens.devices import state_text
-from kioskd.tui.view import clock, short
+from kioskd.tui.view import clock, plain, short
 
 # per device type: key, API command, what the footer says
 ACTIONS: dict[str, list[tuple[str, str, str]]] = {
     "printer.": [("p", "print-test", "Print test ticket"), ("s", "status", "Status")],
-    "idcard.": [("c", "card", "Read card")],
+    "idcard.": [("c", "last", "Read card")],
     "board.": [("p", "pattern", "Test pattern"), ("w", "show", "Write text"),
                ("x", "restore", "Restore")],
-    "pad.": [("p", "prompt-test", "Test prompt"), ("c", "card", "Pad answer")],
-    "camera.": [("c", "capture", "Capture"), ("s", "status", "Status")],
+    "pad.": [("p", "prompt-test", "Test prompt"), ("c", "last", "Pad answer")],
+    "camera.": [("c", "capture", "Capture"), ("s", "status", "Status"), ("k", "last", "Codes")],
+    "scanner.": [("k", "last", "Codes")],
 }
 COMMON = [("t", "test", "Test"), ("r", "reconnect", "Reconnect")]
 
@@ -37,7 +39,7 @@ class DeviceScreen(DiagScreen):
     TITLE_TEXT = "Device"
     AUTO_FOCUS = "#frames"  # not the (hidden) text box: keys are actions here
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"),
-                *[Binding(k, f"do('{k}')", "", show=False) for k in "pscwxtr"]]
+                *[Binding(k, f"do('{k}')", "", show=False) for k in "pscwxtrk"]]
 
     def __init__(self, dev_id: str):
         super().__init__()
@@ -69,30 +71,42 @@ class DeviceScreen(DiagScreen):
             return
         where = f"kiosk {d['kiosk']}" if d.get("kiosk") else (
             f"window {d['window']}" if d.get("window") is not None else "hall")
-        self.query_one("#device-info", Static).update(
-            f"[b]{d['id']}[/b]  {d['type']}  at {where}\n"
-            f"state {state_text(d)} since {d['since'][11:19]}  {short(d.get('detail') or '', 60)}\n"
-            f"frames in {d['frames_in']}  out {d['frames_out']}  errors {d['errors']}  "
-            f"reconnects {d['reconnects']}\nlast error: {d.get('last_error') or '-'}")
+        info = (f"[b]{d['id']}[/b]  {d['type']}  at {where}\n"
+                f"state {state_text(d)} since {d['since'][11:19]}  "
+                f"{escape(short(d.get('detail') or '', 60))}\n"
+                f"frames in {d['frames_in']}  out {d['frames_out']}  errors {d['errors']}  "
+                f"reconnects {d['reconnects']}\n"
+                f"last error: {escape(d.get('last_error') or '-')}")
+        if d["type"].startswith("camera."):
+            info += "\n" + self.last_page()
+        self.query_one("#device-info", Static).update(info)
         self.query_one("#device-actions", Static).update(
             "  ".join(f"[b]{k}[/b] {label}" for k, _, label in actions_for(d["type"])))
         self.query_one("#device-result", Static).update(self.result_text)
         self.load_frames()
 
+    def last_page(self) -> str:
+        """The camera's last page, from the event stream (`scan.captured`)."""
+        page = next((e["data"] for e in reversed(self.app.events)
+                     if e.get("type") == "scan.captured"
+                     and e.get("data", {}).get("device") == self.dev_id), None)
+        if page is None:
+            return "last page: none captured yet (c)"
+        return (f"last page: {page['file']}  {page['width']}x{page['height']}  "
+                f"{'cropped' if page['cropped'] else 'whole frame'}  {page['codes']} codes")
+
     @work(exclusive=True, group="frames")
     async def load_frames(self) -> None:
-        try:
-            frames = (await self.app.api.get(f"/api/devices/{self.dev_id}/frames?n=30"))["frames"]
-        except DiagError as exc:
-            self.app.report(exc)
+        got = await self.fetch_into(f"/api/devices/{self.dev_id}/frames?n=30", "#frames",
+                                    DataTable)
+        if got is None:
             return
-        try:
-            table = self.query_one("#frames", DataTable)
-        except NoMatches:
-            return  # the screen closed while the answer was on its way
+        answer, table = got
+        frames = answer["frames"]
         table.clear()
         for f in frames:
-            table.add_row(clock(f["at"]), f["dir"], short(f["decoded"], 50), short(f["hex"], 70))
+            table.add_row(*plain(clock(f["at"]), f["dir"], short(f["decoded"], 50),
+                                 short(f["hex"], 70)))
         if frames:
             table.move_cursor(row=len(frames) - 1)
 
@@ -119,15 +133,15 @@ class DeviceScreen(DiagScreen):
         self.result_text = f"{action}: waiting for the device…"
         self.query_one("#device-result", Static).update(self.result_text)
         try:
-            if action == "card":
-                answer = await self.app.api.get(f"/api/devices/{self.dev_id}/card")
+            if action == "last":
+                answer = await self.app.api.get(f"/api/devices/{self.dev_id}/last")
             else:
                 answer = (await self.app.api.post(f"/api/devices/{self.dev_id}/{action}",
                                                   args))["result"]
         except DiagError as exc:
-            self.result_text = f"{action}: [b]failed[/b] {exc.code}: {exc}"
+            self.result_text = f"{action}: [b]failed[/b] {exc.code}: {escape(str(exc))}"
         else:
-            self.result_text = f"{action}: {describe(action, answer)}"
+            self.result_text = f"{action}: {escape(describe(action, answer))}"
         self.busy = False
         try:
             self.query_one("#device-result", Static).update(self.result_text)
@@ -142,12 +156,15 @@ def describe(action: str, answer) -> str:
         return (f"condition {answer['condition']}, paper {answer['paper']}, "
                 f"online {answer['online']}, cover open {answer['cover_open']}, "
                 f"cutter error {answer['cutter_error']}")
-    if action == "card":
-        card, rating = answer.get("card"), answer.get("test_rating")
+    if action == "last":
+        card, rating, codes = answer.get("card"), answer.get("test_rating"), answer.get("codes")
         if rating is not None:
             return f"the pad answered the test prompt with {rating}"
+        if codes:
+            return f"{len(codes)} codes: " + ", ".join(
+                f"{c['symbology'] or 'bar'} ({c['length']} characters)" for c in codes)
         if card is None:
-            return "no card read yet: place one on the reader"
+            return "nothing read yet"
         if card.get("error"):
             return f"card refused: {card['error']}"
         return (f"{card['name']}, age {card['age']}, lane {card['lane'] or 'normal'}, "

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 
 from kioskd.tui.screens.base import DiagScreen
-from kioskd.tui.view import since, short
+from kioskd.tui.view import plain, since, short
 
 COLUMNS = ("device", "type", "state", "since", "in", "out", "err", "rec", "last error")
 
@@ -27,10 +27,9 @@ class DevicesScreen(DiagScreen):
         keep = table.cursor_row
         table.clear()
         for d in devices:
-            table.add_row(d["id"], d["type"], state_text(d), since(d["since"]),
-                          str(d["frames_in"]), str(d["frames_out"]), str(d["errors"]),
-                          str(d["reconnects"]), short(d.get("last_error") or "", 40),
-                          key=d["id"])
+            table.add_row(*plain(d["id"], d["type"], state_text(d), since(d["since"]),
+                                 d["frames_in"], d["frames_out"], d["errors"], d["reconnects"],
+                                 short(d.get("last_error") or "", 40)), key=d["id"])
         if devices:
             table.move_cursor(row=min(keep, len(devices) - 1))
 

@@ -20,6 +20,7 @@ def line(env: dict) -> str:
 
 class EventsScreen(DiagScreen):
     TITLE_TEXT = "Events"
+    shown = 0  # events of the app's ring drawn so far
     AUTO_FOCUS = "#event-log"  # keys stay the console's until / asks for the filter
     BINDINGS = [Binding("slash", "filter", "Filter"),
                 Binding("escape", "leave_filter", "", show=False)]
@@ -45,7 +46,7 @@ class EventsScreen(DiagScreen):
         if not log.size.width:
             return  # not laid out yet: lines written now would be cut at a guessed width
         events = self.app.events
-        start = getattr(self, "shown", 0)
+        start = self.shown
         if start > len(events):  # the app's ring moved on: draw it again
             log.clear()
             start = 0

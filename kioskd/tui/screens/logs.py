@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from textual import work
 from textual.app import ComposeResult
-from textual.css.query import NoMatches
 from textual.widgets import RichLog
 
-from kioskd.tui.client import DiagError
 from kioskd.tui.screens.base import DiagScreen
 from kioskd.tui.view import clock
 
 
 class LogsScreen(DiagScreen):
     TITLE_TEXT = "Logs"
+    seen = 0.0  # the newest line drawn (its time)
 
     def body(self) -> ComposeResult:
         yield RichLog(id="log-lines", max_lines=1000, wrap=True, markup=False)
@@ -23,18 +22,14 @@ class LogsScreen(DiagScreen):
 
     @work(exclusive=True, group="logs")
     async def load(self) -> None:
-        try:
-            lines = (await self.app.api.get("/api/logs?n=500"))["lines"]
-        except DiagError as exc:
-            self.app.report(exc)
+        got = await self.fetch_into("/api/logs?n=500", "#log-lines", RichLog)
+        if got is None:
             return
-        try:
-            log = self.query_one("#log-lines", RichLog)
-        except NoMatches:
-            return  # the screen closed while the answer was on its way
+        answer, log = got
+        lines = answer["lines"]
         if not log.size.width:
             return  # not laid out yet: lines written now would wrap at a guessed width
-        seen = getattr(self, "seen", 0.0)
+        seen = self.seen
         for ln in lines:
             if ln["at"] > seen:
                 log.write(f"{clock(ln['at'])} {ln['level']:<7} {ln['logger']}: {ln['message']}")

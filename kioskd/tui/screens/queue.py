@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
 from kioskd.tui.screens.base import DiagScreen
+from kioskd.tui.view import plain
 
 
 class QueueScreen(DiagScreen):
@@ -25,13 +26,13 @@ class QueueScreen(DiagScreen):
         cats = self.query_one("#categories", DataTable)
         cats.clear()
         for c in q.get("categories", []):
-            cats.add_row(c["code"], c["name"], str(c["waiting"]), str(c["issued"]),
-                         str(c["open_windows"]))
+            cats.add_row(*plain(c["code"], c["name"], c["waiting"], c["issued"],
+                                c["open_windows"]))
         wins = self.query_one("#windows", DataTable)
         wins.clear()
         for w in q.get("windows", []):
-            wins.add_row(str(w["number"]), w["state"], w["clerk"] or "-", w["current"] or "-",
-                         ",".join(w["categories"]) or "-", w["awaiting_rating"] or "-")
+            wins.add_row(*plain(w["number"], w["state"], w["clerk"] or "-", w["current"] or "-",
+                                ",".join(w["categories"]) or "-", w["awaiting_rating"] or "-"))
         self.query_one("#queue-summary", Static).update(
             f"day {q.get('day', '?')}   held: {', '.join(q.get('held', [])) or '-'}   "
             f"skipped: {', '.join(q.get('skipped', [])) or '-'}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.widgets import Static
 
@@ -31,5 +32,7 @@ class UplinkScreen(DiagScreen):
                 value = "yes" if value else "no"
             elif isinstance(value, list):
                 value = " to ".join(f"{v:g}" for v in value)
+            elif isinstance(value, str):
+                value = escape(value)
             rows.append(f"{label:<28} {value if value not in ('', None) else '-'}")
         self.query_one("#uplink", Static).update("\n".join(rows))
