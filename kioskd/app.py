@@ -34,6 +34,7 @@ from kioskd.scans import ScanStore
 from kioskd.privacy import (Holder, age_on, holder_token, install_log_scrubber, link_sig,
                             load_key, mask_name)
 from kioskd.uplink.mqtt import Uplink, rfc3339
+from kioskd.voice import Announcer
 from kioskd.watch import Watch
 
 log = logging.getLogger("kioskd")
@@ -42,7 +43,7 @@ CARD_FRESH_S = 120  # a card read at a kiosk is used for the next ticket within 
 TEST_TICKET = "T000"  # the technician's test prompts and test tickets: never a real number
 TICK_S = 15
 EFFECT_NAMES = {queue.PrintTicket: "print", queue.ShowOnBoard: "show", queue.PromptRating: "prompt",
-                queue.CloseRating: "close"}
+                queue.CloseRating: "close", queue.Announce: "announce"}
 
 
 def _clerk_label(clerk: str | None, staff_no: str) -> str:
@@ -106,6 +107,9 @@ class Hall:
         self._boot = self._count_boot()
         await self._start_uplink()
         self._start_devices()
+        self.announcer = Announcer(self.cfg.voice, self.state_dir / "voice",
+                                   on_spoken=self.watch.changed)
+        self._tasks.append(asyncio.create_task(self.announcer.run(), name="voice"))
         self._tasks.append(asyncio.create_task(self._ticking(), name="tick"))
         if self.with_api:
             from kioskd.api.server import ApiServer
@@ -157,6 +161,7 @@ class Hall:
         self.tz = cfg.hall.tz
         self.state = state
         self.commands.key = key
+        self.announcer.cfg = cfg.voice
         self._start_devices()
         if self.with_api and hasattr(self, "api"):
             self.api.clients = cfg.api.clients
@@ -369,6 +374,8 @@ class Hall:
         try:
             if isinstance(effect, queue.PrintTicket):
                 return await self._print(effect)
+            if isinstance(effect, queue.Announce):
+                return self.announcer.call(effect.ticket, effect.window, effect.recall)
             if isinstance(effect, queue.ShowOnBoard):
                 if effect.ticket:
                     text = f"{effect.ticket} 请到{effect.window}号窗口"
@@ -593,7 +600,7 @@ class Hall:
 
     async def announce(self, text: str, seconds: int) -> dict[str, Any]:
         """A notice from central on every board for `seconds`, then each board shows its own
-        text again. (Spoken announcements arrive with the voice queue.)"""
+        text again; spoken once through the hall's announcement queue."""
         shown, failed = [], {}
         boards = [(dev, self.drivers[dev.id]) for dev in self.cfg.devices
                   if dev.type.startswith("board.") and dev.id in self.drivers]
@@ -604,7 +611,8 @@ class Hall:
             except DeviceError as exc:
                 failed[dev.id] = exc.code
         self.spawn(self._after_notice(boards, seconds), "notice-end")
-        return {"shown_on": shown, "failed": failed}
+        spoken = self.announcer.notice(text)
+        return {"shown_on": shown, "failed": failed, "spoken": spoken.get("spoken", True)}
 
     async def _after_notice(self, boards: list, seconds: int) -> None:
         await asyncio.sleep(seconds)  # the notice's time on the boards, not a wait for an event

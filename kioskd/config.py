@@ -153,6 +153,20 @@ REASONS = (Reason(1, "服务态度"), Reason(2, "办事效率"), Reason(3, "服�
 
 
 @dataclass(frozen=True)
+class VoiceConfig:
+    """[voice]: calls spoken aloud (语音叫号) with espeak-ng, a chime where it is missing."""
+
+    enabled: bool = True
+    template: str = "请 {ticket} 号 到 {window} 号窗口办理"
+    english: str = ""  # e.g. "Number {ticket}, please go to window {window}"
+    repeat: int = 2  # each announcement this many times (a citizen may miss the first)
+    speed: int = 150  # espeak-ng words per minute
+    volume: int = 100  # espeak-ng amplitude 0-200
+    output: str = "auto"  # alsa (aplay), wav (files under STATE/voice), auto: alsa if a card
+    voice: str = "cmn-latn-pinyin"  # espeak-ng 1.51's `cmn` reads Hanzi as English
+
+
+@dataclass(frozen=True)
 class RatingRules:
     """[rating]: what the pad offers and what central receives."""
 
@@ -216,6 +230,7 @@ class Config:
     queue: QueuePolicy = QueuePolicy()
     ticket: TicketTemplate = TicketTemplate()
     rating: RatingRules = RatingRules()
+    voice: VoiceConfig = VoiceConfig()
 
     def device(self, device_id: str) -> DeviceConfig:
         return next(d for d in self.devices if d.id == device_id)
@@ -343,8 +358,8 @@ def load(path: str | os.PathLike) -> Config:
 
 
 def _validate(raw: dict, path: Path, c: _Checker) -> Config | None:
-    c.unknown_keys(raw, {"hall", "uplink", "api", "queue", "ticket", "rating", "category",
-                         "window", "kiosk", "device"}, "")
+    c.unknown_keys(raw, {"hall", "uplink", "api", "queue", "ticket", "rating", "voice",
+                         "category", "window", "kiosk", "device"}, "")
     hall, elderly_age = _hall(raw, c)  # [hall] elderly_age is a queue rule: it lives there
     policy = _queue(raw, c, elderly_age)
     uplink = _uplink(raw, path, c)
@@ -356,10 +371,36 @@ def _validate(raw: dict, path: Path, c: _Checker) -> Config | None:
                        hall.id)
     ticket = _ticket(raw, c)
     rating = _rating(raw, path, c)
+    voice = _voice(raw, c)
     if c.problems:
         return None
     return Config(path, hall, uplink, api, tuple(categories), tuple(windows), tuple(kiosks),
-                  tuple(devices), policy, ticket, rating)
+                  tuple(devices), policy, ticket, rating, voice)
+
+
+def _voice(raw: dict, c: _Checker) -> VoiceConfig:
+    t = _table(raw, "voice", c)
+    d = VoiceConfig()
+    c.unknown_keys(t, {"enabled", "template", "english", "repeat", "speed", "volume", "output",
+                       "voice"}, "voice")
+    texts = {}
+    for key in ("template", "english"):
+        texts[key] = c.take(t, key, str, "voice", required=False, default=getattr(d, key))
+        if texts[key] and "{ticket}" not in texts[key]:
+            c.bad(f"voice.{key}", "the announcement must say the number: put {ticket} in it")
+        try:
+            texts[key].format(ticket="A001", window=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            c.bad(f"voice.{key}", f"placeholders are {{ticket}} and {{window}} ({exc})")
+    output = c.take(t, "output", str, "voice", required=False, default=d.output)
+    if output not in ("auto", "alsa", "wav"):
+        c.bad("voice.output", f"{output!r}: one of auto, alsa, wav")
+    return VoiceConfig(c.take(t, "enabled", bool, "voice", required=False, default=True),
+                       texts["template"], texts["english"],
+                       c.int_in(t, "repeat", "voice", d.repeat, 1, 3),
+                       c.int_in(t, "speed", "voice", d.speed, 80, 450, " words a minute"),
+                       c.int_in(t, "volume", "voice", d.volume, 0, 200),
+                       output, c.take(t, "voice", str, "voice", required=False, default=d.voice))
 
 
 def _table(raw: dict, key: str, c: _Checker) -> dict:

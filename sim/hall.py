@@ -77,6 +77,8 @@ class SimHall:
                 self.cfg.api, port=self.api_port)
             wired = dataclasses.replace(
                 self.cfg, devices=tuple(devices), api=api,
+                # a simulated hall speaks into WAV files, never through the laptop's speakers
+                voice=dataclasses.replace(self.cfg.voice, output="wav"),
                 uplink=dataclasses.replace(up, url=self.broker.url, host="127.0.0.1",
                                            port=self.broker.port, tls=False))
             self._wired = wired

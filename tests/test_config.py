@@ -67,6 +67,10 @@ MISTAKES = [
      "ticket.qr", "placeholders"),
     ("bad uplink scheme", 'url = "mqtt://127.0.0.1:1883"', 'url = "http://127.0.0.1:1883"',
      "uplink.url", "mqtt://"),
+    ("voice without the number", 'template = "请 {ticket} 号 到 {window} 号窗口办理"',
+     'template = "请到{window}号窗口"', "voice.template", "{ticket}"),
+    ("voice output", 'output = "auto"                 # alsa', 'output = "speaker"  # alsa',
+     "voice.output", "auto, alsa, wav"),
     ("uplink liveness", 'url = "mqtt://127.0.0.1:1883"', 'url = "mqtt://127.0.0.1:1883"\n'
      'liveness_s = 1', "uplink.liveness_s", "outside 2-600"),
     ("client certificate without TLS", 'url = "mqtt://127.0.0.1:1883"',

@@ -605,6 +605,15 @@ class ShowOnBoard:
 
 
 @dataclass(frozen=True)
+class Announce:
+    """Call the citizen aloud (语音叫号); a recall goes before calls already waiting."""
+
+    window: int
+    ticket: str
+    recall: bool = False
+
+
+@dataclass(frozen=True)
 class PromptRating:
     window: int
     ticket: str
@@ -619,7 +628,7 @@ class CloseRating:
     window: int
 
 
-Effect = PrintTicket | ShowOnBoard | PromptRating | CloseRating
+Effect = PrintTicket | ShowOnBoard | Announce | PromptRating | CloseRating
 
 
 def effects_of(type_: str, data: dict[str, Any], ts: str) -> list[Effect]:
@@ -627,7 +636,8 @@ def effects_of(type_: str, data: dict[str, Any], ts: str) -> list[Effect]:
         return [PrintTicket(data["kiosk"], data["ticket"], data["category_name"], data["ahead"],
                             ts, data.get("wait_min"))]
     if type_ in ("ticket.called", "ticket.recalled"):
-        return [ShowOnBoard(data["window"], data["ticket"])]
+        return [ShowOnBoard(data["window"], data["ticket"]),
+                Announce(data["window"], data["ticket"], type_ == "ticket.recalled")]
     if type_ in ("ticket.skipped", "ticket.held", "ticket.transferred"):
         return [ShowOnBoard(data["window"], None)]
     if type_ == "rating.requested":

@@ -1,0 +1,191 @@
+"""Calls spoken aloud (语音叫号): one announcement queue per hall, so calls never talk over each
+other and a recall goes before calls already waiting.
+
+Text: `[voice] template` ("请 {ticket} 号 到 {window} 号窗口办理"), the ticket's letters and digits
+spaced so each is read on its own ("A 0 0 1": 诶 零 零 一, not "A one"), then `[voice] english`
+when set; every announcement `repeat` times. Speech: Debian's espeak-ng with `cmn-latn-pinyin`
+(1.51's `cmn` voice routes Hanzi through English phonemes: protocols.md §7), else a chime.
+Output: ALSA (`aplay`), or WAV files under STATE/voice/DAY/ (simulation, a box without a card);
+a WAV "plays" for as long as it lasts, as a speaker would, before the next one starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import io
+import logging
+import math
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from kioskd.config import VoiceConfig
+
+log = logging.getLogger("kioskd.voice")
+
+RATE = 22050  # espeak-ng's own rate, mono 16-bit: the chime is made to match
+GAP_S = 0.6  # silence between the repeats of one announcement
+
+
+def spaced(ticket: str, english: bool = False) -> str:
+    """`A001` -> `A 0 0 1`: each letter and digit read on its own. In English a comma follows
+    the letters: espeak-ng reads a bare "A" as the article (a#), "A," as the letter (eI)."""
+    if not english:
+        return " ".join(ticket)
+    letters = " ".join(c for c in ticket if not c.isdigit())
+    digits = " ".join(c for c in ticket if c.isdigit())
+    return f"{letters}, {digits}" if letters and digits else letters or digits
+
+
+def texts(cfg: VoiceConfig, ticket: str, window: int) -> list[tuple[str, str]]:
+    """(espeak-ng voice, text) in the order spoken once."""
+    out = [(cfg.voice, cfg.template.format(ticket=spaced(ticket), window=window))]
+    if cfg.english:
+        out.append(("en", cfg.english.format(ticket=spaced(ticket, True), window=window)))
+    return out
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """One announcement as it went out."""
+
+    label: str  # "A001 -> 3" or "notice"
+    recall: bool
+    texts: tuple[str, ...]
+    file: str | None  # the WAV written (output = wav)
+    seconds: float
+    engine: str  # espeak-ng or chime
+
+
+def _silence(seconds: float) -> bytes:
+    return bytes(2 * int(RATE * seconds))
+
+
+def chime() -> bytes:
+    """Two falling tones (叮咚), 16-bit PCM: what is heard where espeak-ng is not installed."""
+    frames = bytearray()
+    for freq, length in ((659.25, 0.35), (523.25, 0.5)):
+        n = int(RATE * length)
+        for i in range(n):
+            fade = min(1.0, (n - i) / (0.15 * RATE))
+            frames += struct.pack("<h", int(12000 * fade * math.sin(2 * math.pi * freq * i / RATE)))
+    return bytes(frames)
+
+
+def wav_bytes(pcm: bytes) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(pcm)
+    return buf.getvalue()
+
+
+class Announcer:
+    def __init__(self, cfg: VoiceConfig, folder: Path, *, pace: float = 1.0,
+                 on_spoken: Callable[[], None] = lambda: None):
+        self.cfg = cfg
+        self.on_spoken = on_spoken
+        self.folder = folder
+        self.pace = pace  # how long a WAV "plays" per second of audio (tests make it short)
+        self.espeak = shutil.which("espeak-ng")
+        self.engine = "espeak-ng" if self.espeak else "chime"
+        aplay = shutil.which("aplay")
+        self.output = cfg.output if cfg.output != "auto" else (
+            "alsa" if aplay and Path("/dev/snd").exists() else "wav")
+        self.queue: collections.deque[tuple[str, bool, list[tuple[str, str]]]] = \
+            collections.deque()
+        self.speaking = asyncio.Lock()  # one announcement at a time, hall-wide
+        self.history: list[Spoken] = []
+        self._wake = asyncio.Event()
+        self._n = 0
+        if not self.espeak and cfg.enabled:
+            log.warning("voice: espeak-ng is not installed (apt-get install espeak-ng): calls "
+                        "are a chime only")
+
+    # --- what the hall asks ------------------------------------------------------------------
+    def call(self, ticket: str, window: int, recall: bool = False) -> dict:
+        return self._enqueue(f"{ticket} -> {window}", recall, texts(self.cfg, ticket, window))
+
+    def notice(self, text: str) -> dict:
+        return self._enqueue("notice", False, [(self.cfg.voice, text)])
+
+    def _enqueue(self, label: str, first: bool, said: list[tuple[str, str]]) -> dict:
+        if not self.cfg.enabled:
+            return {"effect": "announce", "spoken": False, "reason": "voice.disabled"}
+        item = (label, first, said)
+        if first:
+            self.queue.appendleft(item)  # a recall: the citizen is there or about to leave
+        else:
+            self.queue.append(item)
+        self._wake.set()
+        return {"effect": "announce", "queued": len(self.queue), "engine": self.engine}
+
+    # --- the one speaker ---------------------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            async with self.speaking:
+                if not self.queue:
+                    self._wake.clear()
+                    continue
+                label, recall, said = self.queue.popleft()
+                try:
+                    await self._speak(label, recall, said)
+                except Exception:  # noqa: BLE001 - a failed announcement must not stop calling
+                    log.exception("voice: %s not spoken", label)
+
+    async def _speak(self, label: str, recall: bool, said: list[tuple[str, str]]) -> None:
+        pcm = await asyncio.to_thread(self.render, said)
+        seconds = len(pcm) / 2 / RATE
+        data = wav_bytes(pcm)
+        path = None
+        if self.output == "wav":
+            self._n += 1
+            day = time.strftime("%Y-%m-%d")
+            folder = self.folder / day
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{time.strftime('%H%M%S')}-{self._n:04d}-{label.split()[0]}.wav"
+            path.write_bytes(data)
+            await asyncio.sleep(seconds * self.pace)  # as long as a speaker plays it
+        else:
+            proc = await asyncio.create_subprocess_exec(
+                "aplay", "-q", "-", stdin=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE)
+            _, err = await proc.communicate(data)
+            if proc.returncode:
+                log.warning("voice: aplay failed: %s", err.decode(errors="replace").strip())
+        self.history.append(Spoken(label, recall, tuple(t for _, t in said),
+                                   str(path) if path else None, round(seconds, 2), self.engine))
+        self.on_spoken()
+        log.info("voice: %s%s (%.1f s, %s)", label, " (recall)" if recall else "", seconds,
+                 self.engine)
+
+    def render(self, said: list[tuple[str, str]]) -> bytes:
+        """The announcement's PCM: every text in order, `repeat` times, a pause between."""
+        once = b"".join(self._synth(voice, text) for voice, text in said) if self.espeak \
+            else chime()
+        return (_silence(GAP_S)).join([once] * self.cfg.repeat)
+
+    def _synth(self, voice: str, text: str) -> bytes:
+        fd, name = tempfile.mkstemp(suffix=".wav")
+        os.close(fd)
+        try:
+            subprocess.run([self.espeak, "-v", voice, "-s", str(self.cfg.speed),
+                            "-a", str(self.cfg.volume), "-w", name, text],
+                           check=True, capture_output=True, timeout=30)
+            with wave.open(name, "rb") as w:
+                if (w.getframerate(), w.getnchannels(), w.getsampwidth()) != (RATE, 1, 2):
+                    raise ValueError(f"espeak-ng gave {w.getparams()}, expected 22050 Hz mono")
+                return w.readframes(w.getnframes())
+        finally:
+            os.unlink(name)

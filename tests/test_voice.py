@@ -1,0 +1,96 @@
+"""Calls spoken aloud: the text as read, a keypad's call spoken through espeak-ng into a WAV that
+sox measures, one announcement queue per hall where a recall goes first, the chime without TTS."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from kioskd.config import VoiceConfig
+from kioskd.drivers.caller import proto as keys
+from kioskd.engine import queue as q
+from kioskd.voice import Announcer, spaced, texts
+from kioskd.watch import Watch
+
+
+def sox_stat(path: str) -> dict[str, float]:
+    """`sox FILE -n stat`: length in seconds and RMS amplitude (0..1)."""
+    out = subprocess.run(["sox", path, "-n", "stat"], capture_output=True, text=True,
+                         check=True).stderr
+    get = lambda name: float(re.search(rf"{name}:\s+([-\d.]+)", out).group(1))  # noqa: E731
+    return {"length": get(r"Length \(seconds\)"), "rms": get(r"RMS\s+amplitude")}
+
+
+def test_the_text_reads_letters_and_digits_one_by_one():
+    assert spaced("A001") == "A 0 0 1" and spaced("A001", english=True) == "A, 0 0 1"
+    cfg = VoiceConfig(english="Number {ticket}, please go to window {window}")
+    assert texts(cfg, "B012", 3) == [("cmn-latn-pinyin", "请 B 0 1 2 号 到 3 号窗口办理"),
+                                     ("en", "Number B, 0 1 2, please go to window 3")]
+
+
+@pytest.fixture
+def needs_tts():
+    for tool in ("espeak-ng", "sox"):
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} is not installed: apt-get install espeak-ng sox (.ci/run does)")
+
+
+async def test_a_keypad_call_is_shown_and_spoken(sim, needs_tts):
+    hall = sim.hall
+    hall.announcer.pace = 0.05  # the "speaker" holds each WAV a twentieth of its length
+    await hall.execute(q.IssueTicket("A"))
+    sim.twin("caller-w2").press(keys.CALL_NEXT)
+    board = sim.twin("board-w2")
+    await hall.watch.until(lambda: board.text == "A001 请到2号窗口", 5, "the board")
+    await hall.watch.until(lambda: hall.announcer.history, 20, "spoken")
+    said = hall.announcer.history[0]
+    # the demo hall's [voice]: Mandarin, then English, twice
+    assert said.texts == ("请 A 0 0 1 号 到 2 号窗口办理", "Number A, 0 0 1, please go to window 2")
+    assert said.engine == "espeak-ng"
+    stat = sox_stat(said.file)
+    # not silent; each ~3.5 s (Mandarin) + ~3 s (English) at 150 words a minute, said twice
+    # with a pause between
+    assert stat["rms"] > 0.02, stat
+    assert 2 * 5.0 < stat["length"] < 2 * 10.0 + 1, stat
+    assert abs(stat["length"] - said.seconds) < 0.1
+
+
+async def test_a_recall_goes_before_calls_waiting(sim, needs_tts):
+    hall = sim.hall
+    hall.announcer.pace = 0.01
+    for cat in "ABC":
+        await hall.execute(q.IssueTicket(cat))
+    async with hall.announcer.speaking:  # the speaker is busy with someone else's call
+        await hall.execute(q.WindowAction(1, "call-next"))
+        await hall.execute(q.WindowAction(2, "call-next"))
+        await hall.execute(q.WindowAction(1, "recall"))
+        assert len(hall.announcer.queue) == 3
+    await hall.watch.until(lambda: len(hall.announcer.history) == 3, 60, "all spoken")
+    order = [(s.label, s.recall) for s in hall.announcer.history]
+    first = order[0][0].split()[0]
+    assert order[0][1] and order[1] == (f"{first} -> 1", False), order
+
+
+async def test_english_and_the_chime_without_tts(tmp_path, needs_tts):
+    cfg = VoiceConfig(english="Number {ticket}, please go to window {window}", output="wav")
+    both = Announcer(cfg, tmp_path / "a", pace=0)
+    one = Announcer(dataclasses.replace(cfg, english=""), tmp_path / "b", pace=0)
+    assert len(both.render(texts(cfg, "A001", 3))) > len(one.render(texts(one.cfg, "A001", 3)))
+    watch = Watch()
+    chime = Announcer(dataclasses.replace(cfg, repeat=1), tmp_path / "c", pace=0,
+                      on_spoken=watch.changed)
+    chime.espeak, chime.engine = None, "chime"  # as on a box without espeak-ng
+    task = asyncio.create_task(chime.run())
+    try:
+        chime.call("A001", 3)
+        await watch.until(lambda: chime.history, 5, "the chime")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    stat = sox_stat(chime.history[0].file)
+    assert chime.history[0].engine == "chime" and 0.7 < stat["length"] < 1.0 and stat["rms"] > 0.1
