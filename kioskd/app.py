@@ -19,7 +19,7 @@ from typing import Any, Callable
 from kioskd import config as config_mod
 from kioskd import sdnotify
 from kioskd.commands import CentralCommands
-from kioskd.config import Config, state_dir
+from kioskd.config import Config, DeviceConfig, state_dir
 from kioskd.drivers.base import DeviceInput, Driver
 from kioskd.drivers.caller import proto as keypad
 from kioskd.drivers.printer.escpos import FAULTS, TicketText
@@ -86,7 +86,7 @@ class Hall:
         self.listeners: set[Callable[[Envelope], None]] = set()
         self.api_url = ""
         self._tasks: list[asyncio.Task] = []
-        self._device_tasks: list[asyncio.Task] = []
+        self._device_tasks: dict[str, asyncio.Task] = {}  # device id -> its supervisor's run
         self._side: set[asyncio.Task] = set()  # short jobs started by device callbacks
         self._stopping = asyncio.Event()
         self.watch = Watch()  # changed() after every event, card read and device state
@@ -102,8 +102,7 @@ class Hall:
                                  or self.state_dir / "keys" / "rating-link.key")
         self.state = rebuild(self.cfg, self.journal, self.clock())
         # central's commands are signed with this key; central holds the same one
-        self.commands = CentralCommands(self, load_key(self.cfg.uplink.command_key_file
-                                                       or self.state_dir / "keys" / "command.key"))
+        self.commands = CentralCommands(self, self._command_key(self.cfg))
         self._boot = self._count_boot()
         await self._start_uplink()
         self._start_devices()
@@ -124,18 +123,25 @@ class Hall:
                              boot=self._boot, on_central=self.commands.received)
         await self.uplink.start()
 
+    def _command_key(self, cfg: Config) -> bytes:
+        """Central's commands are signed with this key; central holds the same one."""
+        return load_key(cfg.uplink.command_key_file or self.state_dir / "keys" / "command.key")
+
     def _start_devices(self) -> None:
         for dev in self.cfg.devices:
-            driver: Driver = load(TYPES[dev.type].driver)(dev, self._on_input)
-            sup = Supervisor(driver, self._on_device_state, self.backoff)
-            self.drivers[dev.id], self.supervisors[dev.id] = driver, sup
-            self._device_tasks.append(asyncio.create_task(sup.run_forever(),
-                                                          name=f"device:{dev.id}"))
+            self.drivers[dev.id] = load(TYPES[dev.type].driver)(dev, self._on_input)
+            self._supervise(dev.id)
+
+    def _supervise(self, dev_id: str) -> None:
+        sup = Supervisor(self.drivers[dev_id], self._on_device_state, self.backoff)
+        self.supervisors[dev_id] = sup
+        self._device_tasks[dev_id] = asyncio.create_task(sup.run_forever(),
+                                                         name=f"device:{dev_id}")
 
     async def _stop_devices(self) -> None:
-        for task in self._device_tasks:
+        for task in self._device_tasks.values():
             task.cancel()
-        await asyncio.gather(*self._device_tasks, return_exceptions=True)
+        await asyncio.gather(*self._device_tasks.values(), return_exceptions=True)
         self._device_tasks.clear()
         self.drivers.clear()
         self.supervisors.clear()
@@ -146,8 +152,7 @@ class Hall:
         settings changed. The API's listen address and the state folder need a restart."""
         try:  # first, so that a config today's journal does not fit changes nothing
             state = rebuild(cfg, self.journal, self.clock().astimezone(cfg.hall.tz))
-            key = load_key(cfg.uplink.command_key_file
-                           or self.state_dir / "keys" / "command.key")
+            key = self._command_key(cfg)
         except KioskdError:
             raise
         except Exception as exc:  # noqa: BLE001 - any misfit refuses the config, names it
@@ -617,13 +622,15 @@ class Hall:
     async def _after_notice(self, boards: list, seconds: int) -> None:
         await asyncio.sleep(seconds)  # the notice's time on the boards, not a wait for an event
         for dev, board in boards:
-            if dev.window in self.board_text:
-                await self._refresh(board, self.board_text[dev.window])
-            else:
-                try:
-                    await board.handle("clear")
-                except DeviceError as exc:
-                    log.warning("%s: clear failed: %s", board.id, exc.code)
+            try:
+                await self._restore_board(dev, board)
+            except DeviceError as exc:
+                log.warning("%s: not restored after the notice: %s", board.id, exc.code)
+
+    async def _restore_board(self, dev: DeviceConfig, board: Driver) -> Any:
+        """A board shows its window's own text again (the call, idle or paused), else nothing."""
+        text = self.board_text.get(dev.window) if dev.window is not None else None
+        return await board.handle("show", text=text) if text else await board.handle("clear")
 
     async def load_appointments(self, version: str, items: list[dict[str, Any]]) -> Envelope:
         """A new appointment list (from central or the API). An item's `id_number` becomes the
@@ -663,20 +670,16 @@ class Hall:
             # the window's own text comes back with its next call, or on `restore`
             return await driver.handle("show", text=str(args.get("text", ""))[:200])
         if command == "restore" and dev.type.startswith("board."):
-            text = self.board_text.get(dev.window) if dev.window is not None else None
-            return await driver.handle("show", text=text) if text else await driver.handle("clear")
+            return await self._restore_board(dev, driver)
         return await driver.handle(command, **args)
 
     async def reconnect_device(self, dev_id: str) -> dict[str, Any]:
         """Close the device and open it again (a technician's "reconnect"), as after a drop."""
-        i = next(i for i, t in enumerate(self._device_tasks) if t.get_name() == f"device:{dev_id}")
-        task = self._device_tasks[i]
-        task.cancel()
+        task = self._device_tasks[dev_id]
+        task.cancel()  # the supervisor closes the driver on its way out
         await asyncio.gather(task, return_exceptions=True)
-        sup = Supervisor(self.drivers[dev_id], self._on_device_state, self.backoff)
-        self.supervisors[dev_id] = sup
-        sup.driver.counters.reconnects += 1
-        self._device_tasks[i] = asyncio.create_task(sup.run_forever(), name=f"device:{dev_id}")
+        self.drivers[dev_id].counters.reconnects += 1
+        self._supervise(dev_id)
         return {"reconnecting": dev_id}
 
     def reader_card(self, dev_id: str) -> dict[str, Any] | None:

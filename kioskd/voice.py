@@ -33,6 +33,7 @@ log = logging.getLogger("kioskd.voice")
 
 RATE = 22050  # espeak-ng's own rate, mono 16-bit: the chime is made to match
 GAP_S = 0.6  # silence between the repeats of one announcement
+HISTORY_N = 200  # announcements remembered (what the console and the tests read)
 
 
 def spaced(ticket: str, english: bool = False) -> str:
@@ -105,7 +106,7 @@ class Announcer:
         self.queue: collections.deque[tuple[str, bool, list[tuple[str, str]]]] = \
             collections.deque()
         self.speaking = asyncio.Lock()  # one announcement at a time, hall-wide
-        self.history: list[Spoken] = []
+        self.history: collections.deque[Spoken] = collections.deque(maxlen=HISTORY_N)
         self._wake = asyncio.Event()
         self._n = 0
         if not self.espeak and cfg.enabled:
@@ -151,9 +152,7 @@ class Announcer:
         path = None
         if self.output == "wav":
             self._n += 1
-            day = time.strftime("%Y-%m-%d")
-            folder = self.folder / day
-            folder.mkdir(parents=True, exist_ok=True)
+            folder = self._today()
             path = folder / f"{time.strftime('%H%M%S')}-{self._n:04d}-{label.split()[0]}.wav"
             path.write_bytes(data)
             await asyncio.sleep(seconds * self.pace)  # as long as a speaker plays it
@@ -169,6 +168,17 @@ class Announcer:
         self.on_spoken()
         log.info("voice: %s%s (%.1f s, %s)", label, " (recall)" if recall else "", seconds,
                  self.engine)
+
+    def _today(self) -> Path:
+        """Today's WAV folder; earlier days' go, so a box without a sound card (output auto ->
+        wav) does not fill its disk with a year of calls."""
+        folder = self.folder / time.strftime("%Y-%m-%d")
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            for old in self.folder.iterdir():
+                if old != folder and old.is_dir():
+                    shutil.rmtree(old, ignore_errors=True)
+        return folder
 
     def render(self, said: list[tuple[str, str]]) -> bytes:
         """The announcement's PCM: every text in order, `repeat` times, a pause between."""

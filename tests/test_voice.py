@@ -8,6 +8,7 @@ import dataclasses
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,19 @@ def test_the_text_reads_letters_and_digits_one_by_one():
     cfg = VoiceConfig(english="Number {ticket}, please go to window {window}")
     assert texts(cfg, "B012", 3) == [("cmn-latn-pinyin", "请 B 0 1 2 号 到 3 号窗口办理"),
                                      ("en", "Number B, 0 1 2, please go to window 3")]
+
+
+async def speak_one(announcer: Announcer) -> None:
+    """One call through a running announcer, until it is spoken (its worker then stopped)."""
+    watch = Watch()
+    announcer.on_spoken = watch.changed
+    task = asyncio.create_task(announcer.run())
+    try:
+        announcer.call("A001", 3)
+        await watch.until(lambda: announcer.history, 10, "spoken")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 @pytest.fixture
@@ -81,16 +95,18 @@ async def test_english_and_the_chime_without_tts(tmp_path, needs_tts):
     both = Announcer(cfg, tmp_path / "a", pace=0)
     one = Announcer(dataclasses.replace(cfg, english=""), tmp_path / "b", pace=0)
     assert len(both.render(texts(cfg, "A001", 3))) > len(one.render(texts(one.cfg, "A001", 3)))
-    watch = Watch()
-    chime = Announcer(dataclasses.replace(cfg, repeat=1), tmp_path / "c", pace=0,
-                      on_spoken=watch.changed)
+    chime = Announcer(dataclasses.replace(cfg, repeat=1), tmp_path / "c", pace=0)
     chime.espeak, chime.engine = None, "chime"  # as on a box without espeak-ng
-    task = asyncio.create_task(chime.run())
-    try:
-        chime.call("A001", 3)
-        await watch.until(lambda: chime.history, 5, "the chime")
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    await speak_one(chime)
     stat = sox_stat(chime.history[0].file)
     assert chime.history[0].engine == "chime" and 0.7 < stat["length"] < 1.0 and stat["rms"] > 0.1
+
+
+async def test_only_todays_wavs_are_kept(tmp_path, needs_tts):
+    old = tmp_path / "voice" / "2020-01-01"
+    old.mkdir(parents=True)
+    (old / "x.wav").write_bytes(b"")
+    a = Announcer(VoiceConfig(output="wav", repeat=1), tmp_path / "voice", pace=0)
+    await speak_one(a)
+    assert not old.exists() and [p.name for p in (tmp_path / "voice").iterdir()] == [
+        Path(a.history[0].file).parent.name]

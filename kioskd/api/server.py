@@ -323,14 +323,11 @@ class ApiServer:
             return _error(409, exc.code, str(exc))
 
     async def device_command(self, request: web.Request) -> web.Response:
-        self._need(request, "technician")
-        dev_id = request.match_info["id"]
-        if dev_id not in self.hall.drivers:
-            return _error(404, "device.unknown", "no such device")
+        driver = self._driver(request)
         args = await self._json(request)
         try:
             return web.json_response({"result": await self.hall.device_action(
-                dev_id, request.match_info["command"], args)})
+                driver.id, request.match_info["command"], args)})
         except DeviceError as exc:
             return _error(409, exc.code, str(exc))
         except (TypeError, KeyError) as exc:
