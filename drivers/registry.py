@@ -12,12 +12,17 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class DeviceType:
     name: str
-    binds: tuple[str, ...]  # "kiosk" and/or "window": what a device of this type may serve
+    binds: tuple[str, ...]  # "kiosk", "window", "hall": what a device of this type may serve
     schemes: tuple[str, ...]
     options: dict[str, type] = field(default_factory=dict)
     driver: str | None = None  # "module:Class"; None = designed, not implemented yet
     twin: str | None = None
 
+
+# what a board shows: a window board its window's line, a hall board (hall = true) the latest
+# calls and the waiting counts; its size in pixels, one text line each line_px
+BOARD = {"idle_text": str, "paused_text": str, "calls": int, "names": str, "notice": str,
+         "width_px": int, "height_px": int, "line_px": int, "timeout_ms": int}
 
 # a pad's device key (hex, inline for demos or in a file), how often it is pinged
 PAD = {"key": str, "key_file": str, "timeout_ms": int, "ping_ms": int}
@@ -33,9 +38,12 @@ TYPES: dict[str, DeviceType] = {
                    {"profile": str, "encoding": str, "timeout_ms": int, "qr": str, "asb": bool,
                     "status_ms": int},
                    "kioskd.drivers.printer.driver:EscposPrinterDriver", "kioskd.sim.printer:PrinterTwin"),
-        DeviceType("board.bx", ("window",), ("serial", "tcp"),
-                   {"address": int, "encoding": str, "timeout_ms": int, "idle_text": str},
+        DeviceType("board.bx", ("window", "hall"), ("serial", "tcp"),
+                   {**BOARD, "address": int, "encoding": str},
                    "kioskd.drivers.board.driver:BxBoardDriver", "kioskd.sim.board:BxBoardTwin"),
+        DeviceType("board.mqtt", ("window", "hall"), ("mqtt", "mqtts"),
+                   {**BOARD, "topic": str, "ping_ms": int},
+                   "kioskd.drivers.board.driver:MqttBoardDriver", "kioskd.sim.board:MqttBoardTwin"),
         DeviceType("pad.serial", ("window",), ("serial", "tcp"), {**PAD, "address": int},
                    "kioskd.drivers.pad.driver:SerialPadDriver", "kioskd.sim.pad:SerialPadTwin"),
         DeviceType("pad.mqtt", ("window",), ("mqtt", "mqtts"), {**PAD, "topic": str},
@@ -55,8 +63,6 @@ TYPES: dict[str, DeviceType] = {
         DeviceType("caller.serial", ("window",), ("serial", "tcp"),
                    {"address": int, "timeout_ms": int},
                    "kioskd.drivers.caller.driver:KeypadDriver", "kioskd.sim.caller:KeypadTwin"),
-        # Designed (see design.md), arriving with later issues:
-        DeviceType("board.mqtt", ("window",), ("mqtt",)),
     ]
 }
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from kioskd import config as config_mod
 from kioskd import sdnotify
 from kioskd.commands import CentralCommands
-from kioskd.config import Config, DeviceConfig, state_dir
+from kioskd.config import Config, state_dir
 from kioskd.drivers.base import DeviceInput, Driver
 from kioskd.drivers.caller import proto as keypad
 from kioskd.drivers.printer.escpos import FAULTS, TicketText
@@ -31,8 +31,9 @@ from kioskd.journal import Envelope, Journal
 from kioskd.ledger import commit, rebuild
 from kioskd.logring import LogRing
 from kioskd.scans import ScanStore
+from kioskd.showing import BoardKeeper
 from kioskd.privacy import (Holder, age_on, holder_token, install_log_scrubber, link_sig,
-                            load_key, mask_name)
+                            load_key, mask_name, mask_name_board)
 from kioskd.uplink.mqtt import Uplink, rfc3339
 from kioskd.voice import Announcer
 from kioskd.watch import Watch
@@ -77,7 +78,8 @@ class Hall:
         # the last codes a gun or camera read, as kind and length only (a code may be personal)
         self.last_codes: dict[str, list[dict[str, Any]]] = {}
         self.logs = LogRing()
-        self.board_text: dict[int, str] = {}
+        self.boards = BoardKeeper(cfg, self.drivers, lambda: self.state, self.spawn)
+        self.board_text = self.boards.window_text  # what each window board should show now
         self.scans = ScanStore(self.state_dir / "scans")
         self.window_pages: dict[int, list[str]] = {}  # captured since the window's last document
         self.kiosk_notices: dict[str, str] = {}  # the last scan's outcome: a ticket or an error code
@@ -162,6 +164,7 @@ class Hall:
         if stranded:
             raise ConfigError([f"{cfg.path}: {p}; the running config stays" for p in stranded])
         old, self.cfg = self.cfg, cfg
+        self.boards.cfg = cfg
         await self._stop_devices()
         self.tz = cfg.hall.tz
         self.state = state
@@ -269,18 +272,23 @@ class Hall:
         if queue.rollover_due(self.state, now):  # the first command of a day closes the last
             envs = commit(self.state, self.journal, queue.decide(self.state, queue.Tick(), now), now)
             self.real_names.clear()
+            self.boards.new_day()
         envs += commit(self.state, self.journal, queue.decide(self.state, cmd, now), now)
         holder = getattr(cmd, "holder", None)
-        if holder is not None and holder.name:
+        if holder is not None:
             for env in envs:
-                if env.type == "ticket.issued":
+                if env.type == "ticket.issued" and holder.name:
                     self.real_names[env.data["ticket"]] = holder.name
+                if env.type == "ticket.issued" and self.boards.wants_names:
+                    self.boards.names[env.data["ticket"]] = mask_name_board(holder.masked_name)
         for env in envs:
             self._published(env)
         results = []
         for env in envs:
             for effect in queue.effects_of(env.type, env.data, env.ts):
                 results.append(await self._run_effect(effect))
+        if envs:
+            self.boards.changed()
         return envs, results
 
     def record(self, type_: str, data: dict[str, Any]) -> Envelope:
@@ -382,17 +390,7 @@ class Hall:
             if isinstance(effect, queue.Announce):
                 return self.announcer.call(effect.ticket, effect.window, effect.recall)
             if isinstance(effect, queue.ShowOnBoard):
-                if effect.ticket:
-                    text = f"{effect.ticket} 请到{effect.window}号窗口"
-                elif effect.state == "paused":
-                    text = "暂停服务"
-                else:
-                    text = f"{effect.window}号窗口 欢迎您"
-                self.board_text[effect.window] = text
-                board = self.device_for("board.", window=effect.window)
-                if board is None:
-                    return {"effect": "show", "error": "board.none"}
-                return {"effect": "show", **await board.handle("show", text=text)}
+                return await self.boards.show_window(effect.window, effect.ticket, effect.state)
             if isinstance(effect, (queue.PromptRating, queue.CloseRating)):
                 name = EFFECT_NAMES[type(effect)]
                 pad = self.device_for("pad.", window=effect.window)
@@ -586,11 +584,8 @@ class Hall:
                                                      "detail": st.detail,
                                                      "since": rfc3339(st.since)})
         dev = self.cfg.device(st.device)
-        if st.state == "ready" and dev.type.startswith("board.") and dev.window in self.board_text:
-            # a board that comes back shows what it should, not what it had
-            board = self.drivers[st.device]
-            text = self.board_text[dev.window]
-            self.spawn(self._refresh(board, text), f"refresh:{dev.id}")
+        if st.state == "ready" and dev.type.startswith("board."):
+            self.boards.device_ready(dev)  # it shows what it should, not what it had
         w = self.state.windows.get(dev.window) if dev.window is not None else None
         if st.state == "ready" and dev.type.startswith("pad.") and w and w.awaiting_rating:
             # a pad back from a power cut asks again for the rating still open at its window
@@ -604,33 +599,11 @@ class Hall:
         task.add_done_callback(self._side.discard)
 
     async def announce(self, text: str, seconds: int) -> dict[str, Any]:
-        """A notice from central on every board for `seconds`, then each board shows its own
-        text again; spoken once through the hall's announcement queue."""
-        shown, failed = [], {}
-        boards = [(dev, self.drivers[dev.id]) for dev in self.cfg.devices
-                  if dev.type.startswith("board.") and dev.id in self.drivers]
-        for dev, board in boards:
-            try:
-                await board.handle("show", text=text)
-                shown.append(dev.id)
-            except DeviceError as exc:
-                failed[dev.id] = exc.code
-        self.spawn(self._after_notice(boards, seconds), "notice-end")
+        """A notice from central on the boards for `seconds`, then each shows its own again;
+        spoken once through the hall's announcement queue."""
+        shown = await self.boards.announce(text, seconds)
         spoken = self.announcer.notice(text)
-        return {"shown_on": shown, "failed": failed, "spoken": spoken.get("spoken", True)}
-
-    async def _after_notice(self, boards: list, seconds: int) -> None:
-        await asyncio.sleep(seconds)  # the notice's time on the boards, not a wait for an event
-        for dev, board in boards:
-            try:
-                await self._restore_board(dev, board)
-            except DeviceError as exc:
-                log.warning("%s: not restored after the notice: %s", board.id, exc.code)
-
-    async def _restore_board(self, dev: DeviceConfig, board: Driver) -> Any:
-        """A board shows its window's own text again (the call, idle or paused), else nothing."""
-        text = self.board_text.get(dev.window) if dev.window is not None else None
-        return await board.handle("show", text=text) if text else await board.handle("clear")
+        return {**shown, "spoken": spoken.get("spoken", True)}
 
     async def load_appointments(self, version: str, items: list[dict[str, Any]]) -> Envelope:
         """A new appointment list (from central or the API). An item's `id_number` becomes the
@@ -640,12 +613,6 @@ class Hall:
                          else None} for i in items)
         envs, _ = await self.execute(queue.LoadAppointments(version, clean))
         return envs[-1]
-
-    async def _refresh(self, board: Driver, text: str) -> None:
-        try:
-            await board.handle("show", text=text)
-        except DeviceError as exc:
-            log.warning("%s: refresh failed: %s", board.id, exc.code)
 
     # --- the technician's device actions ---------------------------------------------------
     async def device_action(self, dev_id: str, command: str, args: dict[str, Any]) -> Any:
@@ -666,11 +633,11 @@ class Hall:
                                        timeout_s=self.cfg.queue.rating_timeout_s)
         if command == "pattern":
             return await driver.handle("show", text="测试 TEST 0123456789 请到8号窗口")
-        if command == "show" and dev.type.startswith("board.") and dev.window is not None:
-            # the window's own text comes back with its next call, or on `restore`
+        if command == "show" and dev.type.startswith("board."):
+            # the board's own text comes back with its next change, or on `restore`
             return await driver.handle("show", text=str(args.get("text", ""))[:200])
         if command == "restore" and dev.type.startswith("board."):
-            return await self._restore_board(dev, driver)
+            return await self.boards.restore(dev)
         return await driver.handle(command, **args)
 
     async def reconnect_device(self, dev_id: str) -> dict[str, Any]:

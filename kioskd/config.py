@@ -200,6 +200,7 @@ class DeviceConfig:
     window: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     sim: dict[str, Any] = field(default_factory=dict)
+    hall: bool = False  # a hall board (综合屏): serves the whole hall, not a kiosk or window
 
 
 @dataclass(frozen=True)
@@ -764,7 +765,7 @@ def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[
             c.bad(f"{at}.type", f"unknown device type {tname!r} (known: {', '.join(TYPES)})")
         elif dtype and dtype.driver is None:
             c.bad(f"{at}.type", f"device type {tname!r} is not implemented in this version yet")
-        base = {"id", "type", "url", "kiosk", "window", "sim"}
+        base = {"id", "type", "url", "kiosk", "window", "hall", "sim"}
         options = dtype.options if dtype else {}
         if dtype:
             c.unknown_keys(t, base | set(options), at)
@@ -777,16 +778,20 @@ def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[
                 c.bad(f"{at}.url", str(exc))
         kiosk = c.take(t, "kiosk", str, at, required=False)
         window = c.take(t, "window", int, at, required=False)
+        hall = c.take(t, "hall", bool, at, required=False, default=False)
         if kiosk is not None and kiosk not in kiosks:
             c.bad(f"{at}.kiosk", f"no [[kiosk]] with id {kiosk!r}")
         if window is not None and window not in windows:
             c.bad(f"{at}.window", f"no [[window]] with number {window}")
-        if dtype and (kiosk is None) == (window is None):
-            c.bad(at, f"say where it serves: exactly one of kiosk = \"…\" or window = N "
+        places = [p for p, given in (("kiosk", kiosk is not None), ("window", window is not None),
+                                     ("hall", bool(hall))) if given]
+        if dtype and len(places) != 1:
+            said = {"kiosk": 'kiosk = "…"', "window": "window = N", "hall": "hall = true"}
+            c.bad(at, f"say where it serves: exactly one of "
+                      f"{' or '.join(said[b] for b in dtype.binds)} "
                       f"({tname} serves a {' or '.join(dtype.binds)})")
-        elif dtype and ("kiosk" if kiosk is not None else "window") not in dtype.binds:
-            c.bad(at, f"a {tname} serves a {' or '.join(dtype.binds)}, not a "
-                      f"{'kiosk' if kiosk is not None else 'window'}")
+        elif dtype and places[0] not in dtype.binds:
+            c.bad(at, f"a {tname} serves a {' or '.join(dtype.binds)}, not a {places[0]}")
         opts = {}
         for key, kind in options.items():
             value = c.take(t, key, kind, at, required=False)
@@ -818,11 +823,20 @@ def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[
             # one topic per device under the hall's prefix (protocols.md §10)
             opts.setdefault("topic", f"kioskd/v1/{hall_id}/{tname.split('.')[0]}/{did}")
         sim = c.take(t, "sim", dict, at, required=False, default={})
-        out.append(DeviceConfig(did, tname, endpoint, kiosk, window, opts, sim or {}))
+        if opts.get("names", "none") not in ("none", "masked"):
+            c.bad(f"{at}.names", f"{opts['names']!r} is not none or masked (张*)")
+        for key, lo, hi in (("calls", 1, 20), ("width_px", 16, 4096), ("height_px", 8, 2048),
+                            ("line_px", 8, 256)):
+            if key in opts and not lo <= opts[key] <= hi:
+                c.bad(f"{at}.{key}", f"{opts[key]} is outside {lo}-{hi}")
+        out.append(DeviceConfig(did, tname, endpoint, kiosk, window, opts, sim or {},
+                                bool(hall)))
     # one device of a kind per place: two pads on a window would let either rate
     seen: dict[tuple, str] = {}
     keys: dict[bytes, str] = {}
     for i, d in enumerate(out):
+        if d.hall:
+            continue  # a hall may hang several hall boards (entrance, waiting area)
         if "key" in d.options:
             if d.options["key"] in keys:
                 c.bad(f"device[{i}].key", f"{keys[d.options['key']]!r} has the same key: each "

@@ -76,6 +76,17 @@ class DeviceFault(DeviceError):
     code = "device.fault"
 
 
+class BoardError(DeviceFault):
+    """A BX controller's answer carried an error code (protocols.md §5.1): `status` is the byte,
+    `code` its stable name (board.busy, board.crc, board.no_font, ...)."""
+
+    code = "board.error"
+
+    def __init__(self, message: str, code: str, status: int):
+        super().__init__(message, code)
+        self.status = status
+
+
 # --- queue and rating (engine) -------------------------------------------------------------
 class Refused(KioskdError):
     """A command the engine refuses; `code` says which rule."""

@@ -28,11 +28,10 @@ def mask_name(name: str) -> str:
 
 
 def mask_name_board(name: str) -> str:
-    """张三丰 -> 张*丰, 张三 -> 张*: what a board or a voice may say of a name."""
+    """张三丰 -> 张*: what a hall board may show of a name, read by everybody in the hall: the
+    surname and one star, so not even the name's length shows."""
     name = name.strip()
-    if len(name) <= 2:
-        return mask_name(name)
-    return name[0] + "*" * (len(name) - 2) + name[-1]
+    return name[:1] + "*" if name else ""
 
 
 def mask_id(number: str) -> str:

@@ -10,21 +10,15 @@ reason codes (and text); `never` leaves the prompt unanswered (it times out: rat
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
 from kioskd.config import DeviceConfig
-from kioskd.drivers.mqttlink import no_nagle
 from kioskd.drivers.pad import message, proto
 from kioskd.drivers.pad.seal import seal
-from kioskd.sim.twin import Twin
+from kioskd.sim.twin import MqttTwin, Twin
 from kioskd.watch import Watch
 
 log = logging.getLogger("kioskd.sim.pad")
@@ -177,89 +171,25 @@ class SerialPadTwin(PadScreen, Twin):
         await Twin.stop(self)
 
 
-def _wait_published(info: mqtt.MQTTMessageInfo) -> None:
-    try:
-        info.wait_for_publish(1)
-    except (RuntimeError, ValueError):
-        pass  # the broker went away meanwhile: its will (or nothing) it is
-
-
-class MqttPadTwin(PadScreen, Twin):
+class MqttPadTwin(PadScreen, MqttTwin):
     """A tablet pad on the hall's broker: retained availability with a will, requests in,
     responses and ratings out."""
 
     def __init__(self, dev: DeviceConfig, link: Path):
-        self.dev = dev
-        self.watch = Watch()
-        self.silent = False
-        self.received = 0
-        self.host, self.port = dev.url.host, dev.url.port
-        self.topic = dev.options["topic"]
+        MqttTwin.__init__(self, dev, link)
         self.codec = message.MessageCodec(message.HOST_TO_PAD)
-        self.client: mqtt.Client | None = None
         self._screen_init()
-
-    def use_broker(self, host: str, port: int) -> None:
-        """The sim's broker, which the daemon's pad link is pointed at too."""
-        self.host, self.port = host, port
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
-
-    async def start(self) -> None:
-        await self.come_back()
 
     async def stop(self) -> None:
         await self._stop_jobs()
-        if self.client is not None:
-            c, self.client = self.client, None
-            if c.is_connected():  # a clean shutdown says goodbye itself (no will is sent)
-                info = c.publish(f"{self.topic}/availability", "offline", qos=1, retain=True)
-                await asyncio.to_thread(_wait_published, info)
-            c.disconnect()
-            await asyncio.to_thread(c.loop_stop)
-
-    async def come_back(self) -> None:
-        loop = asyncio.get_running_loop()
-        connected = asyncio.Event()
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pad-twin-{self.dev.id}")
-        c.will_set(f"{self.topic}/availability", "offline", qos=1, retain=True)
-
-        def on_connect(client, userdata, flags, reason_code, properties):
-            no_nagle(client)
-            client.subscribe(f"{self.topic}/request", qos=1)
-            client.publish(f"{self.topic}/availability", "online", qos=1, retain=True)
-            loop.call_soon_threadsafe(connected.set)
-
-        c.on_connect = on_connect
-        c.on_message = lambda client, u, msg: loop.call_soon_threadsafe(self._on_bytes,
-                                                                        b"request\n" + msg.payload)
-        c.connect_async(self.host, self.port, keepalive=15)
-        c.loop_start()
-        self.client = c
-        async with asyncio.timeout(5):
-            await connected.wait()
-        self.watch.changed()
+        await MqttTwin.stop(self)
 
     async def go_offline(self) -> None:
-        """Power cut: the connection drops without a goodbye, so the broker sends the will."""
-        c, self.client = self.client, None
-        if c is None:
-            return
-        await asyncio.to_thread(c.loop_stop)
-        sock = c.socket()
-        if sock is not None:
-            sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-        self.prompt = None
-        self.watch.changed()
+        self.prompt = None  # the screen goes dark with the power
+        await MqttTwin.go_offline(self)
 
-    async def unplug(self) -> None:
-        await self.go_offline()
-
-    async def plug(self) -> None:
-        await self.come_back()
+    async def come_back(self) -> None:
+        await MqttTwin.come_back(self)
 
     def on_frame(self, m: message.PadMessage) -> None:
         op = m.data.get("op")
@@ -276,10 +206,6 @@ class MqttPadTwin(PadScreen, Twin):
                                        "error": f"unknown op {op!r}"})
             return
         self._publish("response", {"transaction": m.txn, "status": "ok"})
-
-    def _publish(self, kind: str, data: dict[str, Any]) -> None:
-        if self.client is not None:
-            self.client.publish(f"{self.topic}/{kind}", json.dumps(data, ensure_ascii=False), qos=1)
 
     def send_rating(self, txn: str, level: int, reasons: tuple[int, ...], text: str,
                     mac: bytes) -> None:

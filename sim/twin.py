@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
 from kioskd.config import DeviceConfig
+from kioskd.drivers.mqttlink import no_nagle
 from kioskd.sim.usbbus import BUS, UsbPort
 from kioskd.sim.wire import PtyPort, TcpPort
 from kioskd.watch import Watch
@@ -88,3 +95,89 @@ class Twin:
 
     def on_frame(self, frame: Any) -> None:
         raise NotImplementedError
+
+
+class MqttTwin(Twin):
+    """A networked device on the hall's broker (pad.mqtt, board.mqtt): retained availability
+    with a will, `request` in, its answers out under its own topic."""
+
+    def __init__(self, dev: DeviceConfig, link: Path):  # noqa: ARG002 (no wire: a broker)
+        self.dev = dev
+        self.watch = Watch()
+        self.silent = False
+        self.received = 0
+        self.host, self.port = dev.url.host, dev.url.port
+        self.topic = dev.options["topic"]
+        self.client: mqtt.Client | None = None
+        self.codec: Any = None
+
+    def use_broker(self, host: str, port: int) -> None:
+        """The sim's broker, which the daemon's link is pointed at too."""
+        self.host, self.port = host, port
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        await self.come_back()
+
+    async def stop(self) -> None:
+        if self.client is not None:
+            c, self.client = self.client, None
+            if c.is_connected():  # a clean shutdown says goodbye itself (no will is sent)
+                info = c.publish(f"{self.topic}/availability", "offline", qos=1, retain=True)
+                await asyncio.to_thread(_wait_published, info)
+            c.disconnect()
+            await asyncio.to_thread(c.loop_stop)
+
+    async def come_back(self) -> None:
+        loop = asyncio.get_running_loop()
+        connected = asyncio.Event()
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"twin-{self.dev.id}")
+        c.will_set(f"{self.topic}/availability", "offline", qos=1, retain=True)
+
+        def on_connect(client, userdata, flags, reason_code, properties):
+            no_nagle(client)
+            client.subscribe(f"{self.topic}/request", qos=1)
+            client.publish(f"{self.topic}/availability", "online", qos=1, retain=True)
+            loop.call_soon_threadsafe(connected.set)
+
+        c.on_connect = on_connect
+        c.on_message = lambda client, u, msg: loop.call_soon_threadsafe(self._on_bytes,
+                                                                        b"request\n" + msg.payload)
+        c.connect_async(self.host, self.port, keepalive=15)
+        c.loop_start()
+        self.client = c
+        async with asyncio.timeout(5):
+            await connected.wait()
+        self.watch.changed()
+
+    async def go_offline(self) -> None:
+        """Power cut: the connection drops without a goodbye, so the broker sends the will."""
+        c, self.client = self.client, None
+        if c is None:
+            return
+        await asyncio.to_thread(c.loop_stop)
+        sock = c.socket()
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        self.watch.changed()
+
+    async def unplug(self) -> None:
+        await self.go_offline()
+
+    async def plug(self) -> None:
+        await self.come_back()
+
+    def _publish(self, kind: str, data: dict[str, Any]) -> None:
+        if self.client is not None:
+            self.client.publish(f"{self.topic}/{kind}", json.dumps(data, ensure_ascii=False), qos=1)
+
+
+def _wait_published(info: mqtt.MQTTMessageInfo) -> None:
+    try:
+        info.wait_for_publish(1)
+    except (RuntimeError, ValueError):
+        pass  # the broker went away meanwhile: its will (or nothing) it is

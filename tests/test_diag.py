@@ -56,7 +56,7 @@ async def test_devices_screen_shows_every_device_and_a_change_at_once(sim, conso
     rows = cells(app, "devices")
     assert sorted(r[0] for r in rows) == sorted(d.id for d in sim.hall.cfg.devices)
     assert all(r[2] == "ready" for r in rows), rows
-    assert "12 devices ready" in text(app, "banner")
+    assert "14 devices ready" in text(app, "banner")
     await sim.twin("board-w3").unplug()
     await until(pilot, lambda: any(r[0] == "board-w3" and r[2] != "ready"
                                    for r in cells(app, "devices")), "board-w3 shown down")

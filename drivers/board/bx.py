@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kioskd.drivers.framing import skip_to
-from kioskd.errors import ChecksumError, DeviceFault, FrameError, FrameTooLong
+from kioskd.errors import BoardError, ChecksumError, FrameError, FrameTooLong
 
 START, END = b"\xA5" * 8, b"\x5A"
 HOST_ADDR = 0x8000
@@ -23,11 +23,22 @@ STATUS = (0xA1, 0x02)
 CLEAR = (0xA3, 0x10)
 DYNAMIC_TEXT = (0xA3, 0x06)
 
-ERRORS = {0x01: "board.bad_group", 0x02: "board.bad_command", 0x03: "board.busy",
-          0x04: "board.out_of_memory", 0x05: "board.crc", 0x06: "board.no_file",
-          0x07: "board.flash", 0x08: "board.download", 0x09: "board.filename",
-          0x0A: "board.file_type", 0x0B: "board.file_crc", 0x0C: "board.no_font",
-          0x0D: "board.firmware_type", 0x0E: "board.datetime_format"}
+# the answer's error byte: stable code, and what a technician reads
+ERRORS = {0x01: ("board.bad_group", "command group error"),
+          0x02: ("board.bad_command", "command not found"),
+          0x03: ("board.busy", "controller busy"),
+          0x04: ("board.out_of_memory", "out of memory"),
+          0x05: ("board.crc", "the controller saw a CRC error"),
+          0x06: ("board.no_file", "file does not exist"),
+          0x07: ("board.flash", "flash error"),
+          0x08: ("board.download", "download error"),
+          0x09: ("board.filename", "file name error"),
+          0x0A: ("board.file_type", "file type error"),
+          0x0B: ("board.file_crc", "file CRC error"),
+          0x0C: ("board.no_font", "font library missing (text in an encoding it has no font for?)"),
+          0x0D: ("board.firmware_type", "firmware type error"),
+          0x0E: ("board.datetime_format", "date/time format error")}
+TRANSIENT = {0x03, 0x05}  # busy, or a frame garbled on the line: the same request again may pass
 
 _ESC = {0xA5: b"\xA6\x02", 0xA6: b"\xA6\x01", 0x5A: b"\x5B\x02", 0x5B: b"\x5B\x01"}
 _UNESC = {(0xA6, 0x02): 0xA5, (0xA6, 0x01): 0xA6, (0x5B, 0x02): 0x5A, (0x5B, 0x01): 0x5B}
@@ -94,32 +105,81 @@ def answer(to: Packet, error: int = 0, extra: bytes = b"") -> bytes:
 def check_answer(p: Packet) -> None:
     if len(p.data) < 3:
         raise FrameError("board answer without an error byte")
-    if p.data[2]:
-        raise DeviceFault(f"board error {p.data[2]:02X}", ERRORS.get(p.data[2], "board.error"))
+    status = p.data[2]
+    if status:
+        code, meaning = ERRORS.get(status, ("board.error", "an error this table does not know"))
+        raise BoardError(f"board error {status:02X}: {meaning}", code, status)
+
+
+SHOW, SCROLL = 0x01, 0x03  # display effects: at once; moving left (a notice longer than the board)
+_FIXED = 1 + 2 + 2 + 2 + 2 + 3 + 2 + 9  # an area's bytes before its text length
+
+
+@dataclass(frozen=True)
+class Area:
+    """One realtime dynamic area: a rectangle of the board and the text in it (encoded)."""
+
+    text: bytes
+    number: int = 0
+    x: int = 0  # px, a multiple of 8 (the protocol counts x and width in 8 px)
+    y: int = 0
+    width: int = 64
+    height: int = 32
+    effect: int = SHOW
+
+
+def _area_bytes(a: Area) -> bytes:
+    return (bytes([0x00]) + (a.x // 8).to_bytes(2, "little") + a.y.to_bytes(2, "little")
+            + (a.width // 8).to_bytes(2, "little") + a.height.to_bytes(2, "little")
+            + bytes([a.number, 0x00, 0x02]) + (0).to_bytes(2, "little")
+            + bytes([0x00, 0x00, 0x01, 0x02, 0x01, a.effect, 0x00, 0x00, 0x01])
+            + len(a.text).to_bytes(4, "little") + a.text)
+
+
+def dynamic_areas(areas: list[Area]) -> bytes:
+    """Args of A3 06: delete-count 0, update-count, then each area's length and bytes (the
+    process mode 2D 00 rides in the data header's two bytes)."""
+    out = bytearray([0x00, len(areas)])
+    for a in areas:
+        data = _area_bytes(a)
+        out += len(data).to_bytes(2, "little") + data
+    return bytes(out)
 
 
 def dynamic_text(text: bytes, *, area: int = 0, width: int = 64, height: int = 32) -> bytes:
-    """Args of A3 06: one realtime dynamic area holding `text` (already encoded)."""
-    area_data = (bytes([0x00]) + (0).to_bytes(2, "little") + (0).to_bytes(2, "little")
-                 + (width // 8).to_bytes(2, "little") + height.to_bytes(2, "little")
-                 + bytes([area, 0x00, 0x02]) + (0).to_bytes(2, "little")
-                 + bytes([0x00, 0x00, 0x01, 0x02, 0x01, 0x01, 0x00, 0x00, 0x01])
-                 + len(text).to_bytes(4, "little") + text)
-    # leading 2D 00 is the process mode (the header's two bytes carry it), then
-    # delete-count 0, update-count 1, area length
-    return bytes([0x00, 0x01]) + len(area_data).to_bytes(2, "little") + area_data
+    """Args of A3 06: one area holding `text` (already encoded): a window board."""
+    return dynamic_areas([Area(text, area, 0, 0, width, height)])
+
+
+def parse_dynamic_areas(args: bytes) -> list[Area]:
+    """The areas an A3 06 carries (for the twin), bounded by the bytes actually there."""
+    if len(args) < 2:
+        raise FrameError("A3 06 too short")
+    out, i = [], 2
+    for _ in range(args[1]):
+        if i + 2 > len(args):
+            raise FrameError("A3 06 ends before its areas")
+        n = int.from_bytes(args[i:i + 2], "little")
+        a = args[i + 2:i + 2 + n]
+        if len(a) != n or n < _FIXED + 4:
+            raise FrameError("A3 06 area too short")
+        size = int.from_bytes(a[_FIXED:_FIXED + 4], "little")
+        if _FIXED + 4 + size > n:
+            raise FrameError("A3 06 text longer than its area")
+        out.append(Area(a[_FIXED + 4:_FIXED + 4 + size], a[9],
+                        int.from_bytes(a[1:3], "little") * 8, int.from_bytes(a[3:5], "little"),
+                        int.from_bytes(a[5:7], "little") * 8, int.from_bytes(a[7:9], "little"),
+                        a[_FIXED - 4]))
+        i += 2 + n
+    return out
 
 
 def parse_dynamic_text(args: bytes) -> bytes:
-    """The text of the first area in A3 06 args (for the simulator)."""
-    if len(args) < 4:
-        raise FrameError("A3 06 too short")
-    area = args[4:4 + int.from_bytes(args[2:4], "little")]
-    fixed = 1 + 2 + 2 + 2 + 2 + 3 + 2 + 9
-    if len(area) < fixed + 4:
-        raise FrameError("A3 06 area too short")
-    n = int.from_bytes(area[fixed:fixed + 4], "little")
-    return area[fixed + 4:fixed + 4 + n]
+    """The text of the first area in A3 06 args."""
+    areas = parse_dynamic_areas(args)
+    if not areas:
+        raise FrameError("A3 06 updates no area")
+    return areas[0].text
 
 
 class BxCodec:

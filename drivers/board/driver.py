@@ -1,20 +1,71 @@
-"""board.bx: a window board on an Onbon BX controller; shows one line of text."""
+"""Boards (窗口屏, 综合屏): one shape for both protocols.
+
+Every board takes `show` (one text over the board: a window's call, idle or paused line, a
+notice, a technician's test) and `clear`; a hall board (hall = true) also takes `show-hall`,
+the latest calls and the waiting counts (kioskd/boards.py's HallView).
+
+board.bx: an Onbon BX-5/BX-6 controller over serial or TCP (protocols.md §5.1). Text goes in
+realtime dynamic areas, encoded as `encoding` says (GB2312 by default: the BX text encoding is
+not published; docs/boards.md). board.mqtt: a networked board speaking JSON (docs/board-mqtt.md).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
+from kioskd.boards import HallView
 from kioskd.drivers.base import Driver
 from kioskd.drivers.board import bx
-from kioskd.errors import DeviceNotReady
+from kioskd.drivers.board.layout import hall_rows
+from kioskd.drivers.mqttlink import MqttLink
+from kioskd.drivers.pad import message
+from kioskd.errors import BoardError, DeviceFault, DeviceNotReady
 
 KEEPALIVE_S = 5.0
+BUSY_RETRIES = 3  # a BX controller busy (03) or seeing a garbled frame (05): the same again
 
 
-class BxBoardDriver(Driver):
-    type = "board.bx"
+class BoardDriver(Driver):
     default_timeout = 1.0
+
+    @property
+    def size(self) -> tuple[int, int, int]:
+        o = self.cfg.options
+        hall = self.cfg.hall
+        return (o.get("width_px", 192 if hall else 64), o.get("height_px", 96 if hall else 32),
+                o.get("line_px", 16))
+
+    async def handle(self, command: str, **args: Any) -> Any:
+        if command == "test":
+            return await super().handle(command, **args)
+        if not self.ready:
+            raise DeviceNotReady(f"{self.id} is not ready")
+        if command == "show":
+            await self.show(args["text"])
+            return {"shown": args["text"]}
+        if command == "show-hall":
+            view: HallView = args["view"]
+            await self.show_hall(view)
+            return {"shown": "\n".join(view.lines())}
+        if command == "clear":
+            await self.clear()
+            return {"shown": ""}
+        return await super().handle(command, **args)
+
+    async def show(self, text: str) -> None:
+        raise NotImplementedError
+
+    async def show_hall(self, view: HallView) -> None:
+        raise NotImplementedError
+
+    async def clear(self) -> None:
+        raise NotImplementedError
+
+
+class BxBoardDriver(BoardDriver):
+    type = "board.bx"
 
     def make_codec(self) -> bx.BxCodec:
         return bx.BxCodec()
@@ -23,10 +74,29 @@ class BxBoardDriver(Driver):
     def address(self) -> int:
         return self.cfg.options.get("address", 1)
 
+    @property
+    def encoding(self) -> str:
+        return self.cfg.options.get("encoding", "gb2312")
+
     async def _ask(self, cmd: tuple[int, int], args: bytes = b"") -> bx.Packet:
-        answer = await self.transact(bx.request(cmd, args, address=self.address))
-        bx.check_answer(answer)
-        return answer
+        frame = bx.request(cmd, args, address=self.address)
+        for attempt in range(BUSY_RETRIES + 1):
+            answer = await self.transact(frame)
+            try:
+                bx.check_answer(answer)
+                return answer
+            except BoardError as exc:
+                if exc.status not in bx.TRANSIENT or attempt == BUSY_RETRIES:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))  # the controller's own pace
+        raise AssertionError("unreachable")
+
+    def describe_frame(self, frame: Any) -> str:
+        if isinstance(frame, bx.Packet) and len(frame.data) >= 3:
+            status = frame.data[2]
+            name = bx.ERRORS.get(status, (f"error {status:02X}",))[0] if status else "ok"
+            return f"answer {frame.data[0]:02X} {frame.data[1]:02X} from {frame.src}: {name}"
+        return super().describe_frame(frame)
 
     async def identify(self) -> str:
         await self._ask(bx.PING)
@@ -37,15 +107,80 @@ class BxBoardDriver(Driver):
             await asyncio.sleep(KEEPALIVE_S)
             await self.probe(self._ask(bx.PING))
 
-    async def handle(self, command: str, **args: Any) -> Any:
-        if not self.ready:
-            raise DeviceNotReady(f"{self.id} is not ready")
-        if command == "show":
-            text: str = args["text"]
-            encoded = text.encode(self.cfg.options.get("encoding", "gb2312"), errors="replace")
-            await self._ask(bx.DYNAMIC_TEXT, bx.dynamic_text(encoded))
-            return {"shown": text}
-        if command == "clear":
-            await self._ask(bx.CLEAR)
-            return {"shown": ""}
-        return await super().handle(command, **args)
+    def _encode(self, text: str) -> bytes:
+        return text.encode(self.encoding, errors="replace")
+
+    def _rows(self, rows: list[tuple[str, bool]]) -> list[bx.Area]:
+        width, _, line = self.size
+        return [bx.Area(self._encode(text), i, 0, i * line, width, line,
+                        bx.SCROLL if scroll else bx.SHOW)
+                for i, (text, scroll) in enumerate(rows)]
+
+    async def show(self, text: str) -> None:
+        width, height, line = self.size
+        if not self.cfg.hall:
+            await self._ask(bx.DYNAMIC_TEXT, bx.dynamic_text(self._encode(text), width=width,
+                                                             height=height))
+            return
+        # a hall board keeps one area a row: the text in the first, the others blanked
+        rows = [(text, False)] + [("", False)] * (max(height // line, 1) - 1)
+        await self._ask(bx.DYNAMIC_TEXT, bx.dynamic_areas(self._rows(rows)))
+
+    async def show_hall(self, view: HallView) -> None:
+        width, height, line = self.size
+        rows = hall_rows(view, width_px=width, height_px=height, line_px=line)
+        await self._ask(bx.DYNAMIC_TEXT, bx.dynamic_areas(
+            self._rows([(r.text, r.scroll) for r in rows])))
+
+    async def clear(self) -> None:
+        await self._ask(bx.CLEAR)
+
+
+class MqttBoardDriver(BoardDriver):
+    """board.mqtt (docs/board-mqtt.md): ESP32 and other networked boards."""
+
+    type = "board.mqtt"
+
+    def make_codec(self) -> message.MessageCodec:
+        return message.MessageCodec(("response",))
+
+    async def open(self) -> None:
+        self.codec = self.make_codec()
+        link = MqttLink(self.cfg.url, self.cfg.options["topic"],
+                        f"kioskd-{self.id}-{secrets.token_hex(3)}", ("response",))
+        await link.open(self.timeout * 3)
+        self._link = link  # type: ignore[assignment]
+        self._reader = asyncio.create_task(self._read_loop(), name=f"read:{self.id}")
+
+    def is_reply(self, m: message.PadMessage) -> bool:
+        return m.txn == self.awaiting
+
+    def describe_frame(self, frame: Any) -> str:
+        return f"response {frame.data.get('status')}, transaction {frame.txn}"
+
+    async def _request(self, op: str, **fields: Any) -> None:
+        txn = secrets.token_hex(8)
+        reply = await self.transact(message.message(
+            "request", {"transaction": txn, "op": op, **fields}), txn=txn)
+        if reply.data.get("status") != "ok":
+            raise DeviceFault(f"{self.id}: board refused {op}: {reply.data.get('error', '?')}",
+                              "board.refused")
+
+    async def identify(self) -> str:
+        await self._request("ping")
+        return f"board on {self.cfg.options['topic']}"
+
+    async def poll(self) -> None:
+        interval = self.cfg.options.get("ping_ms", 5000) / 1000
+        while True:
+            await asyncio.sleep(interval)
+            await self.probe(self._request("ping"))
+
+    async def show(self, text: str) -> None:
+        await self._request("show", text=text, lines=[text])
+
+    async def show_hall(self, view: HallView) -> None:
+        await self._request("hall", **view.as_json(), lines=view.lines())
+
+    async def clear(self) -> None:
+        await self._request("show", text="", lines=[])

@@ -513,9 +513,11 @@ def evolve(state: HallState, type_: str, data: dict[str, Any], at: datetime) -> 
             w.streak = w.streak + 1 if t.lane else 0
         t.status, t.window, t.directed = "called", w.number, None
         t.called_at = t.called_at or at
+        t.last_called_at = at
         w.current, w.awaiting_rating, w.rating_since = t.number, None, None
     elif type_ == "ticket.recalled":
         t.recalls = data["count"]
+        t.last_called_at = at
     elif type_ == "ticket.skipped":
         t.skips, t.recalls, t.window = data["count"], 0, None
         t.status = "void" if data["void"] else "skipped"

@@ -27,6 +27,7 @@ class Ticket:
     requeue_at: int = 0  # a skipped ticket is back in line when its category has this many calls
     appointment: str | None = None
     called_at: datetime | None = None  # first call: the end of the citizen's wait
+    last_called_at: datetime | None = None  # the latest call or recall: the hall board's order
     started_at: datetime | None = None
     finished_at: datetime | None = None
     served_by: int | None = None

@@ -1,0 +1,83 @@
+"""What the boards show (窗口屏, 综合屏). Pure: texts and views from the queue's state, no I/O.
+
+A window board shows one line: the call ("A001 请到3号窗口"), its idle text, or "暂停服务". The
+hall board shows the latest calls, the waiting count of each category and, when the hall sets
+one, a scrolling notice. Citizens' names appear only where a hall board asks for them, and then
+only masked (张*): the board is read by everybody in the hall.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kioskd.engine.state import HallState
+
+IDLE_TEXT = "{window}号窗口 欢迎您"
+PAUSED_TEXT = "暂停服务"
+CALL_TEXT = "{ticket} 请到{window}号窗口"
+
+
+def window_text(window: int, ticket: str | None, state: str = "open",
+                options: dict[str, Any] | None = None) -> str:
+    """The line a window board shows; `options` are the board's own (idle_text, paused_text)."""
+    options = options or {}
+    if ticket:
+        return CALL_TEXT.format(ticket=ticket, window=window)
+    if state in ("paused", "closed"):
+        return options.get("paused_text", PAUSED_TEXT)
+    return options.get("idle_text", IDLE_TEXT).format(window=window)
+
+
+@dataclass(frozen=True)
+class Call:
+    ticket: str
+    window: int
+    name: str = ""  # masked (张*), and only where the board shows names
+
+
+@dataclass(frozen=True)
+class Waiting:
+    category: str
+    name: str
+    waiting: int
+
+
+@dataclass(frozen=True)
+class HallView:
+    calls: tuple[Call, ...]  # newest first
+    waiting: tuple[Waiting, ...]
+    notice: str = ""
+
+    def call_lines(self) -> list[str]:
+        return [f"{c.ticket} {c.name + ' ' if c.name else ''}请到{c.window}号窗口"
+                for c in self.calls]
+
+    def waiting_line(self) -> str:
+        return "  ".join(f"{w.name} 等候{w.waiting}人" for w in self.waiting)
+
+    def lines(self) -> list[str]:
+        """The whole board as text, top to bottom: what a plain-text board or a log shows."""
+        return [*self.call_lines(), self.waiting_line(), *([self.notice] if self.notice else [])]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"calls": [{"ticket": c.ticket, "window": c.window,
+                           **({"name": c.name} if c.name else {})} for c in self.calls],
+                "waiting": [{"category": w.category, "name": w.name, "waiting": w.waiting}
+                            for w in self.waiting],
+                "notice": self.notice}
+
+
+def hall_view(state: HallState, *, calls: int = 5, names: dict[str, str] | None = None,
+              notice: str = "") -> HallView:
+    """The last `calls` tickets called today (a recall counts as the newest call), and how many
+    wait in each category. `names` maps tickets to masked names; None shows no names."""
+    called = sorted((t for t in state.tickets.values() if t.called_at is not None
+                     and t.window is not None and t.status in ("called", "serving")),
+                    key=lambda t: (t.last_called_at or t.called_at, t.order), reverse=True)
+    return HallView(
+        tuple(Call(t.number, t.window or 0, (names or {}).get(t.number, ""))
+              for t in called[:calls]),
+        tuple(Waiting(code, cat.name, len(state.waiting((code,))))
+              for code, cat in state.categories.items()),
+        notice)
