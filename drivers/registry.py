@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class DeviceType:
     name: str
-    binds: tuple[str, ...]  # "kiosk", "window", "hall": what a device of this type may serve
+    # what a device of this type may serve: "kiosk", "window", "hall", or "windows" (a bus of
+    # keypads, each at its own address)
+    binds: tuple[str, ...]
     schemes: tuple[str, ...]
     options: dict[str, type] = field(default_factory=dict)
     driver: str | None = None  # "module:Class"; None = designed, not implemented yet
@@ -60,8 +62,8 @@ TYPES: dict[str, DeviceType] = {
                    {"aim": bool, "gap_ms": int, "max_len": int},
                    "kioskd.drivers.scanner.driver:HidScannerDriver",
                    "kioskd.sim.scanner:HidScannerTwin"),
-        DeviceType("caller.serial", ("window",), ("serial", "tcp"),
-                   {"address": int, "timeout_ms": int},
+        DeviceType("caller.serial", ("window", "windows"), ("serial", "tcp"),
+                   {"address": int, "keypads": list, "timeout_ms": int},
                    "kioskd.drivers.caller.driver:KeypadDriver", "kioskd.sim.caller:KeypadTwin"),
     ]
 }

@@ -22,6 +22,7 @@ from kioskd.commands import CentralCommands
 from kioskd.config import Config, state_dir
 from kioskd.drivers.base import DeviceInput, Driver
 from kioskd.drivers.caller import proto as keypad
+from kioskd.drivers.caller.driver import KeyPress
 from kioskd.drivers.printer.escpos import FAULTS, TicketText
 from kioskd.drivers.registry import TYPES, load
 from kioskd.drivers.supervisor import Backoff, DeviceState, Supervisor
@@ -421,8 +422,8 @@ class Hall:
             log.info("card at kiosk %s: %s", dev.kiosk,
                      c.error or f"{c.holder.masked_name}, age {c.holder.age}")
             self.watch.changed()
-        elif inp.kind == "keys" and dev.window is not None:
-            self.spawn(self._keys(dev.window, inp), f"keys:{dev.id}")
+        elif inp.kind == "keys":
+            self.spawn(self._keys(inp.payload, inp.device), f"keys:{dev.id}")
         elif inp.kind == "rating":
             self.spawn(self._rating(dev.window, inp), f"rating:{dev.id}")
         elif inp.kind == "scan" and dev.window is not None:
@@ -542,20 +543,21 @@ class Hall:
             except KioskdError as exc:
                 log.warning("%s: could not confirm the rating: %s", inp.device, exc.code)
 
-    async def _keys(self, window: int, inp: DeviceInput) -> None:
+    async def _keys(self, press: KeyPress, device: str) -> None:
         """A clerk's keypad: each command goes through the engine as the clerk's API call does.
         A level typed before the rating key (代评) is refused and audited."""
-        keys: bytes = inp.payload
+        window, keys = press.window, press.keys
         w = self.state.windows[window]
         level = keypad.rating_attempt(keys)
         if level is not None:
-            self.refuse_rating("rating.pad_only", via="caller.serial", device=inp.device,
+            self.refuse_rating("rating.pad_only", via="caller.serial", device=device,
                                window=window, ticket=w.awaiting_rating, level=level)
             return
-        action = keypad.action_of(keys)
-        if action is None:
-            log.info("%s: keys %s are no command", inp.device, keys.hex(" "))
+        command = keypad.command_of(keys)
+        if command is None:
+            log.info("%s: keys %s at window %d are no command", device, keys.hex(" "), window)
             return
+        action = command.action
         if action == "pause" and w.state == "paused":
             action = "resume"  # one key toggles
         ticket = None
@@ -564,10 +566,11 @@ class Hall:
                     if t.status == "held" and t.window == window]
             ticket = held[-1].number if held else None
         try:
-            await self.execute(queue.WindowAction(window, action, ticket=ticket, clerk=w.clerk,
+            await self.execute(queue.WindowAction(window, action, ticket=ticket,
+                                                  to_window=command.to_window, clerk=w.clerk,
                                                   staff_no=w.staff_no))
         except Refused as exc:
-            log.info("%s: %s refused: %s", inp.device, action, exc.code)
+            log.info("%s: %s at window %d refused: %s", device, action, window, exc.code)
 
     def refuse_rating(self, code: str, **who: Any) -> Envelope:
         """The audit trail central receives: every refused rating attempt, with who tried what.
@@ -666,8 +669,10 @@ class Hall:
         out = []
         for dev_id, sup in self.supervisors.items():
             d = self.cfg.device(dev_id)
+            bus = sorted(d.options.get("keypads", {}).values()) if d.window is None else []
             out.append({"id": dev_id, "type": d.type, "url": str(d.url), "kiosk": d.kiosk,
-                        "window": d.window, "state": sup.state.state, "detail": sup.state.detail,
+                        "window": d.window, **({"windows": bus} if bus else {}),
+                        "state": sup.state.state, "detail": sup.state.detail,
                         "condition": sup.state.condition, "since": rfc3339(sup.state.since),
                         **self.drivers[dev_id].health()})
         return out

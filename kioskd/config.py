@@ -784,9 +784,10 @@ def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[
         if window is not None and window not in windows:
             c.bad(f"{at}.window", f"no [[window]] with number {window}")
         places = [p for p, given in (("kiosk", kiosk is not None), ("window", window is not None),
-                                     ("hall", bool(hall))) if given]
+                                     ("hall", bool(hall)), ("windows", "keypads" in t)) if given]
         if dtype and len(places) != 1:
-            said = {"kiosk": 'kiosk = "…"', "window": "window = N", "hall": "hall = true"}
+            said = {"kiosk": 'kiosk = "…"', "window": "window = N", "hall": "hall = true",
+                    "windows": "keypads = [{address = 1, window = 1}, …]"}
             c.bad(at, f"say where it serves: exactly one of "
                       f"{' or '.join(said[b] for b in dtype.binds)} "
                       f"({tname} serves a {' or '.join(dtype.binds)})")
@@ -819,6 +820,8 @@ def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[
                 c.bad(f"{at}.profile", problem)
         if tname.startswith("pad."):
             _pad_key(t, opts, path, at, c)
+        if tname == "caller.serial":
+            _keypads(opts, window, windows, at, c)
         if endpoint.scheme in ("mqtt", "mqtts"):
             # one topic per device under the hall's prefix (protocols.md §10)
             opts.setdefault("topic", f"kioskd/v1/{hall_id}/{tname.split('.')[0]}/{did}")
@@ -842,12 +845,44 @@ def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[
                 c.bad(f"device[{i}].key", f"{keys[d.options['key']]!r} has the same key: each "
                                           "pad its own, or one could rate as the other")
             keys[d.options["key"]] = d.id
-        place = (d.type.split(".")[0], d.kiosk, d.window)
-        if place in seen:
-            c.bad(f"device[{i}]", f"{seen[place]!r} already is the {place[0]} of this "
-                                  f"{'kiosk' if d.kiosk else 'window'}")
-        seen[place] = d.id
+        served = ([(d.type.split(".")[0], None, w) for w in d.options["keypads"].values()]
+                  if d.type == "caller.serial" else [(d.type.split(".")[0], d.kiosk, d.window)])
+        for place in served:
+            if place in seen:
+                c.bad(f"device[{i}]", f"{seen[place]!r} already is the {place[0]} of "
+                                      + (f"kiosk {d.kiosk}" if d.kiosk else f"window {place[2]}"))
+            seen[place] = d.id
     return out
+
+
+def _keypads(opts: dict, window: int | None, windows: set[int], at: str, c: _Checker) -> None:
+    """A keypad bus as address -> window: one keypad (`window`, `address` default 1), or
+    `keypads = [{address = 1, window = 1}, …]` for the windows sharing one RS-485 line."""
+    if "keypads" not in opts:
+        opts["keypads"] = {opts.get("address", 1): window} if window is not None else {}
+        return
+    if "address" in opts:
+        c.bad(f"{at}.address", "a bus gives each keypad's address in keypads, not here")
+    out: dict[int, int] = {}
+    for j, entry in enumerate(opts["keypads"]):
+        where = f"{at}.keypads[{j}]"
+        if not isinstance(entry, dict) or set(entry) != {"address", "window"}:
+            c.bad(where, "expected {address = N, window = N}")
+            continue
+        addr, win = entry["address"], entry["window"]
+        if not isinstance(addr, int) or isinstance(addr, bool) or not 1 <= addr <= 254:
+            c.bad(f"{where}.address", f"{addr!r} is not an address 1-254")
+        elif addr in out:
+            c.bad(f"{where}.address", f"address {addr} is already window {out[addr]}'s")
+        elif win not in windows:
+            c.bad(f"{where}.window", f"no [[window]] with number {win!r}")
+        elif win in out.values():
+            c.bad(f"{where}.window", f"window {win} already has a keypad on this bus")
+        else:
+            out[addr] = win
+    if not opts["keypads"]:
+        c.bad(f"{at}.keypads", "lists no keypad")
+    opts["keypads"] = out
 
 
 def _pad_key(t: dict, opts: dict, path: Path, at: str, c: _Checker) -> None:

@@ -217,12 +217,12 @@ async def test_no_api_token_can_rate(rated_hall, sub, role, who):
 
 async def test_the_keypad_can_ask_for_a_rating_but_not_give_one(rated_hall, sub):
     sim, hall = rated_hall, rated_hall.hall
-    keypad = sim.twin("caller-w2")
+    keypad = sim.twin("callers")
     ticket, pad = await served(sim, 2)
     keypad.press(5, 0x0B)  # level then the rating key: 代评, as some keypads allow
     (tried,) = await audited(hall, sub, "rating.pad_only")
     assert (tried["via"], tried["device"], tried["ticket"], tried["level"]) == (
-        "caller.serial", "caller-w2", ticket, 5)
+        "caller.serial", "callers", ticket, 5)
     await keypad.watch.until(lambda: len(keypad.acked) == 1, 5, "the keypad hears its echo")
     first = pad.prompt.txn
     keypad.press(0x0B)  # the rating key alone: ask again, on the same clock

@@ -58,7 +58,7 @@ async def test_a_keypad_call_is_shown_and_spoken(sim, needs_tts):
     hall = sim.hall
     hall.announcer.pace = 0.05  # the "speaker" holds each WAV a twentieth of its length
     await hall.execute(q.IssueTicket("A"))
-    sim.twin("caller-w2").press(keys.CALL_NEXT)
+    sim.twin("callers").press(keys.CALL_NEXT)
     board = sim.twin("board-w2")
     await hall.watch.until(lambda: board.text == "A001 请到2号窗口", 5, "the board")
     await hall.watch.until(lambda: hall.announcer.history, 20, "spoken")

@@ -1,12 +1,28 @@
-"""caller.serial: a clerk's keypad. Keys become window actions, routed by the app through the
-queue engine exactly as the clerk's API calls are; no key gives a rating."""
+"""caller.serial: clerks' keypads on one bus. Keys become window actions, routed by the app
+through the queue engine exactly as the clerk's API calls are; no key gives a rating.
+
+One device is one serial line: a single keypad (`window`, `address`), or several windows'
+keypads sharing an RS-485 bus (`keypads = [{address = 1, window = 1}, …]`); config gives
+both as `keypads`, address -> window.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from dataclasses import dataclass
 
 from kioskd.drivers.base import DeviceInput, Driver
 from kioskd.drivers.caller import proto
+
+log = logging.getLogger("kioskd.drivers")
+
+
+@dataclass(frozen=True)
+class KeyPress:
+    window: int
+    address: int
+    keys: bytes
 
 
 class KeypadDriver(Driver):
@@ -15,22 +31,36 @@ class KeypadDriver(Driver):
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
         self._acks: set[asyncio.Task] = set()
+        self._strangers: set[int] = set()
 
     @property
-    def address(self) -> int:
-        return self.cfg.options.get("address", 1)
+    def windows(self) -> dict[int, int]:
+        return self.cfg.options["keypads"]
 
     def make_codec(self) -> proto.KeypadCodec:
         return proto.KeypadCodec()
 
     async def identify(self) -> str:
-        return f"keypad at address {self.address}"  # a keypad speaks only when pressed
+        # a keypad speaks only when pressed: there is nothing to ask it
+        pads = ", ".join(f"{a}→window {w}" for a, w in sorted(self.windows.items()))
+        return f"keypad bus: {pads}"
+
+    def describe_frame(self, frame: proto.KeyFrame) -> str:
+        command = proto.command_of(frame.keys)
+        what = command.action if command else "no command"
+        return f"keypad {frame.addr}: keys {frame.keys.hex(' ')} ({what})"
 
     def on_frame(self, frame: proto.KeyFrame) -> None:
-        if frame.addr != self.address:
-            return  # another window's keypad on the same bus
+        window = self.windows.get(frame.addr)
+        if window is None:
+            # not ours: no echo, so the keypad keeps trying and shows it is not heard
+            if frame.addr not in self._strangers:
+                self._strangers.add(frame.addr)
+                log.warning("%s: a keypad at address %d is on the bus but in no keypads entry",
+                            self.id, frame.addr)
+            return
         self._spawn_ack(frame.raw)
-        self.emit(DeviceInput(self.id, "keys", frame.keys))
+        self.emit(DeviceInput(self.id, "keys", KeyPress(window, frame.addr, frame.keys)))
 
     def _spawn_ack(self, raw: bytes) -> None:
         task = asyncio.get_running_loop().create_task(self.send(raw))

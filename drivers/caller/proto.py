@@ -5,7 +5,13 @@
 LEN (sent twice, as in M-Bus long frames) counts ADDR, FUNC and DATA; CHK is the sum of the
 bytes from the second 68 to the end of DATA, modulo 256 (§9 marks the sum an assumption to
 confirm on hardware). The host acknowledges a frame by echoing it unchanged. The key pressed
-is the last DATA byte; a digit before confirm (0F) makes the command.
+is the last DATA byte; a digit before confirm (0F) makes the command. Keypads of many windows
+share one RS-485 bus, each at its own address.
+
+Transfer (13) takes the window it sends the citizen to: 13, the window's digits, confirm
+(`13 01 02 0F`: to window 12). §9 names the key but not its digits; this order (the key, then
+the number, then confirm) is the one the other digit commands use, read the other way round so
+that `13 06 0F` cannot be taken for skip.
 """
 
 from __future__ import annotations
@@ -29,6 +35,12 @@ KEY_ACTIONS = {CALL_NEXT: "call-next", RECALL: "recall", ASK_RATING: "ask-rating
 
 
 @dataclass(frozen=True)
+class KeyCommand:
+    action: str  # a window action of the queue engine (call-next, skip, transfer...)
+    to_window: int | None = None  # transfer
+
+
+@dataclass(frozen=True)
 class KeyFrame:
     addr: int
     func: int
@@ -46,18 +58,27 @@ def encode(addr: int, data: bytes, func: int = FUNC_KEY) -> bytes:
     return HEAD + bytes([n, n]) + body + bytes([sum(body) & 0xFF, END])
 
 
-def action_of(keys: bytes) -> str | None:
+def command_of(keys: bytes) -> KeyCommand | None:
     """What a key frame asks the queue to do; None for keys that are no command (a digit
-    still waiting for confirm, cancel, or a sequence this keypad does not define)."""
-    if not keys:
+    still waiting for confirm, cancel, a transfer without a window, or a sequence this keypad
+    does not define)."""
+    if not keys or rating_attempt(keys) is not None:
         return None
-    if rating_attempt(keys) is not None:
-        return None
+    if keys[0] == TRANSFER and len(keys) >= 3 and keys[-1] == CONFIRM:
+        digits = keys[1:-1]
+        if len(digits) > 3 or any(d > 9 for d in digits):
+            return None
+        return KeyCommand("transfer", int("".join(str(d) for d in digits)))
     if keys[-1] in KEY_ACTIONS:
-        return KEY_ACTIONS[keys[-1]]
-    if keys[-1] == CONFIRM and len(keys) >= 2:
-        return DIGIT_ACTIONS.get(keys[-2])
+        return KeyCommand(KEY_ACTIONS[keys[-1]])
+    if keys[-1] == CONFIRM and len(keys) >= 2 and keys[-2] in DIGIT_ACTIONS:
+        return KeyCommand(DIGIT_ACTIONS[keys[-2]])
     return None
+
+
+def transfer_keys(window: int) -> bytes:
+    """The keys a clerk types to send the citizen to `window`."""
+    return bytes([TRANSFER, *(int(d) for d in str(window)), CONFIRM])
 
 
 def rating_attempt(keys: bytes) -> int | None:

@@ -70,7 +70,8 @@ class DeviceScreen(DiagScreen):
             self.query_one("#device-info", Static).update(f"{self.dev_id}: not in this hall")
             return
         where = f"kiosk {d['kiosk']}" if d.get("kiosk") else (
-            f"window {d['window']}" if d.get("window") is not None else "hall")
+            f"window {d['window']}" if d.get("window") is not None else (
+                f"windows {', '.join(map(str, d['windows']))}" if d.get("windows") else "hall"))
         info = (f"[b]{d['id']}[/b]  {d['type']}  at {where}\n"
                 f"state {state_text(d)} since {d['since'][11:19]}  "
                 f"{escape(short(d.get('detail') or '', 60))}\n"
