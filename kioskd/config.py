@@ -809,7 +809,8 @@ def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[
         if opts.get("decoder", "zxing") not in ("zxing", "zbar"):
             c.bad(f"{at}.decoder", f"{opts['decoder']!r} is not zxing or zbar")
         for key, lo, hi in (("width", 160, 2592), ("height", 120, 1944), ("still_ms", 100, 10_000),
-                            ("jpeg_quality", 30, 100)):
+                            ("jpeg_quality", 30, 100), ("calls", 1, 20), ("width_px", 16, 4096),
+                            ("height_px", 8, 2048), ("line_px", 8, 256)):
             if key in opts and not lo <= opts[key] <= hi:
                 c.bad(f"{at}.{key}", f"{opts[key]} is outside {lo}-{hi}")
         if opts.get("qr", "auto") not in ("auto", "native", "image"):
@@ -828,10 +829,6 @@ def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[
         sim = c.take(t, "sim", dict, at, required=False, default={})
         if opts.get("names", "none") not in ("none", "masked"):
             c.bad(f"{at}.names", f"{opts['names']!r} is not none or masked (张*)")
-        for key, lo, hi in (("calls", 1, 20), ("width_px", 16, 4096), ("height_px", 8, 2048),
-                            ("line_px", 8, 256)):
-            if key in opts and not lo <= opts[key] <= hi:
-                c.bad(f"{at}.{key}", f"{opts[key]} is outside {lo}-{hi}")
         out.append(DeviceConfig(did, tname, endpoint, kiosk, window, opts, sim or {},
                                 bool(hall)))
     # one device of a kind per place: two pads on a window would let either rate

@@ -71,6 +71,23 @@ def test_fuzzed_frames_and_areas_stay_bounded():
     assert any(isinstance(p, bx.Packet) for p in codec.feed(b"\x5A" + good))
 
 
+def test_the_twin_checks_crc_and_escaping_fed_byte_by_byte(demo_cfg, tmp_path):
+    from kioskd.sim.board import BxBoardTwin
+
+    twin = BxBoardTwin(demo_cfg.device("board-w1"), tmp_path / "board")  # not plugged: no answers
+    text = "A001 请到1号窗口".encode("gb2312") + b"\xa1\xa5"  # 、 and a byte needing escape
+    frame = bx.request(bx.DYNAMIC_TEXT, bx.dynamic_text(text), reply=False)
+    for b in frame:
+        twin._on_bytes(bytes([b]))
+    assert twin.text == text.decode("gb2312")
+    bad = bytearray(bx.request(bx.DYNAMIC_TEXT, bx.dynamic_text(b"B002"), reply=False))
+    bad[-3] ^= 0x10  # the CRC no longer matches
+    twin._on_bytes(bytes(bad))
+    other = bx.request(bx.DYNAMIC_TEXT, bx.dynamic_text(b"C003"), address=7, reply=False)
+    twin._on_bytes(other)  # another controller's address on the same line
+    assert twin.text == text.decode("gb2312") and len(twin.history) == 1
+
+
 # --- what boards show (pure) -------------------------------------------------------------------
 def test_window_texts():
     assert window_text(3, "A001") == "A001 请到3号窗口"
@@ -156,6 +173,8 @@ async def test_a_busy_controller_is_asked_again_and_a_hard_error_named(sim):
                              role="technician")
     assert status == 409 and body["error"] == "board.no_font"
     assert board.text == "测试"
+    status, body = await api(hall, "POST", "/api/devices/board-w1/status", role="technician")
+    assert status == 200 and body["result"]["status"] == "ok"
 
 
 async def test_the_text_encoding_is_the_boards_own(hall_of, demo_cfg):

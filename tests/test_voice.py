@@ -61,6 +61,9 @@ async def test_a_keypad_call_is_shown_and_spoken(sim, needs_tts):
     sim.twin("callers").press(keys.CALL_NEXT)
     board = sim.twin("board-w2")
     await hall.watch.until(lambda: board.text == "A001 请到2号窗口", 5, "the board")
+    hall_board = sim.twin("board-hall")
+    await hall_board.watch.until(lambda: hall_board.lines[:1] == ["A001 请到2号窗口"], 5,
+                                 "the hall board's latest call")
     await hall.watch.until(lambda: hall.announcer.history, 20, "spoken")
     said = hall.announcer.history[0]
     # the demo hall's [voice]: Mandarin, then English, twice

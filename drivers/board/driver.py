@@ -52,7 +52,12 @@ class BoardDriver(Driver):
         if command == "clear":
             await self.clear()
             return {"shown": ""}
+        if command == "status":
+            return await self.status()
         return await super().handle(command, **args)
+
+    async def status(self) -> dict[str, Any]:
+        raise NotImplementedError
 
     async def show(self, text: str) -> None:
         raise NotImplementedError
@@ -135,6 +140,12 @@ class BxBoardDriver(BoardDriver):
     async def clear(self) -> None:
         await self._ask(bx.CLEAR)
 
+    async def status(self) -> dict[str, Any]:
+        """A1 02: the controller's status bytes as it sends them (their layout is not in the
+        sheet, so they are shown, not interpreted)."""
+        answer = await self._ask(bx.STATUS)
+        return {"status": "ok", "bytes": answer.data[3:].hex(" ")}
+
 
 class MqttBoardDriver(BoardDriver):
     """board.mqtt (docs/board-mqtt.md): ESP32 and other networked boards."""
@@ -184,3 +195,7 @@ class MqttBoardDriver(BoardDriver):
 
     async def clear(self) -> None:
         await self._request("show", text="", lines=[])
+
+    async def status(self) -> dict[str, Any]:
+        await self._request("ping")
+        return {"status": "ok"}
