@@ -125,9 +125,13 @@ class Driver:
         raise DeviceNotReady(f"{self.id}: no command {command!r}")
 
     # --- lifecycle, driven by the supervisor ----------------------------------------------
+    async def connect(self) -> Link | UsbLink:
+        """The wire to the device, by its url; networked devices (MQTT) override it."""
+        return await open_link(self.cfg.url)
+
     async def open(self) -> None:
         self.codec = self.make_codec()  # no half frame survives a reconnect
-        self._link = await open_link(self.cfg.url)
+        self._link = await self.connect()
         self._reader = asyncio.create_task(self._read_loop(), name=f"read:{self.id}")
 
     async def run(self) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import socket
 
 import paho.mqtt.client as mqtt
@@ -116,6 +117,14 @@ class MqttLink:
             self._gone = DeviceAbsent(f"{self.name}: {why}")
             self._inbox.put_nowait(self._gone)
             self._changed.set()
+
+
+async def open_mqtt(ep: Endpoint, topic: str, device_id: str, kinds: tuple[str, ...],
+                    timeout: float) -> MqttLink:
+    """A networked device's link, open once the device says it is online (else DeviceAbsent)."""
+    link = MqttLink(ep, topic, f"kioskd-{device_id}-{secrets.token_hex(3)}", kinds)
+    await link.open(timeout)
+    return link
 
 
 def no_nagle(client: mqtt.Client) -> None:

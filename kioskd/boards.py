@@ -72,11 +72,11 @@ def hall_view(state: HallState, *, calls: int = 5, names: dict[str, str] | None 
               notice: str = "") -> HallView:
     """The last `calls` tickets called today (a recall counts as the newest call), and how many
     wait in each category. `names` maps tickets to masked names; None shows no names."""
-    called = sorted((t for t in state.tickets.values() if t.called_at is not None
-                     and t.window is not None and t.status in ("called", "serving")),
-                    key=lambda t: (t.last_called_at or t.called_at, t.order), reverse=True)
+    # a called or served ticket has a window and a last call (evolve sets both with the call)
+    called = sorted((t for t in state.tickets.values() if t.status in ("called", "serving")),
+                    key=lambda t: (t.last_called_at, t.order), reverse=True)
     return HallView(
-        tuple(Call(t.number, t.window or 0, (names or {}).get(t.number, ""))
+        tuple(Call(t.number, t.window, (names or {}).get(t.number, ""))
               for t in called[:calls]),
         tuple(Waiting(code, cat.name, len(state.waiting((code,))))
               for code, cat in state.categories.items()),

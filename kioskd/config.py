@@ -871,7 +871,7 @@ def _keypads(opts: dict, window: int | None, windows: set[int], at: str, c: _Che
             c.bad(f"{where}.address", f"{addr!r} is not an address 1-254")
         elif addr in out:
             c.bad(f"{where}.address", f"address {addr} is already window {out[addr]}'s")
-        elif win not in windows:
+        elif not isinstance(win, int) or win not in windows:
             c.bad(f"{where}.window", f"no [[window]] with number {win!r}")
         elif win in out.values():
             c.bad(f"{where}.window", f"window {win} already has a keypad on this bus")

@@ -43,8 +43,7 @@ class KeypadTwin(Twin):
     def __init__(self, dev: DeviceConfig, link: Path):
         super().__init__(dev, link)
         self.codec = proto.KeypadCodec()
-        self.addresses = sorted(dev.options.get("keypads") or {dev.options.get("address", 1): 0})
-        self.address = self.addresses[0]
+        self.address = min(dev.options.get("keypads") or {dev.options.get("address", 1): 0})
         self.acked: list[bytes] = []
         self.script = [step_keys(s) for s in dev.sim.get("script", [])]
         self.every = dev.sim.get("every_ms", 20_000) / 1000

@@ -19,7 +19,7 @@ from kioskd.boards import HallView
 from kioskd.drivers.base import Driver
 from kioskd.drivers.board import bx
 from kioskd.drivers.board.layout import hall_rows
-from kioskd.drivers.mqttlink import MqttLink
+from kioskd.drivers.mqttlink import MqttLink, open_mqtt
 from kioskd.drivers.pad import message
 from kioskd.errors import BoardError, DeviceFault, DeviceNotReady
 
@@ -155,13 +155,9 @@ class MqttBoardDriver(BoardDriver):
     def make_codec(self) -> message.MessageCodec:
         return message.MessageCodec(("response",))
 
-    async def open(self) -> None:
-        self.codec = self.make_codec()
-        link = MqttLink(self.cfg.url, self.cfg.options["topic"],
-                        f"kioskd-{self.id}-{secrets.token_hex(3)}", ("response",))
-        await link.open(self.timeout * 3)
-        self._link = link  # type: ignore[assignment]
-        self._reader = asyncio.create_task(self._read_loop(), name=f"read:{self.id}")
+    async def connect(self) -> MqttLink:  # type: ignore[override]
+        return await open_mqtt(self.cfg.url, self.cfg.options["topic"], self.id, ("response",),
+                               self.timeout * 3)
 
     def is_reply(self, m: message.PadMessage) -> bool:
         return m.txn == self.awaiting

@@ -15,7 +15,7 @@ import secrets
 from typing import Any
 
 from kioskd.drivers.base import DeviceInput, Driver
-from kioskd.drivers.mqttlink import MqttLink
+from kioskd.drivers.mqttlink import MqttLink, open_mqtt
 from kioskd.drivers.pad import message, proto
 from kioskd.drivers.pad.seal import sealed
 from kioskd.errors import DeviceFault, DeviceNotReady
@@ -193,13 +193,9 @@ class MqttPadDriver(PadDriver):
     def make_codec(self) -> message.MessageCodec:
         return message.MessageCodec()
 
-    async def open(self) -> None:
-        self.codec = self.make_codec()
-        link = MqttLink(self.cfg.url, self.topic, f"kioskd-{self.id}-{secrets.token_hex(3)}",
-                        message.PAD_TO_HOST)
-        await link.open(self.timeout * 3)
-        self._link = link  # type: ignore[assignment]
-        self._reader = asyncio.create_task(self._read_loop(), name=f"read:{self.id}")
+    async def connect(self) -> MqttLink:  # type: ignore[override]
+        return await open_mqtt(self.cfg.url, self.topic, self.id, message.PAD_TO_HOST,
+                               self.timeout * 3)
 
     def new_txn(self) -> str:
         return secrets.token_hex(8)
