@@ -16,7 +16,8 @@ from typing import Any, Awaitable, Callable, ClassVar, Protocol
 from kioskd.config import DeviceConfig
 from kioskd.drivers.transport import Link, open_link
 from kioskd.drivers.usblink import UsbLink
-from kioskd.errors import DeviceAbsent, DeviceNotReady, DeviceTimeout, FrameError
+from kioskd.errors import (DeviceAbsent, DeviceNotReady, DeviceTimeout, FrameError,
+                           UnsupportedProtocol)
 
 log = logging.getLogger("kioskd.drivers")
 
@@ -224,6 +225,10 @@ class Driver:
                         self.counters.errors += 1
                         self.counters.last_error = f"{frame.code}: {frame}"
                         log.warning("%s: %s (%s); resynchronised", self.id, frame, frame.code)
+                        pending = self._pending
+                        if isinstance(frame, UnsupportedProtocol) and pending is not None \
+                                and not pending.done():
+                            pending.set_exception(frame)  # no answer will ever come
                         continue
                     self.counters.frames_in += 1
                     pending = self._pending

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
-from kioskd import config as config_mod
+from kioskd import cardwords, config as config_mod
 from kioskd import sdnotify
 from kioskd.commands import CentralCommands
 from kioskd.config import Config, state_dir
@@ -504,7 +504,7 @@ class Hall:
         if card is None or time.monotonic() - card.at > CARD_FRESH_S:
             return None
         if card.error:
-            raise Refused(card.error, "the ID card could not be used: place it again")
+            raise Refused(card.error, " / ".join(cardwords.words(card.error)))
         return card.holder
 
     async def _rating(self, window: int | None, inp: DeviceInput) -> None:
@@ -548,6 +548,11 @@ class Hall:
         A level typed before the rating key (代评) is refused and audited."""
         window, keys = press.window, press.keys
         w = self.state.windows[window]
+        if press.rating:  # FUNC 11: the keypad's own rating keys
+            self.refuse_rating("rating.pad_only", via="caller.serial", device=device,
+                               window=window, ticket=w.awaiting_rating,
+                               key=keys[0] if keys else None, func="11")
+            return
         level = keypad.rating_attempt(keys)
         if level is not None:
             self.refuse_rating("rating.pad_only", via="caller.serial", device=device,

@@ -829,6 +829,8 @@ def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[
         sim = c.take(t, "sim", dict, at, required=False, default={})
         if opts.get("names", "none") not in ("none", "masked"):
             c.bad(f"{at}.names", f"{opts['names']!r} is not none or masked (张*)")
+        if tname == "board.bx":
+            _bx_options(opts, at, c)
         out.append(DeviceConfig(did, tname, endpoint, kiosk, window, opts, sim or {},
                                 bool(hall)))
     # one device of a kind per place: two pads on a window would let either rate
@@ -850,6 +852,37 @@ def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[
                                       + (f"kiosk {d.kiosk}" if d.kiosk else f"window {place[2]}"))
             seen[place] = d.id
     return out
+
+
+def _bx_options(opts: dict, at: str, c: _Checker) -> None:
+    """An Onbon card: a BX-5K/6K model (another family speaks another protocol), x and width in
+    its unit, and no run mode that makes the text vanish."""
+    from kioskd.drivers.board import bx  # pure codec tables; no driver is imported
+
+    card = opts.get("card", "auto")
+    if card in bx.OTHER_FAMILIES:
+        c.bad(f"{at}.card", f"{card} speaks another Onbon protocol ({bx.OTHER_FAMILIES[card]}): "
+                            "board.bx drives BX-5K/6K cards")
+    elif card != "auto" and card not in bx.CARDS:
+        c.bad(f"{at}.card", f"{card!r} is not a BX-5K/6K card: auto or one of "
+                            f"{', '.join(bx.CARDS)}")
+    if opts.get("area_unit", bx.UNIT_8PX) not in bx.UNITS:
+        c.bad(f"{at}.area_unit", f"{opts['area_unit']!r} is not one of {', '.join(bx.UNITS)}")
+    unit = opts.get("area_unit") or (bx.area_unit(bx.CARDS[card]) if card in bx.CARDS else None)
+    width = opts.get("width_px")
+    if unit == bx.UNIT_8PX and width is not None and width % 8:
+        c.bad(f"{at}.width_px", f"{width} is not a multiple of 8: "
+                                f"{card if card in bx.CARDS else 'this card'} counts width in 8 px")
+    if opts.get("align", "left") not in ("left", "right", "center"):
+        c.bad(f"{at}.align", f"{opts['align']!r} is not left, right or center")
+    mode, timeout = opts.get("run_mode", 0), opts.get("area_timeout_s", 5)
+    if not 0 <= mode <= 5:
+        c.bad(f"{at}.run_mode", f"{mode} is outside 0-5")
+    if not 0 <= timeout <= 65535:
+        c.bad(f"{at}.area_timeout_s", f"{timeout} is outside 0-65535 s")
+    elif mode in (2, 3, 5) and timeout == 0:
+        c.bad(f"{at}.area_timeout_s", f"0 with run_mode {mode}: the card would drop the text "
+                                      "at once (the vendor default is run_mode 0, 5 s)")
 
 
 def _keypads(opts: dict, window: int | None, windows: set[int], at: str, c: _Checker) -> None:

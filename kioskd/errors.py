@@ -49,6 +49,14 @@ class FrameTooLong(FrameError):
     code = "protocol.too_long"
 
 
+class UnsupportedProtocol(FrameError):
+    """The device answers in a framing kioskd does not speak (another family of the same
+    maker): named, so a technician is not sent chasing checksum errors. A request waiting for
+    an answer fails with it at once."""
+
+    code = "protocol.unsupported"
+
+
 # --- devices (drivers) ---------------------------------------------------------------------
 class DeviceError(KioskdError):
     code = "device"

@@ -53,6 +53,7 @@ class SamReaderTwin(Twin):
         self.corrupt_next = 0  # this many answers go out with a wrong checksum
         self.delay = 0.0  # seconds before each answer (a slow reader)
         self.appended_address: str | None = None  # 30 03 answers 91 when None
+        self.appended_extra = b""  # bytes some readers send after the 70 (Synjones reads 70)
         self.fingerprint = bytes(1024)  # two templates, as opaque as the photo
 
     def place(self, card: sam.IdCard = DEMO_CARD, *, text_block: bytes | None = None) -> None:
@@ -100,6 +101,6 @@ class SamReaderTwin(Twin):
                 self.send(sam.response(sam.SW_NO_ITEM))
             else:
                 self.send(sam.response(sam.SW_OK, self.appended_address[:35].ljust(35)
-                                       .encode("utf-16-le")))
+                                       .encode("utf-16-le") + self.appended_extra))
         else:
             self.send(sam.response(0x21))

@@ -25,7 +25,7 @@ def states_of(hall, device):
 
 # --- BX codec ----------------------------------------------------------------------------------
 def test_crc16_arc_check_value():
-    # the CRC catalogue's check value for CRC-16/ARC; the §5.1 frames are in test_codecs.py
+    # the CRC catalogue's check value for CRC-16/ARC; the §5.1 frames are in test_vectors.py
     assert bx.crc16_arc(b"123456789") == 0xBB3D
 
 
@@ -77,6 +77,8 @@ def test_the_twin_checks_crc_and_escaping_fed_byte_by_byte(demo_cfg, tmp_path):
     twin = BxBoardTwin(demo_cfg.device("board-w1"), tmp_path / "board")  # not plugged: no answers
     text = "A001 请到1号窗口".encode("gb2312") + b"\xa1\xa5"  # 、 and a byte needing escape
     frame = bx.request(bx.DYNAMIC_TEXT, bx.dynamic_text(text), reply=False)
+    (sent,) = bx.BxCodec().feed(frame)
+    assert sent.data[2] == 0x02  # the response flag: 02 asks for no answer (01: must answer)
     for b in frame:
         twin._on_bytes(bytes([b]))
     assert twin.text == text.decode("gb2312")
@@ -187,6 +189,49 @@ async def test_the_text_encoding_is_the_boards_own(hall_of, demo_cfg):
     assert s.twin("board-w1").text == "王䶮" and s.twin("board-w3").text == "王?"
 
 
+@pytest.mark.parametrize("card,sent_as", [("BX-5K2", "18 00"), ("BX-6K2", "C0 00")])
+async def test_the_area_unit_follows_the_card_the_controller_names(hall_of, demo_cfg, card,
+                                                                   sent_as):
+    """card = auto: a BX-6K (its answers say 62) gets pixels, a BX-5K 8 px units; either
+    way the twin, reading in its own card's unit, sees the board's whole 192 px width."""
+    cfg = with_device(demo_cfg, "board-w2", sim={"card": card}, card="auto", width_px=192)
+    s = await hall_of(cfg)
+    status, body = await api(s.hall, "POST", "/api/devices/board-w2/show", {"text": "A001"},
+                             role="technician")
+    board = s.twin("board-w2")
+    assert status == 200 and board.text == "A001"
+    assert (board.areas[0].x, board.areas[0].width) == (0, 192)
+    assert s.hall.drivers["board-w2"].card == card
+    sent = [t for t in s.hall.drivers["board-w2"].trace if t.direction == "out"][-1]
+    assert sent_as.lower() in sent.hex  # the area's width as it went on the wire
+
+
+async def test_areas_carry_the_vendor_defaults_or_what_is_configured(hall_of, demo_cfg):
+    cfg = with_device(demo_cfg, "board-w3", run_mode=1, area_timeout_s=30, align="center")
+    s = await hall_of(cfg)
+    for dev in ("board-w1", "board-w3"):
+        await api(s.hall, "POST", f"/api/devices/{dev}/show", {"text": "C:\\文件\\C2"},
+                  role="technician")
+    w1, w3 = s.twin("board-w1").areas[0], s.twin("board-w3").areas[0]
+    assert (w1.run_mode, w1.timeout_s, w1.align) == (bx.RUN_CYCLE, 5, bx.ALIGN_LEFT)
+    assert (w3.run_mode, w3.timeout_s, w3.align) == (1, 30, bx.ALIGN_CENTER)
+    # a backslash would start a control code on the card (\C2: a colour): never sent as itself
+    assert s.twin("board-w1").text == "C:＼文件＼C2" and b"\\" not in w1.text
+
+
+async def test_a_board_of_another_onbon_family_is_named(hall_of, demo_cfg):
+    cfg = with_device(demo_cfg, "board-w2", sim={"family": "BX-5M1"})
+    s = await hall_of(cfg, faulty=frozenset({"board-w2"}))
+    hall = s.hall
+
+    def named():
+        return [e.data for e in hall.journal.read() if e.type == "device.state"
+                and e.data["device"] == "board-w2" and "BX-5M (protocol 05)" in e.data["detail"]]
+    await hall.watch.until(lambda: named(), 10, "the family named")
+    assert named()[0]["state"] == "fault" and "ready" not in states_of(hall, "board-w2")
+    assert "protocol.checksum" not in (s.hall.drivers["board-w2"].counters.last_error or "")
+
+
 async def test_a_hall_board_back_gets_the_current_view(sim):
     hall, lobby, bxb = sim.hall, sim.twin("board-lobby"), sim.twin("board-hall")
     await hall.watch.until(lambda: states_of(hall, "board-lobby")[-1:] == ["ready"], 5, "ready")
@@ -223,6 +268,17 @@ async def test_central_notice_covers_window_boards_and_runs_in_the_hall_board_ro
     ('type = "board.bx"\nurl = "tcp://127.0.0.1:1"\nhall = true\nnames = "full"',
      "names"),
     ('type = "board.mqtt"\nurl = "mqtt://127.0.0.1:1"\nhall = true\ncalls = 99', "calls"),
+    ('type = "board.bx"\nurl = "tcp://127.0.0.1:1"\nhall = true\ncard = "BX-5M1"',
+     "speaks another Onbon protocol (protocol 05)"),
+    ('type = "board.bx"\nurl = "tcp://127.0.0.1:1"\nhall = true\ncard = "BX-7"',
+     "is not a BX-5K/6K card"),
+    ('type = "board.bx"\nurl = "tcp://127.0.0.1:1"\nhall = true\ncard = "BX-5K1"\n'
+     'width_px = 100', "not a multiple of 8"),
+    ('type = "board.bx"\nurl = "tcp://127.0.0.1:1"\nhall = true\nrun_mode = 2\n'
+     'area_timeout_s = 0', "drop the text at once"),
+    ('type = "board.bx"\nurl = "tcp://127.0.0.1:1"\nhall = true\narea_unit = "mm"',
+     "area_unit"),
+    ('type = "board.bx"\nurl = "tcp://127.0.0.1:1"\nhall = true\nalign = "justify"', "align"),
 ])
 def test_config_says_where_a_board_serves(tmp_path, device, problem):
     text = (REPO / "devices.toml").read_text() + f'\n[[device]]\nid = "x"\n{device}\n'

@@ -1,5 +1,5 @@
-"""Codecs against fixed byte vectors from shared/protocols.md, whole and byte by byte, so a
-driver and its twin cannot drift together."""
+"""Codecs round trip, resynchronise and type their errors, whole and byte by byte. The byte
+vectors from the protocol sheet's sources live in tests/vectors/ (test_vectors.py)."""
 
 from __future__ import annotations
 
@@ -19,46 +19,6 @@ from kioskd.sim.idcard import SAM_ID, make_card
 from kioskd.sim.printer import EscposInterpreter
 
 H = bytes.fromhex
-
-# protocols.md §1.3: every canonical command frame
-SAM_COMMANDS = [
-    (sam.RESET, "AA AA AA 96 69 00 03 10 FF EC"),
-    (sam.SAM_STATUS, "AA AA AA 96 69 00 03 11 FF ED"),
-    (sam.SAM_ID, "AA AA AA 96 69 00 03 12 FF EE"),
-    (sam.FIND, "AA AA AA 96 69 00 03 20 01 22"),
-    (sam.SELECT, "AA AA AA 96 69 00 03 20 02 21"),
-    (sam.READ_TEXT_PHOTO, "AA AA AA 96 69 00 03 30 01 32"),
-    (sam.READ_TEXT_PHOTO_FP, "AA AA AA 96 69 00 03 30 10 23"),
-    (sam.READ_NEW_ADDRESS, "AA AA AA 96 69 00 03 30 03 30"),
-]
-
-
-@pytest.mark.parametrize("cmd,frame", SAM_COMMANDS)
-def test_sam_command_frames(cmd, frame):
-    assert sam.command(cmd) == H(frame)
-
-
-def test_sam_set_max_rf_frame():
-    assert sam.command((0x61, 0xFF), b"\x50") == H("AA AA AA 96 69 00 04 61 FF 50 CA")
-
-
-SAM_RESPONSES = [
-    ("AA AA AA 96 69 00 04 00 00 90 94", 0x90, b""),
-    ("AA AA AA 96 69 00 04 00 00 60 64", 0x60, b""),
-    ("AA AA AA 96 69 00 08 00 00 9F 00 00 00 00 97", 0x9F, bytes(4)),
-    ("AA AA AA 96 69 00 04 00 00 80 84", 0x80, b""),
-    ("AA AA AA 96 69 00 0C 00 00 90" + " 00" * 8 + " 9C", 0x90, bytes(8)),
-    ("AA AA AA 96 69 00 04 00 00 81 85", 0x81, b""),
-    ("AA AA AA 96 69 00 04 00 00 41 45", 0x41, b""),
-]
-
-
-@pytest.mark.parametrize("frame,sw3,data", SAM_RESPONSES)
-def test_sam_canonical_responses(frame, sw3, data):
-    assert sam.response(sw3, data) == H(frame)
-    (parsed,) = sam.SamCodec().feed(H(frame))
-    assert parsed.sw3 == sw3 and parsed.data == data
-
 
 def test_sam_status_codes_are_typed():
     (f,) = sam.SamCodec().feed(H("AA AA AA 96 69 00 04 00 00 80 84"))
@@ -122,16 +82,7 @@ def test_card_repr_hides_personal_data():
     assert card.id_number not in repr(card) and "张三" not in repr(card)
 
 
-# --- BX board: §5.1 examples ------------------------------------------------------------------
-@pytest.mark.parametrize("cmd,frame", [
-    (bx.PING, "A5A5A5A5A5A5A5A5 0100 0080 000000000000 FE 02 0500 A2 00 01 00 00 68F8 5A"),
-    (bx.STATUS, "A5A5A5A5A5A5A5A5 0100 0080 000000000000 FE 02 0500 A1 02 01 00 00 2D40 5A"),
-    (bx.CLEAR, "A5A5A5A5A5A5A5A5 0100 0080 000000000000 FE 02 0500 A3 10 01 00 00 51F8 5A"),
-])
-def test_bx_example_frames(cmd, frame):
-    assert bx.request(cmd) == H(frame.replace(" ", ""))
-
-
+# --- BX board (the sheet's example frames: test_vectors.py) -------------------------------
 def test_bx_escaping_and_text_roundtrip_byte_by_byte():
     text = "A001 请到1号窗口".encode("gb2312") + bytes([0xA5, 0x5A, 0xA6, 0x5B])
     frame = bx.request(bx.DYNAMIC_TEXT, bx.dynamic_text(text))

@@ -14,6 +14,7 @@ from kioskd.drivers.idcard import sam
 from kioskd.engine.queue import IssueTicket
 from kioskd.errors import FrameError, Refused
 from kioskd.sim.idcard import DEMO_CARD, make_card
+from helpers import api
 
 
 # --- the text block, per card type -------------------------------------------------------------
@@ -37,13 +38,19 @@ def test_hkmotw_has_a_permit_number_and_no_ethnicity():
     assert (got.permit_number, got.ethnicity) == ("H00000007", "")
 
 
-@pytest.mark.parametrize("flag", ["Y", "Z", "1"])
-def test_unknown_or_unestablished_card_types_are_reported(flag):
+def card_block(flag: str) -> bytes:
     block = bytearray(sam.encode_text(DEMO_CARD))
     block[248:250] = flag.encode("utf-16-le")
+    return bytes(block)
+
+
+@pytest.mark.parametrize("flag,code", [("Y", "idcard.card_type_unsupported"),
+                                       ("Z", "idcard.card_type_unknown"),
+                                       ("1", "idcard.card_type_unknown")])
+def test_unknown_or_unestablished_card_types_are_reported(flag, code):
     with pytest.raises(Exception) as e:
-        sam.decode_text(bytes(block))
-    assert e.value.code == "idcard.card_type_unknown"
+        sam.decode_text(card_block(flag))
+    assert e.value.code == code
 
 
 @pytest.mark.parametrize("valid_to,expired", [("长期", False), ("20261124", False),
@@ -61,6 +68,11 @@ def test_fingerprint_read_layout_and_appended_address():
     assert (t, len(photo), len(fp)) == (text, 1024, 1024)
     assert len(sam.response(0x90, sam.read_answer(text, bytes(1024), b""))) == 1297
     assert sam.decode_address("新区1号".ljust(35).encode("utf-16-le")) == "新区1号"
+    # longer than 70 (as some readers answer): the first 70 bytes, as the vendor SDK reads
+    assert sam.decode_address("新区1号".ljust(35).encode("utf-16-le") + "多余".encode(
+        "utf-16-le")) == "新区1号"
+    with pytest.raises(FrameError):
+        sam.decode_address(bytes(68))
     with pytest.raises(FrameError):
         sam.split_read(data[:-1], fingerprint=True)
 
@@ -153,7 +165,9 @@ async def test_sam_self_test_failure_is_a_fault_until_it_passes(sim):
     await hall.watch.until(lambda: sup.state.state == "ready", 10, "ready again")
 
 
-async def test_fingerprint_and_appended_address_reads(sim):
+# a reader that answers more than 70 bytes: the card is read, its address from the first 70
+@pytest.mark.parametrize("extra", [b"", "补".encode("utf-16-le") * 3], ids=["70", "76"])
+async def test_fingerprint_and_appended_address_reads(sim, extra):
     hall, reader = sim.hall, sim.twin("reader-k1")
     driver = hall.drivers["reader-k1"]
     driver.cfg = dataclasses.replace(driver.cfg, options={**driver.cfg.options,
@@ -162,10 +176,32 @@ async def test_fingerprint_and_appended_address_reads(sim):
     cards = []
     hall._on_input, original = (lambda inp: (cards.append(inp), original(inp))), hall._on_input
     driver.emit = hall._on_input
-    reader.appended_address = "新区2号"
+    reader.appended_address, reader.appended_extra = "新区2号", extra
     await next_card(hall, reader, make_card("郑一", date(1980, 1, 1)), "read")
     card = cards[-1].payload
     assert card.fingerprint and card.address == "新区2号"
+
+
+async def test_the_2023_foreign_residence_card_is_refused_in_words(sim):
+    """Type 'Y': its layout is not established, so it is not read; the citizen is told what
+    to do, and the reader's event names the card type."""
+    hall, reader = sim.hall, sim.twin("reader-k1")
+    cards = []
+    driver = hall.drivers["reader-k1"]
+    hall._on_input, original = (lambda inp: (cards.append(inp), original(inp))), hall._on_input
+    driver.emit = hall._on_input
+    hall.kiosk_cards.pop("kiosk-1", None)
+    reader.place(DEMO_CARD, text_block=card_block("Y"))
+    await hall.watch.until(lambda: card_at(hall) is not None, 5, "the card refused")
+    assert (cards[-1].kind, cards[-1].payload) == ("card_error", "idcard.card_type_unsupported")
+    status, body = await api(hall, "GET", "/api/kiosks/kiosk-1/card", role="kiosk")
+    assert status == 200 and body["card"]["error"] == "idcard.card_type_unsupported"
+    assert "咨询引导台" in body["card"]["message"] and "guide desk" in body["card"]["message_en"]
+    status, body = await api(hall, "POST", "/api/tickets", {"category": "A", "kiosk": "kiosk-1"},
+                             role="kiosk")
+    assert (status, body["error"]) == (409, "idcard.card_type_unsupported")
+    assert "咨询引导台" in body["message"]
+    assert not [e for e in hall.journal.read() if e.type == "ticket.issued"]
 
 
 async def test_the_kiosk_page_sees_masked_name_age_lane_and_token_only(sim):

@@ -20,9 +20,9 @@ KC = keys.KeyCommand
 # --- the frames and the keys (pure) ------------------------------------------------------------
 def test_frame_layout_and_checksum():
     frame = keys.encode(3, bytes([keys.CALL_NEXT]))
-    # FF 68 | LEN LEN | 68 | ADDR FUNC DATA | sum(68..DATA) | 16
+    # FF 68 | LEN LEN | 68 | ADDR FUNC DATA | ADDR+FUNC+DATA (the 68 not summed) | 16
     assert frame == bytes([0xFF, 0x68, 0x03, 0x03, 0x68, 0x03, 0x01, 0x0C,
-                           (0x68 + 0x03 + 0x01 + 0x0C) & 0xFF, 0x16])
+                           (0x03 + 0x01 + 0x0C) & 0xFF, 0x16])
     codec = keys.KeypadCodec()
     (whole,) = keys.KeypadCodec().feed(frame)
     (single,) = [f for b in frame for f in codec.feed(bytes([b]))]
@@ -30,6 +30,28 @@ def test_frame_layout_and_checksum():
     bad = bytearray(frame)
     bad[-2] ^= 1
     assert isinstance(keys.KeypadCodec().feed(bytes(bad))[0], ChecksumError)
+
+
+def test_a_frame_summed_the_old_way_is_refused_not_tolerated():
+    """The earlier sheet summed the second 68 too: such a frame is an error, and says why."""
+    good = keys.encode(1, b"\x0c")
+    old = good[:-2] + bytes([(good[-2] + 0x68) & 0xFF, 0x16])
+    err, *rest = keys.KeypadCodec().feed(old)
+    assert isinstance(err, ChecksumError) and "68" in str(err)
+    assert not any(isinstance(x, keys.KeyFrame) for x in rest)
+    unequal = bytearray(good)
+    unequal[3] = 4  # LEN1 3, LEN2 4
+    out = keys.KeypadCodec().feed(bytes(unequal))
+    assert out and all(isinstance(x, FrameError) for x in out)
+    assert "differ" in str(out[0])
+
+
+def test_host_frames_built_by_name():
+    assert keys.beep(1) == bytes.fromhex("FF 68 02 02 68 01 03 04 16")
+    assert keys.show_digits(1, right="A007") == bytes.fromhex(
+        "FF 68 08 08 68 01 02 0A 0A 0A 00 00 07 28 16")
+    (frame,) = keys.KeypadCodec().feed(keys.encode(5, b"\x02", keys.FUNC_RATING))
+    assert keys.rating_echo(frame) == keys.encode(5, b"\x02")
 
 
 @pytest.mark.parametrize("typed,command", [
@@ -58,9 +80,10 @@ def test_fuzzed_bus_noise_stays_bounded_and_frames_still_come_through():
 
 
 def test_script_steps():
-    assert step_keys("next") == (b"\x0c", None)
-    assert step_keys("transfer 12 @3") == (b"\x13\x01\x02\x0f", 3)
-    assert step_keys("keys 06 0f") == (b"\x06\x0f", None)
+    assert step_keys("next") == (b"\x0c", None, keys.FUNC_KEY)
+    assert step_keys("transfer 12 @3") == (b"\x13\x01\x02\x0f", 3, keys.FUNC_KEY)
+    assert step_keys("keys 06 0f") == (b"\x06\x0f", None, keys.FUNC_KEY)
+    assert step_keys("stars 2") == (b"\x02", None, keys.FUNC_RATING)
     with pytest.raises(ValueError):
         step_keys("dance")
 
@@ -118,6 +141,23 @@ async def test_two_windows_keypads_share_one_bus(sim):
     await hall.watch.until(lambda: hall.state.tickets["C001"].recalls == 1, 5, "recalled")
     await bus.watch.until(lambda: at3_again in bus.acked, 5)
     assert stranger not in bus.acked and len(called(hall)) == 2
+
+
+async def test_a_frame_with_the_old_checksum_is_counted_not_obeyed(sim):
+    hall, bus = sim.hall, sim.twin("callers")
+    await hall.execute(q.IssueTicket("B"))
+    good = keys.encode(2, bytes([keys.CALL_NEXT]))
+    old = good[:-2] + bytes([(good[-2] + 0x68) & 0xFF, 0x16])
+    driver = hall.drivers["callers"]
+    errors = driver.counters.errors
+    bus.send(old)
+    await hall.watch.until(lambda: driver.counters.errors > errors, 5, "counted")
+    assert any("protocol.checksum" in t.decoded and "sums the 68" in t.decoded
+               for t in driver.trace if t.direction == "in")
+    at2 = bus.press(keys.CALL_NEXT, address=2)  # the right sum is obeyed
+    await hall.watch.until(lambda: hall.state.windows[2].current == "B001", 5, "called")
+    await bus.watch.until(lambda: at2 in bus.acked, 5, "echoed")
+    assert old not in bus.acked and len(called(hall)) == 1
 
 
 async def test_every_key_goes_through_the_queue_engine(sim):

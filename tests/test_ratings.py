@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from kioskd.drivers.caller import proto as keypad_proto
 from kioskd.engine import queue
 from kioskd.sim.idcard import make_card
 from helpers import api
@@ -196,6 +197,24 @@ async def genuine(sim, window: int = 1) -> tuple[str, object, object]:
     assert await answered(pad, txn)
     return ticket, pad, txn
 
+
+
+async def test_the_keypads_own_rating_keys_are_heard_and_refused(rated_hall, sub):
+    """FUNC 11 (protocols.md §9): a level typed on the keypad's own rating keys. The keypad
+    is answered as the deployed host answers (FUNC 01, so it stops sending); no rating."""
+    sim, hall = rated_hall, rated_hall.hall
+    keypad = sim.twin("callers")
+    ticket, pad = await served(sim, 2)
+    keypad.press(0x01, func=keypad_proto.FUNC_RATING)
+    (tried,) = await audited(hall, sub, "rating.pad_only")
+    assert (tried["via"], tried["device"], tried["ticket"], tried["func"], tried["key"]) == (
+        "caller.serial", "callers", ticket, "11", 1)
+    await keypad.watch.until(lambda: len(keypad.acked) == 1, 5, "the keypad hears its echo")
+    assert keypad.acked == [bytes.fromhex("FF 68 03 03 68 02 01 01 04 16")]
+    assert events(hall, "rating.given") == []
+    txn = pad.press(4)  # the citizen's own rating is still taken
+    assert await answered(pad, txn)
+    await rated_once(hall, ticket)
 
 @pytest.mark.parametrize("role,who", [("clerk", {"window": 1}), ("technician", {}),
                                       ("kiosk", {})])

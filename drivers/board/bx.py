@@ -1,9 +1,12 @@
-"""Onbon BX-5/BX-6 LED controller frames (protocols.md §5.1). Pure.
+"""Onbon BX-5K/6K LED controller frames ("4K" protocol 02, protocols.md §5.1). Pure.
 
 Frame: A5 x8 | escaped(packet + CRC16/ARC LE) | 5A. Packet: dst(2 LE) src(2 LE) 6 x 00
-devtype proto(02) datalen(2 LE) data; data = group cmd response-flag 2 x 00 args.
-Answers: the sheet shows no answer frame; we take the controller's answer to be a packet with
-src and dst swapped whose data is group cmd error-code [...]. Check on hardware.
+devtype proto(02) datalen(2 LE) data; data = group cmd response-flag process-mode 00 args.
+Answers (Onbon's SDK, BxResp): group cmd error r r, an ACK `A0 00`, a NACK `A0 01` with the
+error byte. Byte vectors from the sheet's sources: tests/vectors/bx.toml.
+
+Other Onbon families frame differently (BX-5M1: protocol 05 right after the addresses, an
+XOR header, no escaping, end 5A 5A; BX-5E/5Q: protocol F0) and are refused by name.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kioskd.drivers.framing import skip_to
-from kioskd.errors import BoardError, ChecksumError, FrameError, FrameTooLong
+from kioskd.errors import (BoardError, ChecksumError, FrameError, FrameTooLong,
+                           UnsupportedProtocol)
 
 START, END = b"\xA5" * 8, b"\x5A"
 HOST_ADDR = 0x8000
@@ -22,6 +26,27 @@ PING = (0xA2, 0x00)
 STATUS = (0xA1, 0x02)
 CLEAR = (0xA3, 0x10)
 DYNAMIC_TEXT = (0xA3, 0x06)
+ACK, NACK = (0xA0, 0x00), (0xA0, 0x01)
+MUST_REPLY, NO_REPLY = 0x01, 0x02  # the response flag
+
+# card models and their device-type byte (Onbon BX-K SDK appendix); on the 6K cards x and width
+# are pixels, on the 5K cards 8-pixel units
+CARDS = {"BX-5K1": 0x51, "BX-5K2": 0x58, "BX-5MK1": 0x54, "BX-5MK2": 0x53, "BX-5K1Q-YY": 0x5C,
+         "BX-6K1": 0x61, "BX-6K2": 0x62, "BX-6K3": 0x63, "BX-6K1-YY": 0x64, "BX-6K2-YY": 0x65,
+         "BX-6K3-YY": 0x66, "BX-6K1-4G": 0x67, "BX-6K2-4G": 0x68}
+MODELS = {v: k for k, v in CARDS.items()}
+# other Onbon families that speak another framing: refused by name (config and on the wire)
+OTHER_FAMILIES = {"BX-5M1": "protocol 05", "BX-5M2": "protocol 05", "BX-5M3": "protocol 05",
+                  "BX-5M4": "protocol 05", "BX-5E1": "protocol F0", "BX-5E2": "protocol F0",
+                  "BX-5E3": "protocol F0", "BX-5Q0": "protocol F0", "BX-5Q1": "protocol F0",
+                  "BX-5Q2": "protocol F0"}
+UNIT_8PX, UNIT_PX, UNIT_PX_FLAG = "8px", "px", "px+flag"
+UNITS = (UNIT_8PX, UNIT_PX, UNIT_PX_FLAG)
+
+
+def area_unit(devtype: int) -> str:
+    """How a card counts x and width: pixels on a BX-6K (61-68), 8-pixel units otherwise."""
+    return UNIT_PX if 0x61 <= devtype <= 0x68 else UNIT_8PX
 
 # the answer's error byte: stable code, and what a technician reads
 ERRORS = {0x01: ("board.bad_group", "command group error"),
@@ -93,68 +118,113 @@ def encode(p: Packet) -> bytes:
 
 
 def request(cmd: tuple[int, int], args: bytes = b"", *, address: int = 1,
-            reply: bool = True) -> bytes:
-    data = bytes([cmd[0], cmd[1], 1 if reply else 0, 0, 0]) + args
+            reply: bool = True, process_mode: int = 0) -> bytes:
+    data = bytes([cmd[0], cmd[1], MUST_REPLY if reply else NO_REPLY, process_mode, 0]) + args
     return encode(Packet(address, HOST_ADDR, DEVTYPE_ANY, data))
 
 
-def answer(to: Packet, error: int = 0, extra: bytes = b"") -> bytes:
-    return encode(Packet(to.src, to.dst, to.devtype, bytes([*to.command, error]) + extra))
+def answer(to: Packet, error: int = 0, extra: bytes = b"", *, devtype: int = DEVTYPE_ANY) -> bytes:
+    """The controller's answer to `to`: an ACK, or a NACK carrying `error` (the twin's)."""
+    group, cmd = NACK if error else ACK
+    return encode(Packet(to.src, to.dst, devtype, bytes([group, cmd, error, 0, 0]) + extra))
 
 
 def check_answer(p: Packet) -> None:
+    """An ACK passes; a NACK raises its BoardError; anything else is no answer at all."""
     if len(p.data) < 3:
         raise FrameError("board answer without an error byte")
+    if p.command == ACK:
+        return
+    if p.command != NACK:
+        raise FrameError(f"not an answer: group/cmd {p.data[0]:02X} {p.data[1]:02X}")
     status = p.data[2]
-    if status:
-        code, meaning = ERRORS.get(status, ("board.error", "an error this table does not know"))
-        raise BoardError(f"board error {status:02X}: {meaning}", code, status)
+    code, meaning = ERRORS.get(status, ("board.error", "an error this table does not know"))
+    raise BoardError(f"board error {status:02X}: {meaning}", code, status)
+
+
+def foreign_family(raw: bytes) -> str | None:
+    """The Onbon family a frame (A5s stripped, not yet unescaped) belongs to when it is not
+    BX-5K/6K's protocol 02, or None. The 5M1 puts its protocol byte (05) right after the two
+    addresses, where protocol 02 has reserved zeros."""
+    if len(raw) >= 5 and raw[4] == 0x05:
+        return "BX-5M (protocol 05)"
+    if (len(raw) >= 5 and raw[4] == 0xF0) or (len(raw) >= 12 and raw[11] == 0xF0):
+        return "BX-5E/5Q (protocol F0)"
+    return None
 
 
 SHOW, SCROLL = 0x01, 0x03  # display effects: at once; moving left (a notice longer than the board)
+RUN_CYCLE = 0x00  # the vendor's default run mode; 02 deletes an area not updated in `timeout_s`
+ALIGN_LEFT, ALIGN_RIGHT, ALIGN_CENTER = 0x00, 0x01, 0x02  # bits 1-0 (the C header's TEXT_ALIGN_*)
 _FIXED = 1 + 2 + 2 + 2 + 2 + 3 + 2 + 9  # an area's bytes before its text length
+_PX_FLAG = 0x8000  # x or width counted in pixels on a 5K card (the C source's high bit)
 
 
 @dataclass(frozen=True)
 class Area:
-    """One realtime dynamic area: a rectangle of the board and the text in it (encoded)."""
+    """One realtime dynamic area: a rectangle of the board (pixels) and the text in it
+    (encoded). The defaults are Onbon's own SDK's (bx.k.java BxAreaDynamic), but for the effect
+    and the stay time, which kioskd has always sent."""
 
     text: bytes
     number: int = 0
-    x: int = 0  # px, a multiple of 8 (the protocol counts x and width in 8 px)
+    x: int = 0
     y: int = 0
     width: int = 64
     height: int = 32
     effect: int = SHOW
+    run_mode: int = RUN_CYCLE
+    timeout_s: int = 5
+    align: int = ALIGN_LEFT
+    lines: int = 0x02  # 01 single line, 02 several
+    wrap: int = 0x01  # 01 breaks only where the text says, 02 wraps by itself
+    speed: int = 0x00
+    stay: int = 0x01  # in 0.5 s
 
 
-def _area_bytes(a: Area) -> bytes:
-    return (bytes([0x00]) + (a.x // 8).to_bytes(2, "little") + a.y.to_bytes(2, "little")
-            + (a.width // 8).to_bytes(2, "little") + a.height.to_bytes(2, "little")
-            + bytes([a.number, 0x00, 0x02]) + (0).to_bytes(2, "little")
-            + bytes([0x00, 0x00, 0x01, 0x02, 0x01, a.effect, 0x00, 0x00, 0x01])
+def _coord(px: int, unit: str) -> bytes:
+    value = px // 8 if unit == UNIT_8PX else px | (_PX_FLAG if unit == UNIT_PX_FLAG else 0)
+    return value.to_bytes(2, "little")
+
+
+def _px(raw: bytes, unit: str) -> int:
+    value = int.from_bytes(raw, "little")
+    if value & _PX_FLAG:
+        return value & ~_PX_FLAG  # pixels whatever the card, by the flag
+    return value * 8 if unit == UNIT_8PX else value
+
+
+def _area_bytes(a: Area, unit: str) -> bytes:
+    return (bytes([0x00]) + _coord(a.x, unit) + a.y.to_bytes(2, "little")
+            + _coord(a.width, unit) + a.height.to_bytes(2, "little")
+            + bytes([a.number, 0x00, a.run_mode]) + a.timeout_s.to_bytes(2, "little")
+            + bytes([0x00, 0x00, a.align, a.lines, a.wrap, a.effect, 0x00, a.speed, a.stay])
             + len(a.text).to_bytes(4, "little") + a.text)
 
 
-def dynamic_areas(areas: list[Area]) -> bytes:
-    """Args of A3 06: delete-count 0, update-count, then each area's length and bytes (the
-    process mode 2D 00 rides in the data header's two bytes)."""
+def dynamic_areas(areas: list[Area], unit: str = UNIT_8PX) -> bytes:
+    """Args of A3 06: delete-count 0, update-count, then each area's length and bytes; x and
+    width in the card's `unit` (8px on a BX-5K, px on a BX-6K)."""
     out = bytearray([0x00, len(areas)])
     for a in areas:
-        data = _area_bytes(a)
+        data = _area_bytes(a, unit)
         out += len(data).to_bytes(2, "little") + data
     return bytes(out)
 
 
-def dynamic_text(text: bytes, *, area: int = 0, width: int = 64, height: int = 32) -> bytes:
+def dynamic_text(text: bytes, *, area: int = 0, width: int = 64, height: int = 32,
+                 unit: str = UNIT_8PX) -> bytes:
     """Args of A3 06: one area holding `text` (already encoded): a window board."""
-    return dynamic_areas([Area(text, area, 0, 0, width, height)])
+    return dynamic_areas([Area(text, area, 0, 0, width, height)], unit)
 
 
-def parse_dynamic_areas(args: bytes) -> list[Area]:
-    """The areas an A3 06 carries (for the twin), bounded by the bytes actually there."""
+def parse_dynamic_areas(args: bytes, unit: str = UNIT_8PX) -> list[Area]:
+    """The areas an A3 06 carries (for the twin), bounded by the bytes actually there; x and
+    width read in the card's `unit`, returned in pixels."""
     if len(args) < 2:
         raise FrameError("A3 06 too short")
+    if args[0]:
+        raise FrameError("A3 06 deleting areas is not understood here")
     out, i = [], 2
     for _ in range(args[1]):
         if i + 2 > len(args):
@@ -166,30 +236,43 @@ def parse_dynamic_areas(args: bytes) -> list[Area]:
         size = int.from_bytes(a[_FIXED:_FIXED + 4], "little")
         if _FIXED + 4 + size > n:
             raise FrameError("A3 06 text longer than its area")
-        out.append(Area(a[_FIXED + 4:_FIXED + 4 + size], a[9],
-                        int.from_bytes(a[1:3], "little") * 8, int.from_bytes(a[3:5], "little"),
-                        int.from_bytes(a[5:7], "little") * 8, int.from_bytes(a[7:9], "little"),
-                        a[_FIXED - 4]))
+        out.append(Area(a[_FIXED + 4:_FIXED + 4 + size], a[9], _px(a[1:3], unit),
+                        int.from_bytes(a[3:5], "little"), _px(a[5:7], unit),
+                        int.from_bytes(a[7:9], "little"), effect=a[19], run_mode=a[11],
+                        timeout_s=int.from_bytes(a[12:14], "little"), align=a[16],
+                        lines=a[17], wrap=a[18], speed=a[21], stay=a[22]))
         i += 2 + n
     return out
 
 
-def parse_dynamic_text(args: bytes) -> bytes:
+def parse_dynamic_text(args: bytes, unit: str = UNIT_8PX) -> bytes:
     """The text of the first area in A3 06 args."""
-    areas = parse_dynamic_areas(args)
+    areas = parse_dynamic_areas(args, unit)
     if not areas:
         raise FrameError("A3 06 updates no area")
     return areas[0].text
 
 
+def plain_text(text: str) -> str:
+    """Text for a citizen's eyes, safe on the card: a backslash starts an inline control code
+    on BX cards (\\C2 colour, \\FO font...), so a literal one is shown as the full-width ＼
+    (in GB2312), never sent as itself."""
+    return text.replace("\\", "＼")
+
+
 class BxCodec:
     def __init__(self) -> None:
         self._buf = bytearray()
+        self._foreign_end = False
 
     def feed(self, data: bytes) -> list[Packet | FrameError]:
         self._buf += data
         out: list[Packet | FrameError] = []
         while True:
+            if self._foreign_end and self._buf:
+                self._foreign_end = False
+                if self._buf[:1] == END:
+                    del self._buf[:1]  # the second end byte of a 5M frame (5A 5A)
             if not skip_to(self._buf, b"\xA5", out):
                 return out
             end = self._buf.find(END)
@@ -200,6 +283,12 @@ class BxCodec:
                 return out
             raw = bytes(self._buf[:end]).lstrip(b"\xA5")
             del self._buf[:end + 1]
+            family = foreign_family(raw)
+            if family is not None:
+                self._foreign_end = True
+                out.append(UnsupportedProtocol(
+                    f"the board speaks {family}: board.bx drives BX-5K/6K cards (protocol 02)"))
+                continue
             try:
                 body = unescape(raw)
             except FrameError as exc:

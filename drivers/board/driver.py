@@ -4,9 +4,11 @@ Every board takes `show` (one text over the board: a window's call, idle or paus
 notice, a technician's test) and `clear`; a hall board (hall = true) also takes `show-hall`,
 the latest calls and the waiting counts (kioskd/boards.py's HallView).
 
-board.bx: an Onbon BX-5/BX-6 controller over serial or TCP (protocols.md §5.1). Text goes in
+board.bx: an Onbon BX-5K/6K controller over serial or TCP (protocols.md §5.1). Text goes in
 realtime dynamic areas, encoded as `encoding` says (GB2312 by default: the BX text encoding is
-not published; docs/boards.md). board.mqtt: a networked board speaking JSON (docs/board-mqtt.md).
+not published; docs/boards.md). x and width go in the card's unit: 8 px on a BX-5K, pixels on
+a BX-6K, from `card` (or the device type the controller answers with) or `area_unit`.
+board.mqtt: a networked board speaking JSON (docs/board-mqtt.md).
 """
 
 from __future__ import annotations
@@ -69,11 +71,42 @@ class BoardDriver(Driver):
         raise NotImplementedError
 
 
+ALIGN = {"left": bx.ALIGN_LEFT, "right": bx.ALIGN_RIGHT, "center": bx.ALIGN_CENTER}
+
+
 class BxBoardDriver(BoardDriver):
     type = "board.bx"
 
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.answered_type: int | None = None  # the device type of the controller's answers
+
     def make_codec(self) -> bx.BxCodec:
         return bx.BxCodec()
+
+    @property
+    def card(self) -> str | None:
+        """The card model: as configured, else as the controller says in its answers."""
+        card = self.cfg.options.get("card", "auto")
+        if card != "auto":
+            return card
+        return bx.MODELS.get(self.answered_type) if self.answered_type is not None else None
+
+    @property
+    def unit(self) -> str:
+        if "area_unit" in self.cfg.options:
+            return self.cfg.options["area_unit"]
+        card = self.card
+        # a controller that names no model is taken for the sheet's BX-5K (8 px units)
+        return bx.area_unit(bx.CARDS[card]) if card in bx.CARDS else bx.UNIT_8PX
+
+    def _area(self, text: bytes, number: int, y: int, width: int, height: int,
+              effect: int = bx.SHOW) -> bx.Area:
+        o = self.cfg.options
+        return bx.Area(text, number, 0, y, width, height, effect,
+                       run_mode=o.get("run_mode", bx.RUN_CYCLE),
+                       timeout_s=o.get("area_timeout_s", 5),
+                       align=ALIGN[o.get("align", "left")])
 
     @property
     def address(self) -> int:
@@ -87,6 +120,8 @@ class BxBoardDriver(BoardDriver):
         frame = bx.request(cmd, args, address=self.address)
         for attempt in range(BUSY_RETRIES + 1):
             answer = await self.transact(frame)
+            if answer.devtype != bx.DEVTYPE_ANY:
+                self.answered_type = answer.devtype
             try:
                 bx.check_answer(answer)
                 return answer
@@ -98,14 +133,19 @@ class BxBoardDriver(BoardDriver):
 
     def describe_frame(self, frame: Any) -> str:
         if isinstance(frame, bx.Packet) and len(frame.data) >= 3:
+            if frame.command == bx.ACK:
+                return f"ACK from {frame.src}"
             status = frame.data[2]
-            name = bx.ERRORS.get(status, (f"error {status:02X}",))[0] if status else "ok"
-            return f"answer {frame.data[0]:02X} {frame.data[1]:02X} from {frame.src}: {name}"
+            name = bx.ERRORS.get(status, (f"error {status:02X}",))[0]
+            what = "NACK" if frame.command == bx.NACK else \
+                f"{frame.data[0]:02X} {frame.data[1]:02X} (no answer)"
+            return f"{what} from {frame.src}: {name}"
         return super().describe_frame(frame)
 
     async def identify(self) -> str:
         await self._ask(bx.PING)
-        return f"BX controller at address {self.address}"
+        card = self.card or "a BX-5K/6K card that names no model"
+        return f"{card} at address {self.address}, x and width in {self.unit}"
 
     async def poll(self) -> None:
         while True:
@@ -113,29 +153,29 @@ class BxBoardDriver(BoardDriver):
             await self.probe(self._ask(bx.PING))
 
     def _encode(self, text: str) -> bytes:
-        return text.encode(self.encoding, errors="replace")
+        return bx.plain_text(text).encode(self.encoding, errors="replace")
 
     def _rows(self, rows: list[tuple[str, bool]]) -> list[bx.Area]:
         width, _, line = self.size
-        return [bx.Area(self._encode(text), i, 0, i * line, width, line,
-                        bx.SCROLL if scroll else bx.SHOW)
+        return [self._area(self._encode(text), i, i * line, width, line,
+                           bx.SCROLL if scroll else bx.SHOW)
                 for i, (text, scroll) in enumerate(rows)]
 
     async def show(self, text: str) -> None:
         width, height, line = self.size
         if not self.cfg.hall:
-            await self._ask(bx.DYNAMIC_TEXT, bx.dynamic_text(self._encode(text), width=width,
-                                                             height=height))
+            await self._ask(bx.DYNAMIC_TEXT, bx.dynamic_areas(
+                [self._area(self._encode(text), 0, 0, width, height)], self.unit))
             return
         # a hall board keeps one area a row: the text in the first, the others blanked
         rows = [(text, False)] + [("", False)] * (max(height // line, 1) - 1)
-        await self._ask(bx.DYNAMIC_TEXT, bx.dynamic_areas(self._rows(rows)))
+        await self._ask(bx.DYNAMIC_TEXT, bx.dynamic_areas(self._rows(rows), self.unit))
 
     async def show_hall(self, view: HallView) -> None:
         width, height, line = self.size
         rows = hall_rows(view, width_px=width, height_px=height, line_px=line)
         await self._ask(bx.DYNAMIC_TEXT, bx.dynamic_areas(
-            self._rows([(r.text, r.scroll) for r in rows])))
+            self._rows([(r.text, r.scroll) for r in rows]), self.unit))
 
     async def clear(self) -> None:
         await self._ask(bx.CLEAR)
@@ -144,7 +184,7 @@ class BxBoardDriver(BoardDriver):
         """A1 02: the controller's status bytes as it sends them (their layout is not in the
         sheet, so they are shown, not interpreted)."""
         answer = await self._ask(bx.STATUS)
-        return {"status": "ok", "bytes": answer.data[3:].hex(" ")}
+        return {"status": "ok", "bytes": answer.data[5:].hex(" ")}
 
 
 class MqttBoardDriver(BoardDriver):

@@ -23,6 +23,7 @@ class KeyPress:
     window: int
     address: int
     keys: bytes
+    rating: bool = False  # FUNC 11: the keypad's own rating keys, which no one may use to rate
 
 
 class KeypadDriver(Driver):
@@ -32,6 +33,7 @@ class KeypadDriver(Driver):
         super().__init__(*args, **kw)
         self._acks: set[asyncio.Task] = set()
         self._strangers: set[int] = set()
+        self._odd_funcs: set[int] = set()
 
     @property
     def windows(self) -> dict[int, int]:
@@ -46,6 +48,8 @@ class KeypadDriver(Driver):
         return f"keypad bus: {pads}"
 
     def describe_frame(self, frame: proto.KeyFrame) -> str:
+        if frame.func == proto.FUNC_RATING:
+            return f"keypad {frame.addr}: rating keys {frame.keys.hex(' ')} (refused)"
         command = proto.command_of(frame.keys)
         what = command.action if command else "no command"
         return f"keypad {frame.addr}: keys {frame.keys.hex(' ')} ({what})"
@@ -59,6 +63,19 @@ class KeypadDriver(Driver):
                 log.warning("%s: a keypad at address %d is on the bus but in no keypads entry",
                             self.id, frame.addr)
             return
+        if frame.func == proto.FUNC_RATING:
+            # heard (echoed as the deployed host does, or the keypad retries forever), then
+            # refused by the app: a rating typed on a clerk's keypad is never a rating
+            self._spawn_ack(proto.rating_echo(frame))
+            self.emit(DeviceInput(self.id, "keys",
+                                  KeyPress(window, frame.addr, frame.keys, rating=True)))
+            return
+        if frame.func != proto.FUNC_KEY and frame.func not in self._odd_funcs:
+            # the deployed host reads keys from every FUNC but 11, so kioskd does too (a
+            # keypad's FUNC is not shown by any source); said once, for the technician
+            self._odd_funcs.add(frame.func)
+            log.info("%s: keypad %d sends FUNC %02X; its keys are read as FUNC 01's", self.id,
+                     frame.addr, frame.func)
         self._spawn_ack(frame.raw)
         self.emit(DeviceInput(self.id, "keys", KeyPress(window, frame.addr, frame.keys)))
 

@@ -2,11 +2,16 @@
 
     FF 68 | LEN | LEN | 68 | ADDR | FUNC | DATA (LEN-2 bytes) | CHK | 16
 
-LEN (sent twice, as in M-Bus long frames) counts ADDR, FUNC and DATA; CHK is the sum of the
-bytes from the second 68 to the end of DATA, modulo 256 (§9 marks the sum an assumption to
-confirm on hardware). The host acknowledges a frame by echoing it unchanged. The key pressed
-is the last DATA byte; a digit before confirm (0F) makes the command. Keypads of many windows
-share one RS-485 bus, each at its own address.
+LEN (sent twice; LEN1 = LEN2 or the frame is refused) counts ADDR, FUNC and DATA; CHK is
+(ADDR + FUNC + every DATA byte) mod 256 — the second 68 is not summed: that is how the deployed
+host of §9 builds its own frames (the byte vectors in tests/vectors/keypad.toml). The host
+acknowledges a frame by echoing it. The key pressed is the last DATA byte; a digit before
+confirm (0F) makes the command. Keypads of many windows share one RS-485 bus, each at its own
+address.
+
+FUNC: 11 is a keypad's own rating keys (kioskd refuses them: only a window's sealed pad
+rates); every other FUNC carries keys, as the deployed host reads them. The host sends 01
+(start a rating), 02 (digits for the keypad's displays) and 03 (a beep).
 
 Transfer (13) takes the window it sends the citizen to: 13, the window's digits, confirm
 (`13 01 02 0F`: to window 12). §9 names the key but not its digits; this order (the key, then
@@ -23,7 +28,8 @@ from kioskd.errors import ChecksumError, FrameError
 
 HEAD = b"\xff\x68"
 END = 0x16
-FUNC_KEY = 0x01
+FUNC_KEY, FUNC_DISPLAY, FUNC_BEEP, FUNC_RATING = 0x01, 0x02, 0x03, 0x11
+BLANK = 0x0A  # a display position left dark
 
 # single keys
 CALL_NEXT, RECALL, ASK_RATING, CANCEL, CONFIRM, PAUSE, TRANSFER = (
@@ -52,10 +58,33 @@ class KeyFrame:
         return self.data
 
 
+def checksum(addr: int, func: int, data: bytes) -> int:
+    return (addr + func + sum(data)) & 0xFF
+
+
 def encode(addr: int, data: bytes, func: int = FUNC_KEY) -> bytes:
-    body = bytes([0x68, addr, func]) + data
     n = len(data) + 2
-    return HEAD + bytes([n, n]) + body + bytes([sum(body) & 0xFF, END])
+    return (HEAD + bytes([n, n, 0x68, addr, func]) + data
+            + bytes([checksum(addr, func, data), END]))
+
+
+def beep(addr: int) -> bytes:
+    return encode(addr, b"", FUNC_BEEP)
+
+
+def show_digits(addr: int, left: str = "", right: str = "") -> bytes:
+    """The keypad's two 3-digit displays: the deployed host puts the ticket just called on the
+    right (the last 3 digits of A007 -> `007`) and the waiting count on the left."""
+    def three(digits: str) -> list[int]:
+        digits = "".join(d for d in digits if d.isdigit())[-3:]
+        return [BLANK] * (3 - len(digits)) + [int(d) for d in digits]
+    return encode(addr, bytes(three(left) + three(right)), FUNC_DISPLAY)
+
+
+def rating_echo(frame: "KeyFrame") -> bytes:
+    """What the deployed host answers to a FUNC 11 frame: the same keys as FUNC 01 (its
+    checksum 10 less), which the keypad takes as heard. kioskd echoes so and counts nothing."""
+    return encode(frame.addr, frame.data, FUNC_KEY)
 
 
 def command_of(keys: bytes) -> KeyCommand | None:
@@ -101,7 +130,9 @@ class KeypadCodec:
                 return out
             n = self._buf[2]
             if self._buf[3] != n or self._buf[4] != 0x68 or n < 2:
-                out.append(FrameError("not a keypad frame header"))
+                out.append(FrameError(
+                    f"keypad frame lengths {n} and {self._buf[3]} differ" if self._buf[3] != n
+                    else "not a keypad frame header"))
                 del self._buf[:1]
                 continue
             total = 5 + n + 2
@@ -112,8 +143,14 @@ class KeypadCodec:
                 out.append(FrameError("keypad frame without its end byte 16"))
                 del self._buf[:1]
                 continue
-            if sum(frame[4:-2]) & 0xFF != frame[-2]:
-                out.append(ChecksumError("keypad frame checksum mismatch"))
+            if sum(frame[5:-2]) & 0xFF != frame[-2]:
+                # a frame summed with the second 68 is not accepted "to be tolerant": it is a
+                # device or twin built on the old, wrong reading of §9, and says so
+                old = sum(frame[4:-2]) & 0xFF == frame[-2]
+                out.append(ChecksumError(
+                    "keypad frame checksum mismatch" + (
+                        " (it sums the 68 too: the old, wrong reading of the protocol)"
+                        if old else "")))
                 del self._buf[:1]
                 continue
             del self._buf[:total]

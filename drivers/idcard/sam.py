@@ -152,9 +152,10 @@ ETHNICITIES = dict(enumerate(
     "俄罗斯 鄂温克 德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺".split(), 1))
 ETHNICITIES.update({97: "其他", 98: "外国血统中国籍人士"})
 
-# 'Y' (the 2023 foreigner card) is left out on purpose: its offsets are not established
-# (protocols.md §1.6), so it is reported as unknown rather than guessed
 CARD_TYPES = {" ": "resident", "": "resident", "I": "foreigner", "J": "hkmotw"}
+# 'Y' (the 2023 foreigner card) is known but not read: its offsets are not established
+# (protocols.md §1.6), so it is refused by name rather than guessed
+UNSUPPORTED_TYPES = {"Y": "2023 foreign permanent residence card"}
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 
@@ -214,6 +215,9 @@ def decode_text(block: bytes) -> IdCard:
         raise FrameError(f"text block is {len(block)} bytes, expected 256")
     flag = _field(block, 248, 2)
     kind = CARD_TYPES.get(flag)
+    if flag in UNSUPPORTED_TYPES:
+        raise DeviceFault(f"card type {flag!r} ({UNSUPPORTED_TYPES[flag]}) is not read here",
+                          "idcard.card_type_unsupported")
     if kind is None:
         raise DeviceFault(f"unknown card type flag {flag!r}", "idcard.card_type_unknown")
     if kind == "foreigner":
@@ -287,7 +291,8 @@ def split_read(data: bytes, fingerprint: bool = False) -> tuple[bytes, bytes, by
 
 
 def decode_address(data: bytes) -> str:
-    """The appended address (30 03): 70 bytes UCS-2 LE."""
-    if len(data) != 70:
+    """The appended address (30 03): 70 bytes UCS-2 LE. A longer answer is read for its first
+    70 bytes, as the vendor SDK does (Synjones readAppendAdd), not refused."""
+    if len(data) < 70:
         raise FrameError(f"appended address is {len(data)} bytes, expected 70")
     return _field(data, 0, 70)

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from kioskd import __version__
+from kioskd import __version__, cardwords
 from kioskd.config import ApiClient
 from kioskd.engine import order, queue
 from kioskd.engine.stats import day_stats
@@ -167,7 +167,9 @@ class ApiServer:
         if card is None:
             return web.json_response({"card": None, "notice": self.hall.kiosk_notices.get(kiosk)})
         if card.error:
-            return web.json_response({"card": {"error": card.error}})
+            zh, en = cardwords.words(card.error)
+            return web.json_response({"card": {"error": card.error, "message": zh,
+                                               "message_en": en}})
         h = card.holder
         return web.json_response({"card": {"name": h.masked_name, "age": h.age,
                                            "lane": queue.age_lane(self.hall.cfg.queue, h.age),
