@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv bench docs clean
+.PHONY: run test venv bench docs clean mutate
 
 $(BIN)/kioskd: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,10 +17,15 @@ run: venv
 	$(BIN)/kioskd sim -c devices.toml --demo
 
 test: venv
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)  # -rs: which tests skipped, and why
 
 bench: venv
 	$(BIN)/python bench/run.py
+
+# mutation testing, not part of make test (about 2 hours on 2 cores for every area; one area:
+# make mutate AREAS=bx); survivors in docs/testing.md
+mutate: venv
+	BIN=$(BIN) scripts/mutate $(AREAS)
 
 # pictures in docs/ made by the simulators (a ticket as the printer twin renders it)
 docs: venv
@@ -28,4 +33,4 @@ docs: venv
 	$(BIN)/python -m kioskd.tui.recorded shots tests/fixtures/diag-hall.json docs/
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .mutmut-cache

@@ -22,6 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from kioskd.config import Endpoint
 from kioskd.errors import DeviceAbsent
+from kioskd.pahofix import stop_loop
 
 log = logging.getLogger("kioskd.drivers")
 
@@ -77,7 +78,7 @@ class MqttLink:
 
     async def close(self) -> None:
         self.client.disconnect()
-        await asyncio.to_thread(self.client.loop_stop)
+        await asyncio.to_thread(stop_loop, self.client)
 
     # --- paho's thread -> the loop -------------------------------------------------------------
     def _call(self, fn, *args) -> None:

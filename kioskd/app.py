@@ -112,6 +112,7 @@ class Hall:
         self.announcer = Announcer(self.cfg.voice, self.state_dir / "voice",
                                    on_spoken=self.watch.changed)
         self._tasks.append(asyncio.create_task(self.announcer.run(), name="voice"))
+        self._tick_now = asyncio.Event()
         self._tasks.append(asyncio.create_task(self._ticking(), name="tick"))
         if self.with_api:
             from kioskd.api.server import ApiServer
@@ -310,7 +311,16 @@ class Hall:
                     purged_on = self.state.day
             except Exception:  # a full disk, say: log it, keep the hall running, try again
                 log.exception("time-driven rules failed; trying again in %d s", TICK_S)
-            await asyncio.sleep(TICK_S)
+            try:
+                async with asyncio.timeout(TICK_S):
+                    await self._tick_now.wait()
+            except TimeoutError:
+                pass
+            self._tick_now.clear()
+
+    def tick_soon(self) -> None:
+        """Run the time-driven rules now, not at the next tick (the clock was moved on)."""
+        self._tick_now.set()
 
     def purge(self) -> int:
         """Drop journal rows past `[hall] retention_days` that central has; the newest
@@ -325,6 +335,7 @@ class Hall:
         if gone:
             log.info("retention: %d scanned files older than %d days deleted", gone,
                      self.cfg.hall.scan_retention_days)
+        self.watch.changed()
         return n
 
     def _published(self, env: Envelope) -> None:

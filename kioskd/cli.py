@@ -164,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=cmd_command)
 
     args = parser.parse_args(argv)
+    install_log_scrubber()  # first: no record, from any library, is made before it
     _logging(args.verbose)
-    install_log_scrubber()
     try:
         return args.fn(args)
     except ConfigError as exc:

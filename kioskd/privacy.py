@@ -35,8 +35,9 @@ def mask_name_board(name: str) -> str:
 
 
 def mask_id(number: str) -> str:
-    """110105********002X: region and the check character only, never the birth date."""
-    if len(number) < 8:
+    """110105********002X: region and the check character only, never the birth date. A
+    string too short to keep 10 characters of and still hide any is hidden whole."""
+    if len(number) <= 10:
         return "*" * len(number)
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
 

@@ -17,33 +17,58 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class PortTaken(RuntimeError):
+    """The port picked free was bound by another process before the broker bound it."""
+
+
 def mosquitto_path() -> str | None:
     # Debian installs it in /usr/sbin, which is not on every user's PATH
     return shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
 
 
 class Mosquitto:
-    """A mosquitto on 127.0.0.1 with persistence in `folder`, restartable on the same port."""
+    """A mosquitto on 127.0.0.1 with persistence in `folder`, restartable on the same port.
+
+    mosquitto cannot bind port 0 and say which port it got, so a port is picked free and, if
+    another process takes it before mosquitto binds it, the first start picks again. `extra`
+    may name a second listener as `{port2}` (picked the same way)."""
 
     kind = "mosquitto"
+    BIND_TRIES = 5
 
     def __init__(self, folder: Path, port: int = 0, extra: str = "allow_anonymous true\n"):
         self.folder = Path(folder)
+        self._pick = not port  # ours to choose again if it is taken meanwhile
         self.port = port or free_port()
+        self.port2 = free_port() if "{port2}" in extra else 0
         self.extra = extra  # more mosquitto.conf lines (tests: a broker that refuses)
         self.proc: asyncio.subprocess.Process | None = None
+        self._started = False
 
     @property
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
     async def start(self, timeout: float = 10.0) -> None:
+        for attempt in range(self.BIND_TRIES):
+            try:
+                await self._start(timeout)
+                self._started = True
+                return
+            except PortTaken:
+                if not self._pick or self._started or attempt == self.BIND_TRIES - 1:
+                    raise
+                self.port = free_port()
+                self.port2 = free_port() if self.port2 else 0
+
+    async def _start(self, timeout: float) -> None:
         exe = mosquitto_path()
         if not exe:
             raise FileNotFoundError("mosquitto is not installed")
         self.folder.mkdir(parents=True, exist_ok=True)
         conf = self.folder / "mosquitto.conf"
-        conf.write_text(f"listener {self.port} 127.0.0.1\n{self.extra}"
+        extra = self.extra.replace("{port2}", str(self.port2))
+        conf.write_text(f"listener {self.port} 127.0.0.1\n{extra}"
                         f"persistence true\npersistence_location {self.folder}/\n"
                         "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n"
                         "log_type information\nmax_queued_messages 100000\n"
@@ -58,7 +83,10 @@ class Mosquitto:
                 while True:  # wait for the line that says it listens, not for a fixed time
                     line = await self.proc.stderr.readline()
                     if not line:
-                        raise RuntimeError("mosquitto exited: " + b"".join(seen).decode(errors="replace"))
+                        said = b"".join(seen).decode(errors="replace")
+                        if "Address already in use" in said:
+                            raise PortTaken(said)
+                        raise RuntimeError("mosquitto exited: " + said)
                     seen.append(line)
                     if b" running" in line:
                         break

@@ -21,7 +21,6 @@ import numpy as np
 from kioskd.config import DeviceConfig
 
 FPS = 10
-VERSION = 1  # of the scene drawing: a change makes new cached videos
 
 
 @dataclass(frozen=True)
@@ -139,11 +138,12 @@ def write_video(path: Path, script: Script, fps: int = FPS) -> list[StillPage]:
 
 
 def cached_video(script: Script) -> tuple[Path, list[StillPage]]:
-    """Each script's video is made once per machine (a few seconds) and shared by every
-    simulated hall after that."""
-    key = hashlib.sha256(f"{VERSION}{script!r}".encode()).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / "kioskd-sim-video"
-    folder.mkdir(exist_ok=True)
+    """Each script's video is made once (a few seconds) and shared by every simulated hall
+    after that, in $KIOSKD_SIM_CACHE (the tests: one folder a session) or the temp folder;
+    keyed by the code that draws it, so a changed twin never reuses an old video."""
+    key = hashlib.sha256(Path(__file__).read_bytes() + repr(script).encode()).hexdigest()[:16]
+    folder = Path(os.environ.get("KIOSKD_SIM_CACHE") or tempfile.gettempdir()) / "kioskd-sim-video"
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{key}.avi"
     if not path.exists():
         tmp = folder / f"{key}.{os.getpid()}.avi"

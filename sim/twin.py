@@ -17,6 +17,7 @@ from kioskd.drivers.mqttlink import no_nagle
 from kioskd.sim.usbbus import BUS, UsbPort
 from kioskd.sim.wire import PtyPort, TcpPort
 from kioskd.watch import Watch
+from kioskd.pahofix import stop_loop
 
 
 class Twin:
@@ -129,7 +130,7 @@ class MqttTwin(Twin):
                 info = c.publish(f"{self.topic}/availability", "offline", qos=1, retain=True)
                 await asyncio.to_thread(_wait_published, info)
             c.disconnect()
-            await asyncio.to_thread(c.loop_stop)
+            await asyncio.to_thread(stop_loop, c)
 
     async def come_back(self) -> None:
         loop = asyncio.get_running_loop()
@@ -158,7 +159,7 @@ class MqttTwin(Twin):
         c, self.client = self.client, None
         if c is None:
             return
-        await asyncio.to_thread(c.loop_stop)
+        await asyncio.to_thread(stop_loop, c)
         sock = c.socket()
         if sock is not None:
             sock.shutdown(socket.SHUT_RDWR)

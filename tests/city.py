@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kioskd.sim.broker import Mosquitto, free_port
+from kioskd.sim.broker import Mosquitto
 
 CENTRAL = ("central", "central-pw")  # the collector's login
 HALLS = {"h1": "h1-pw", "demo-hall": "demo-hall-pw", "k-hall": "k-hall-pw"}
@@ -65,7 +65,6 @@ async def city(tmp_path, pki):
     for hall, password in HALLS.items():
         subprocess.run(["mosquitto_passwd", "-b", str(pw), hall, password], check=True)
     (folder / "acl").write_text(ACL)
-    tls_port = free_port()
     # `user root`: a broker started as root otherwise drops to user mosquitto, who cannot read
     # the test's 0600 files (as a non-root user the line does nothing)
     b = Mosquitto(folder, extra=textwrap.dedent(f"""\
@@ -73,14 +72,14 @@ async def city(tmp_path, pki):
         allow_anonymous false
         password_file {pw}
         acl_file {folder}/acl
-        listener {tls_port} 127.0.0.1
+        listener {{port2}} 127.0.0.1
         cafile {pki}/ca.pem
         certfile {pki}/broker.pem
         keyfile {pki}/broker.key
         require_certificate true
         use_identity_as_username true
         """))
-    b.tls_port = tls_port
     await b.start()
+    b.tls_port = b.port2
     yield b
     await b.stop()

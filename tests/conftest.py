@@ -9,7 +9,7 @@ import pytest
 from kioskd import config
 from kioskd.sim.broker import Mosquitto, mosquitto_path
 from kioskd.sim.hall import SimHall
-from helpers import Subscriber
+from helpers import HallClock, Subscriber
 from city import city, pki  # noqa: F401  (fixtures: a city's broker and PKI)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -20,7 +20,14 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    import os
+    import tempfile
+
     from hypothesis import settings
+
+    # the camera twin's videos: made once per test session in a folder of its own, never
+    # shared with another session or another checkout
+    os.environ["KIOSKD_SIM_CACHE"] = tempfile.mkdtemp(prefix="kioskd-sim-cache-")
 
     settings.register_profile("ci", max_examples=100)
     settings.register_profile("full", max_examples=1000)
@@ -36,6 +43,22 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("asyncio") and "no_leftover_tasks" not in item.fixturenames:
             item.fixturenames.insert(0, "no_leftover_tasks")  # set up first, checked last
+
+
+@pytest.fixture(autouse=True)
+def fresh_usb_bus():
+    """The simulated USB bus is one per process (pyusb's backend): each test starts with it
+    empty and on libusb, and must unplug every twin it plugged."""
+    from kioskd.drivers import usblink
+    from kioskd.sim.usbbus import BUS
+
+    usblink.backend_override = None
+    yield
+    left = BUS.enumerate_devices()
+    for port in left:
+        BUS.detach(port)
+    usblink.backend_override = None
+    assert not left, f"USB twins left plugged: {[p.port for p in left]}"
 
 
 @pytest.fixture
@@ -75,7 +98,9 @@ async def sub(broker, demo_cfg):
 
 @pytest.fixture
 async def sim(tmp_path, demo_cfg, broker, sub):
-    s = SimHall(demo_cfg, tmp_path / "hall", broker=broker, api_port=0)
+    """The demo hall, simulated, on a test clock (helpers.HallClock: a fixed day, 10:00)."""
+    s = SimHall(demo_cfg, tmp_path / "hall", broker=broker, api_port=0,
+                clock=HallClock(demo_cfg.hall.tz))
     await s.start()
     yield s
     await s.stop()
@@ -83,10 +108,12 @@ async def sim(tmp_path, demo_cfg, broker, sub):
 
 @pytest.fixture
 async def hall_of(tmp_path, broker):
-    """Start simulated halls from configs (the demo's, edited per test); all stopped after."""
+    """Start simulated halls from configs (the demo's, edited per test), each on a test clock
+    unless given one; all stopped after."""
     halls = []
 
     async def start(cfg, **kw):
+        kw.setdefault("clock", HallClock(cfg.hall.tz))
         s = SimHall(cfg, tmp_path / f"hall{len(halls)}", broker=broker, api_port=0, **kw)
         halls.append(s)
         await s.start()
@@ -131,18 +158,25 @@ def postgres():
         as_user = ["runuser", "-u", "postgres", "--"]
     subprocess.run([*as_user, str(bin_ / "initdb"), "-D", str(folder / "data"), "-A", "trust",
                     "-U", "kioskd", "-E", "UTF8", "--no-locale"], check=True, capture_output=True)
-    port = free_port()
-    proc = subprocess.Popen([*as_user, str(bin_ / "postgres"), "-D", str(folder / "data"),
-                             "-k", str(folder), "-h", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
+    for _attempt in range(5):  # a port picked free may be taken before postgres binds it
+        port = free_port()
+        proc = subprocess.Popen([*as_user, str(bin_ / "postgres"), "-D", str(folder / "data"),
+                                 "-k", str(folder), "-h", "127.0.0.1", "-p", str(port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         seen = []
         for line in proc.stderr:  # ends when postgres exits: no wait without a bound
             seen.append(line)
             if "ready to accept connections" in line:
                 break
         else:
+            proc.wait()
+            if "Address already in use" in "".join(seen):
+                continue
             pytest.fail("postgres did not start:\n" + "".join(seen))
+        break
+    else:
+        pytest.fail("postgres found no free port in 5 tries:\n" + "".join(seen))
+    try:
         threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep its pipe drained
         yield f"postgresql://kioskd@127.0.0.1:{port}"
     finally:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import random
 import sys
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from kioskd import config
@@ -15,10 +16,13 @@ from kioskd.journal import Journal
 from kioskd.ledger import commit, rebuild
 
 
-def main(cfg_path: str, journal_path: str, seed: int) -> None:
+def main(cfg_path: str, journal_path: str, seed: int, start: str, since: float) -> None:
+    """`start`: the hall's time when the test began (a fixed day, ISO), `since` the wall clock
+    then: every round goes on from where the last left, on no real date."""
     cfg = config.load(cfg_path)
     journal = Journal(Path(journal_path), cfg.hall.id)
-    now = lambda: datetime.now(cfg.hall.tz)  # noqa: E731
+    begun = datetime.fromisoformat(start)
+    now = lambda: begun + timedelta(seconds=time.time() - since)  # noqa: E731
     state = rebuild(cfg, journal, now())
     rnd = random.Random(seed)
     windows = [w.number for w in cfg.windows]
@@ -42,4 +46,4 @@ def main(cfg_path: str, journal_path: str, seed: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5]))

@@ -7,14 +7,45 @@ import json
 import sqlite3
 import textwrap
 import threading
+import time
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kioskd.watch import Watch
+from kioskd.pahofix import stop_loop
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Every simulated hall's day, unless a test gives its own clock: ages, expiries, the day's
+# numbers and the rollover at the hall's midnight never depend on the day the suite runs.
+HALL_DAY = date(2026, 11, 24)
+
+
+class HallClock:
+    """A hall's time in tests: HALL_DAY at 10:00 in the hall's zone, going on with the real
+    seconds (timeouts and time limits still pass), moved on by `advance()` or set (`now =`)."""
+
+    def __init__(self, tz, start: datetime | None = None):
+        self._start = start or datetime.combine(HALL_DAY, clock_time(10), tz)
+        self._t0 = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._t0)
+
+    @property
+    def now(self) -> datetime:
+        return self()
+
+    @now.setter
+    def now(self, when: datetime) -> None:
+        self._start, self._t0 = when, time.monotonic()
+
+    def advance(self, **delta: float) -> None:
+        self.now = self() + timedelta(**delta)
 
 
 async def api(hall, method: str, path: str, body=None, role: str = "kiosk", **who):
@@ -110,7 +141,7 @@ class Subscriber:
 
     def stop(self) -> None:
         self.client.disconnect()
-        self.client.loop_stop()
+        stop_loop(self.client)
 
     def events(self) -> list[dict]:
         with self._lock:

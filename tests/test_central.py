@@ -79,6 +79,79 @@ async def test_state_carries_a_boot_counter(tmp_path, demo_cfg, broker):
         await sim.stop()
 
 
+async def test_at_most_10000_rows_go_out_ahead_of_centrals_ack(tmp_path, demo_cfg, broker):
+    """With no central acknowledging, the hall sends rows up to seq 10,000 and then only
+    sends those again (on its stall timer); the rows beyond wait for central's ack."""
+    from kioskd.uplink.mqtt import AHEAD
+
+    assert AHEAD == 10_000
+    sim = SimHall(demo_cfg, tmp_path / "hall", broker=broker, api_port=0, central=False)
+    hall = await sim.start()
+    sub = await Subscriber(broker.port, f"kioskd/v1/{demo_cfg.hall.id}/event/load.test").start()
+    col = None
+    try:
+        first = hall.journal.last_seq + 1
+        rows = [("load.test", {"n": i}) for i in range(AHEAD + 100 - first + 1)]
+        envs = hall.journal.append(rows, hall.now().isoformat(timespec="milliseconds"))
+        first, last = envs[0].seq, envs[-1].seq
+        hall.uplink.notify()
+        # more messages than rows up to the cap: the hall has started sending them again
+        await sub.watch.until(lambda: len(sub.messages) > AHEAD - first + 1, 30,
+                              "the rows up to the cap, then a resend")
+        seqs = sub.seqs()
+        assert max(seqs) == AHEAD and set(range(first, AHEAD + 1)) <= set(seqs)
+        assert hall.uplink.status()["sent_upto"] <= AHEAD
+        col = Collector(broker.url, tmp_path / "central.sqlite3", group=None)
+        col.start()  # central acknowledges: the rest goes out
+        await hall.watch.until(lambda: hall.journal.backlog() == 0, 30, "all delivered")
+        assert set(range(first, last + 1)) <= set(stored(tmp_path / "central.sqlite3"))
+    finally:
+        sub.stop()
+        if col:
+            await asyncio.to_thread(col.stop)
+        await sim.stop()
+
+
+async def test_a_duplicate_is_acknowledged_again(tmp_path, broker):
+    """A hall whose ack was lost (a broker restarted without it) sends its rows again: central
+    acknowledges the duplicates too, or that hall would resend them forever."""
+    col = Collector(broker.url, tmp_path / "central.sqlite3", group=None)
+    acks = await Subscriber(broker.port, "kioskd/v1/h1/ack").start()
+    env = json.dumps({"v": 1, "hall": "h1", "seq": 1, "id": "i1", "ts": "t", "type": "x",
+                      "data": {}, "prev": ""})
+    seen = lambda: [json.loads(p)["seq"] for _, p, _ in acks.messages]  # noqa: E731
+    try:
+        col.start()
+        await asyncio.to_thread(col.connected.wait, 5)
+        acks.client.publish("kioskd/v1/h1/event/x", env, qos=1)
+        await acks.watch.until(lambda: seen() == [1], 5, "the first ack")
+        acks.client.publish("kioskd/v1/h1/event/x", env, qos=1)  # the same row again
+        await acks.watch.until(lambda: seen() == [1, 1], 5, "the duplicate acknowledged")
+        assert col.duplicates == 1 and col.stored == 1
+    finally:
+        acks.stop()
+        await asyncio.to_thread(col.stop)
+
+
+def test_a_late_will_of_an_older_boot_is_no_news(central_db):
+    """The broker may deliver boot 1's will after boot 2 said it is online: the hall stays
+    online at central; the will of the boot that is running does take it offline."""
+    from kioskd.central.store import open_store
+
+    store = open_store(central_db)
+    try:
+        store.hall_state("h1", True, 1)
+        store.hall_state("h1", True, 2)
+        store.hall_state("h1", False, 1)  # boot 1's late will
+        assert store.hall_online("h1") == (True, 2)
+        store.hall_state("h1", False, 2)
+        assert store.hall_online("h1") == (False, 2)
+        store.hall_state("h1", True, None)  # a hall too old to count its boots: taken as said
+        assert store.hall_online("h1") == (True, 2)
+    finally:
+        store.close()
+
+
 def test_collector_deduplicates_and_finds_gaps(central_db, broker):
     col = Collector(broker.url, central_db, group=None)
     env = lambda s: {"hall": "h1", "seq": s, "id": f"i{s}", "ts": "t", "type": "x",  # noqa: E731

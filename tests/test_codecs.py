@@ -14,7 +14,7 @@ from kioskd.drivers.idcard.driver import format_sam_id
 from kioskd.drivers.pad import message, proto
 from kioskd.drivers.pad.seal import seal
 from kioskd.drivers.printer import escpos
-from kioskd.errors import ChecksumError, FrameError, FrameTooLong
+from kioskd.errors import BoardError, ChecksumError, DeviceFault, FrameError, FrameTooLong
 from kioskd.sim.idcard import SAM_ID, make_card
 from kioskd.sim.printer import EscposInterpreter
 
@@ -72,7 +72,7 @@ def test_gb11643_check_digit():
 def test_unknown_card_type_is_reported_not_guessed():
     block = bytearray(sam.encode_text(make_card("张三", date(1970, 1, 1))))
     block[248:250] = "Z".encode("utf-16-le")
-    with pytest.raises(Exception) as e:
+    with pytest.raises(DeviceFault) as e:
         sam.decode_text(bytes(block))
     assert e.value.code == "idcard.card_type_unknown"
 
@@ -100,7 +100,7 @@ def test_bx_crc_error_and_answer_errors():
     assert isinstance(err, ChecksumError)
     (req,) = bx.BxCodec().feed(bx.request(bx.PING))
     (ans,) = bx.BxCodec().feed(bx.answer(req, 0x03))
-    with pytest.raises(Exception) as e:
+    with pytest.raises(BoardError) as e:
         bx.check_answer(ans)
     assert e.value.code == "board.busy"
 

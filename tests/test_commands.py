@@ -86,7 +86,7 @@ async def test_a_genuine_command_is_carried_out_and_answered(sim, central):
 
 
 def _flip(payload: bytes) -> bytes:
-    """One byte of the signed content changed, the JSON still valid: window 1 -> window 2."""
+    """One byte of the signed content changed, the JSON still valid: window 1 -> window 3."""
     assert b'"window": 1' in payload
     return payload.replace(b'"window": 1', b'"window": 3')
 
@@ -275,12 +275,14 @@ def test_check_config_names_a_bad_uplink_file(tmp_path):
     assert "uplink.cert_file: no such file" in text and "mqtts://" in text
 
 
-async def test_kioskd_command_sends_and_prints_the_answer(sim, tmp_path):
-    """The CLI a city's technician runs: signed with the key file, the hall's answer printed."""
+async def test_kioskd_command_sends_and_prints_the_answer(hall_of, demo_cfg, tmp_path):
+    """The CLI a city's technician runs: signed with the key file, the hall's answer printed.
+    The hall on the real clock: the CLI, another process, signs with the real time."""
     import asyncio
     import os
     import sys
 
+    sim = await hall_of(demo_cfg, clock=None)
     await listening(sim.hall)
     key = sim.hall.state_dir / "keys" / "command.key"
     run = lambda *a: asyncio.create_subprocess_exec(  # noqa: E731

@@ -10,7 +10,9 @@ import selectors
 import signal
 import subprocess
 import sys
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ import pytest
 from kioskd import config
 from kioskd.journal import Journal
 from kioskd.ledger import rebuild
-from helpers import REPO
+from helpers import HALL_DAY, REPO
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
@@ -52,11 +54,16 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path, full):
     acked_issued: set[str] = set()
     acked_finished: set[str] = set()
     rounds = 200 if full else 12
-    env = {**os.environ, "PYTHONPATH": str(CHILD.parent)}
-    start_day = datetime.now(cfg.hall.tz).date().isoformat()
+    # extended, not replaced: the child imports the kioskd under test, however it is installed
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(CHILD.parent), os.environ.get("PYTHONPATH")]))}
+    begun, since = datetime.combine(HALL_DAY, clock_time(10), cfg.hall.tz), time.time()
+    now = lambda: begun + timedelta(seconds=time.time() - since)  # noqa: E731
+    start_day = HALL_DAY.isoformat()
     for round_ in range(rounds):
         proc = subprocess.Popen([sys.executable, str(CHILD), str(REPO / "devices.toml"),
-                                 str(journal_path), str(round_)], stdout=subprocess.PIPE, env=env)
+                                 str(journal_path), str(round_), begun.isoformat(), str(since)],
+                                stdout=subprocess.PIPE, env=env)
         try:
             first = read_lines(proc, 1, 20)
             assert first and first[0].startswith("ready"), first
@@ -75,7 +82,7 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path, full):
         j = Journal(journal_path, cfg.hall.id)
         try:
             assert j.verify() is None, f"round {round_}: the hash chain breaks"
-            state = rebuild(cfg, j, datetime.now(cfg.hall.tz))
+            state = rebuild(cfg, j, now())
             today = state.day
             issued = [e.data["ticket"] for e in j.since_ts(today) if e.type == "ticket.issued"]
         finally:

@@ -279,6 +279,19 @@ def test_an_implausibly_fast_rating_counts_and_is_flagged(hall):
     assert "flag" not in human and human["after_s"] == 6.0
 
 
+def test_the_fast_rating_flag_stops_at_exactly_rating_fast_ms(hall):
+    """1500 ms (the policy's rating_fast_ms) is a human's pace; a millisecond less is not."""
+    assert hall.state.policy.rating_fast_ms == 1500
+    hall.issue(), hall.issue()
+    hall.serve(1)
+    ((_, quick),) = hall.do(q.GiveRating(1, "A001", 5, "pad-w1"),
+                            hall.now + timedelta(milliseconds=1499))
+    hall.serve(1)
+    ((_, human),) = hall.do(q.GiveRating(1, "A002", 5, "pad-w1"),
+                            hall.now + timedelta(milliseconds=1500))
+    assert quick.get("flag") == "fast" and "flag" not in human
+
+
 def test_satisfaction_per_window_and_clerk_counts_each_service_once(hall):
     from kioskd.engine.stats import day_stats
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from kioskd.drivers.idcard import sam
 from kioskd.engine.queue import IssueTicket
-from kioskd.errors import FrameError, Refused
+from kioskd.errors import DeviceFault, FrameError, Refused
 from kioskd.sim.idcard import DEMO_CARD, make_card
 from helpers import api
 
@@ -48,7 +48,7 @@ def card_block(flag: str) -> bytes:
                                        ("Z", "idcard.card_type_unknown"),
                                        ("1", "idcard.card_type_unknown")])
 def test_unknown_or_unestablished_card_types_are_reported(flag, code):
-    with pytest.raises(Exception) as e:
+    with pytest.raises(DeviceFault) as e:
         sam.decode_text(card_block(flag))
     assert e.value.code == code
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from kioskd.journal import Journal
+from kioskd.journal import Envelope, Journal, row_hash
 from helpers import tamper
 
 TS = "2026-11-24T09:00:00.000+08:00"
@@ -41,3 +41,22 @@ def test_verify_journal_cli_names_the_bad_seq(tmp_path):
                         str(tmp_path / "journal.sqlite3")], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 1 and "seq 2" in r.stderr
+
+
+def test_the_envelope_and_the_chain_are_the_documented_contract(tmp_path):
+    """docs/central.md: the envelope's JSON, and `prev` = SHA-256 of hall, seq, id, ts, type,
+    the data as canonical JSON (sorted keys, no spaces, UTF-8) and the previous hash, joined
+    by 0x1F; the first row's `prev` is 64 zeros. Central can check a hall's chain with it."""
+    env = Envelope("h", 2, "0f" * 16, TS, "ticket.issued", {"ticket": "A001", "name": "张*"},
+                   "0" * 64)
+    assert env.to_json() == (
+        '{"v":1,"hall":"h","seq":2,"id":"' + "0f" * 16 + '","ts":"' + TS + '",'
+        '"type":"ticket.issued","data":{"ticket":"A001","name":"张*"},"prev":"' + "0" * 64 + '"}')
+    # the vector, computed by hand from the documented rule
+    assert row_hash("h", 1, "ab" * 16, TS, "x", '{"a":1,"b":"张"}', "0" * 64) == (
+        "afc1adefa89cd80c2a6586133777a10706d53ede0e2d2821eb04406eb85213d1")
+    j = Journal(tmp_path / "nested" / "j.sqlite3", "h")  # its folder made as needed
+    first, second = j.append([("x", {"b": "张", "a": 1}), ("y", {})], TS)
+    assert first.prev == "0" * 64
+    assert second.prev == row_hash("h", 1, first.id, TS, "x", '{"a":1,"b":"张"}', "0" * 64)
+    j.close()

@@ -10,6 +10,7 @@ import collections
 import dataclasses
 import os
 import random
+import re
 import signal
 import sys
 
@@ -18,7 +19,6 @@ import pytest
 
 from kioskd.central.collector import Collector
 from kioskd.journal import Journal
-from kioskd.sim.broker import free_port
 from kioskd.sim.hall import SimHall
 from city import CENTRAL, HALLS
 from helpers import KIOSK_TOKEN, Subscriber, hall_toml
@@ -66,13 +66,13 @@ async def test_broker_restarted_at_random_moments_under_load(tmp_path, demo_cfg,
         await sim.stop()
 
 
-def daemon_toml(broker_port: int, api_port: int, login: str = "") -> str:
-    return hall_toml("k-hall", f'url = "mqtt://127.0.0.1:{broker_port}"\n{login}',
-                     api=f"127.0.0.1:{api_port}")
+def daemon_toml(broker_port: int, login: str = "") -> str:
+    return hall_toml("k-hall", f'url = "mqtt://127.0.0.1:{broker_port}"\n{login}')
 
 
 async def start_daemon(cfg_path, state, log: list[bytes] | None = None, watch=None):
-    """`kioskd run` in a child process, once it runs; its log lines go to `log`."""
+    """`kioskd run` in a child process, once it runs; its log lines go to `log`. The API's
+    port is the one the daemon bound (listen = 127.0.0.1:0) and named: `proc.api`."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "kioskd", "run", "-c", str(cfg_path),
         env={**os.environ, "STATE_DIRECTORY": str(state)},
@@ -80,6 +80,7 @@ async def start_daemon(cfg_path, state, log: list[bytes] | None = None, watch=No
     async with asyncio.timeout(20):
         while b" running: " not in (line := await proc.stderr.readline()):
             assert line, "the daemon exited before it ran"
+    proc.api = re.search(rb"API (http://\S+)", line).group(1).decode()
     drain = asyncio.create_task(_drain(proc, [] if log is None else log, watch))
     return proc, drain
 
@@ -94,9 +95,8 @@ async def _drain(proc, log: list[bytes], watch) -> None:
 async def test_sighup_reloads_a_good_config_and_keeps_on_a_broken_one(tmp_path, broker):
     from kioskd.watch import Watch
 
-    api_port = free_port()
     cfg_path = tmp_path / "devices.toml"
-    good = daemon_toml(broker.port, api_port)
+    good = daemon_toml(broker.port)
     cfg_path.write_text(good)
     log: list[bytes] = []
     watch = Watch()
@@ -106,7 +106,7 @@ async def test_sighup_reloads_a_good_config_and_keeps_on_a_broken_one(tmp_path, 
         async with aiohttp.ClientSession(headers={
                 "Authorization": f"Bearer {KIOSK_TOKEN}"}) as http:
             async def ticket(category: str) -> int:
-                async with http.post(f"http://127.0.0.1:{api_port}/api/tickets",
+                async with http.post(f"{proc.api}/api/tickets",
                                      json={"category": category}) as r:
                     return r.status
             cfg_path.write_text(good + '[[category]]\ncode = 5\n')
@@ -126,10 +126,9 @@ async def test_sighup_reloads_a_good_config_and_keeps_on_a_broken_one(tmp_path, 
 
 async def test_daemon_sigkilled_mid_stream(tmp_path, city, full):
     broker = city  # with the password file and the ACL of one prefix per hall
-    api_port = free_port()
     cfg_path = tmp_path / "devices.toml"
     (tmp_path / "uplink.password").write_text(HALLS["k-hall"])
-    cfg_path.write_text(daemon_toml(broker.port, api_port, 'username = "k-hall"\n'
+    cfg_path.write_text(daemon_toml(broker.port, 'username = "k-hall"\n'
                                     f'password_file = "{tmp_path}/uplink.password"'))
     state = tmp_path / "state"
     user, password = CENTRAL
@@ -151,7 +150,7 @@ async def test_daemon_sigkilled_mid_stream(tmp_path, city, full):
                 proc, drain = await start_daemon(cfg_path, state)
                 procs.append((proc, drain))
                 for _ in range(rnd.randint(50, 150)):
-                    async with http.post(f"http://127.0.0.1:{api_port}/api/tickets",
+                    async with http.post(f"{proc.api}/api/tickets",
                                          json={"category": "A"}) as r:
                         assert r.status == 201
                 proc.kill()  # mid-stream: rows in flight, acks on their way

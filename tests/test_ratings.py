@@ -5,23 +5,24 @@ and absent from the statistics, while the citizen's own rating counts exactly on
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
 from kioskd.drivers.caller import proto as keypad_proto
 from kioskd.engine import queue
 from kioskd.sim.idcard import make_card
-from helpers import api
+from helpers import HALL_DAY, api
 
 PADS = {1: "pad-w1", 3: "pad-w3"}  # pad.serial, pad.mqtt in the demo hall
 
 
 class Clock:
-    """The hall's time, moved by the test (a rating time limit is crossed without waiting)."""
+    """The hall's time, standing still until the test moves it (a rating time limit is
+    crossed without waiting): the fixed day at 10:00."""
 
     def __init__(self, tz):
-        self.now = datetime.now(tz).replace(hour=10, minute=0, second=0, microsecond=0)
+        self.now = datetime.combine(HALL_DAY, time(10), tz)
 
     def __call__(self) -> datetime:
         return self.now

@@ -1,9 +1,15 @@
 """Barcode guns: the line codec and the HID key decoder (from recorded key events), a fuzz of
-both, the serial gun twin checking an appointment in at the kiosk, and the uinput gun where the
-kernel offers uinput."""
+both, the serial gun twin checking an appointment in at the kiosk, the HID driver's whole read
+path on the kernel's event bytes (everywhere), and the uinput gun where the kernel offers
+uinput."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import errno
+import os
+import struct
 from datetime import timedelta
 
 import pytest
@@ -110,7 +116,7 @@ async def test_appointment_qr_at_the_kiosk_checks_in_and_prints(sim):
 
 
 @pytest.mark.skipif(uinput_usable() is not None, reason=f"uinput gun: {uinput_usable()}; the "
-                    "key decoding is tested from recorded events above")
+                    "HID driver ran on the kernel's event bytes instead (test_hid_gun_*)")
 async def test_uinput_gun_is_grabbed_and_read(tmp_path):
     import dataclasses
 
@@ -138,3 +144,123 @@ async def test_uinput_gun_is_grabbed_and_read(tmp_path):
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await twin.stop()
+
+
+# --- scanner.hid on the kernel's event bytes, where there is no uinput ---------------------------
+EVENT = struct.Struct("llHHi")  # struct input_event on 64-bit Linux: timeval, type, code, value
+
+
+class PipeGun:
+    """Stands in for python-evdev's InputDevice, which needs a kernel event device (a mock is
+    the only way where /dev/uinput is missing, as in CI): the test writes `struct input_event`
+    records, the bytes a gun's /dev/input/eventN gives, into a pipe; they come out as evdev's own
+    InputEvent objects. The pipe's end closing is the gun pulled out (ENODEV, as the kernel)."""
+
+    pipes: dict[str, int] = {}  # path -> the read end the test made
+    busy: set[str] = set()  # paths another program has grabbed
+    grabs: list[str] = []
+
+    def __init__(self, path: str):
+        if path not in self.pipes:
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
+        self.path, self.name, self._fd = path, "PipeGun 2D scanner", self.pipes[path]
+
+    def grab(self) -> None:
+        if self.path in self.busy:
+            raise OSError(errno.EBUSY, "Device or resource busy")
+        self.grabs.append(self.path)
+
+    def ungrab(self) -> None:
+        self.grabs.remove(self.path)
+
+    def close(self) -> None:
+        pass  # the test owns the pipe
+
+    async def async_read_loop(self):
+        from evdev import InputEvent
+
+        loop, buf = asyncio.get_running_loop(), b""
+        while True:
+            ready = loop.create_future()
+            loop.add_reader(self._fd, lambda: ready.done() or ready.set_result(None))
+            try:
+                await ready
+            finally:
+                loop.remove_reader(self._fd)
+            data = os.read(self._fd, 4096)
+            if not data:
+                raise OSError(errno.ENODEV, "No such device")
+            buf += data
+            while len(buf) >= EVENT.size:
+                yield InputEvent(*EVENT.unpack_from(buf))
+                buf = buf[EVENT.size:]
+
+
+def kernel_bytes(text: str, t0: float = 1_700_000_000.0) -> bytes:
+    """What the kernel writes for a gun typing `text` and Enter: a key event and a SYN_REPORT
+    each, 4 ms apart."""
+    out = b""
+    for i, (code, value) in enumerate(key_events(text)):
+        sec, usec = divmod(int((t0 + i * 0.004) * 1e6), 1_000_000)
+        out += EVENT.pack(sec, usec, 1, code, value) + EVENT.pack(sec, usec, 0, 0, 0)
+    return out
+
+
+@pytest.fixture
+def pipe_gun(monkeypatch, tmp_path):
+    from kioskd import config
+    from kioskd.drivers.scanner.driver import HidScannerDriver
+    from kioskd.drivers.supervisor import Backoff, Supervisor
+    from kioskd.watch import Watch
+
+    monkeypatch.setattr(HidScannerDriver, "input_device", staticmethod(PipeGun))
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    path = str(tmp_path / "event7")
+    PipeGun.pipes[path] = r
+    dev = config.DeviceConfig("gun", "scanner.hid", config.parse_endpoint(
+        f"evdev://{path}", ("evdev",)), window=1, options={"aim": True})
+    got, states, watch = [], [], Watch()
+    drv = HidScannerDriver(dev, lambda inp: (got.append(inp.payload), watch.changed()))
+    sup = Supervisor(drv, lambda st: (states.append(st), watch.changed()),
+                     Backoff(first=0.05, cap=0.2))
+    yield dataclasses.make_dataclass("Gun", ["w", "path", "got", "states", "watch", "sup"])(
+        w, path, got, states, watch, sup)
+    PipeGun.pipes.pop(path, None)
+    PipeGun.busy.discard(path)
+    for fd in (r, w):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+async def test_hid_gun_is_grabbed_read_and_reported_gone(pipe_gun):
+    g = pipe_gun
+    task = asyncio.create_task(g.sup.run_forever())
+    try:
+        await g.watch.until(lambda: g.sup.state.state == "ready", 5, "grabbed")
+        assert PipeGun.grabs == [g.path]  # exclusively: its keys type into no console
+        os.write(g.w, kernel_bytes("]Q1YY0300"))
+        os.write(g.w, kernel_bytes("A-1")[:EVENT.size * 3])  # half a code, then the rest
+        os.write(g.w, kernel_bytes("A-1")[EVENT.size * 3:])
+        await g.watch.until(lambda: len(g.got) == 2, 5, "both codes")
+        assert [(s.code, s.symbology) for s in g.got] == [("YY0300", "qr"), ("A-1", None)]
+        os.close(g.w)  # pulled out
+        await g.watch.until(lambda: g.states[-1].state == "absent", 5, "gone")
+        assert "No such device" in g.states[-1].detail and PipeGun.grabs == []
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_hid_gun_another_program_holds_is_a_fault_in_words(pipe_gun):
+    g = pipe_gun
+    PipeGun.busy.add(g.path)
+    task = asyncio.create_task(g.sup.run_forever())
+    try:
+        await g.watch.until(lambda: g.states and g.states[-1].state == "fault", 5, "refused")
+        assert "another program holds the gun" in g.states[-1].detail
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

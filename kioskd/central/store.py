@@ -74,6 +74,13 @@ class _Store:
     def halls(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT hall FROM halls")]
 
+    def hall_online(self, hall: str) -> tuple[bool | None, int | None]:
+        """(online, boot) as central last heard it from `hall`; (None, None) never heard."""
+        row = self.db.execute(f"SELECT online, boot FROM halls WHERE hall = {self.P}",
+                              (hall,)).fetchone()
+        return (None if row is None or row[0] is None else bool(row[0]),
+                row[1] if row else None)
+
     def close(self) -> None:
         self.db.close()
 
@@ -106,10 +113,13 @@ class SqliteStore(_Store):
         return fresh
 
     def hall_state(self, hall: str, online: bool, boot: Any) -> None:
+        """The hall's retained state; a late will of an older boot is no news (the broker may
+        deliver boot 3's will after boot 4's online)."""
         self.db.execute("INSERT OR IGNORE INTO halls (hall) VALUES (?)", (hall,))
-        self.db.execute("UPDATE halls SET online = ?, boot = ?, "
-                        "seen = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE hall = ?",
-                        (int(online), boot, hall))
+        self.db.execute("UPDATE halls SET online = ?, boot = COALESCE(?, boot), "
+                        "seen = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE hall = ? "
+                        "AND (boot IS NULL OR ? IS NULL OR ? >= boot)",
+                        (int(online), boot, hall, boot, boot))
 
 
 
@@ -143,6 +153,10 @@ class PgStore(_Store):
         return fresh
 
     def hall_state(self, hall: str, online: bool, boot: Any) -> None:
+        # as SQLite's: an older boot's late will changes nothing
         self.db.execute("INSERT INTO halls (hall, online, boot, seen) VALUES (%s, %s, %s, now()) "
                         "ON CONFLICT (hall) DO UPDATE SET online = EXCLUDED.online, "
-                        "boot = EXCLUDED.boot, seen = now()", (hall, online, boot))
+                        "boot = COALESCE(EXCLUDED.boot, halls.boot), seen = now() "
+                        "WHERE halls.boot IS NULL "
+                        "OR EXCLUDED.boot IS NULL OR EXCLUDED.boot >= halls.boot",
+                        (hall, online, boot))

@@ -31,6 +31,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from kioskd import __version__
 from kioskd.config import UplinkConfig
 from kioskd.journal import Journal
+from kioskd.pahofix import stop_loop
 
 log = logging.getLogger("kioskd.uplink")
 
@@ -137,7 +138,7 @@ class Uplink:
                                        qos=1, retain=True)
             await asyncio.get_running_loop().run_in_executor(None, info.wait_for_publish, timeout)
         self.client.disconnect()
-        self.client.loop_stop()
+        stop_loop(self.client)
 
     def notify(self) -> None:
         """New rows are in the journal."""
@@ -146,6 +147,7 @@ class Uplink:
     def status(self) -> dict[str, Any]:
         return {"connected": self.connected, "backlog": self.journal.backlog(),
                 "delivered_upto": self.journal.delivered_upto(), "central_upto": self.central_upto,
+                "sent_upto": self._sent_upto, "in_flight": len(self._inflight),
                 "reconnects": self.reconnects, "retry_s": list(self.retry_s),
                 "last_error": self._last_error}
 
