@@ -55,8 +55,76 @@ def test_the_envelope_and_the_chain_are_the_documented_contract(tmp_path):
     # the vector, computed by hand from the documented rule
     assert row_hash("h", 1, "ab" * 16, TS, "x", '{"a":1,"b":"张"}', "0" * 64) == (
         "afc1adefa89cd80c2a6586133777a10706d53ede0e2d2821eb04406eb85213d1")
-    j = Journal(tmp_path / "nested" / "j.sqlite3", "h")  # its folder made as needed
+    j = Journal(tmp_path / "a" / "b" / "j.sqlite3", "h")  # its folders made as needed
     first, second = j.append([("x", {"b": "张", "a": 1}), ("y", {})], TS)
     assert first.prev == "0" * 64
     assert second.prev == row_hash("h", 1, first.id, TS, "x", '{"a":1,"b":"张"}', "0" * 64)
     j.close()
+
+
+def test_an_append_is_all_or_none_and_its_rows_cannot_change(tmp_path):
+    import dataclasses
+    import sqlite3
+
+    import pytest
+
+    j = Journal(tmp_path / "j.sqlite3", "h")
+    (first,) = j.append([("x", {})], TS)
+    assert j.last_seq == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.seq = 9  # type: ignore[misc]
+    # a row already at seq 3 (a second writer, a restored copy): the next append of three
+    # fails at its third row, and none of the three is written
+    tamper(tmp_path / "j.sqlite3", "INSERT INTO journal(seq,id,ts,type,data,prev,hash) "
+                                   "VALUES (3,'i','t','x','{}','p','h')")
+    with pytest.raises(sqlite3.IntegrityError):
+        j.append([("y", {}), ("y", {}), ("y", {})], TS)
+    assert [e.seq for e in j.read()] == [1, 3] and j.last_seq == 1
+    j.close()
+
+
+def test_reading_by_day_by_type_and_what_central_has(tmp_path):
+    j = Journal(tmp_path / "j.sqlite3", "h")
+    j.append([("day.stats", {"d": 1}), ("ticket.issued", {})], "2026-11-23T18:00:00.000+08:00")
+    j.append([("ticket.issued", {}), ("day.stats", {"d": 2})], TS)
+    assert [e.seq for e in j.since_ts("2026-11-24")] == [3, 4]  # the hall's day, in order
+    assert j.last_of("day.stats", "2026-11-24").data == {"d": 1}  # the newest before a time
+    assert j.last_of("day.stats", "9999").seq == 4 and j.last_of("nothing", "9999") is None
+    assert j.delivered_upto() == 0 and j.backlog() == 4
+    j.mark_delivered_upto(3)
+    assert j.delivered_upto() == 3 and j.backlog() == 1
+    assert [e.seq for e in j.read(undelivered=True)] == [4] and len(j.read()) == 4
+    assert [e.seq for e in j.read(after=1, limit=2)] == [2, 3]
+    j.mark_delivered_upto(4)
+    assert j.delivered_upto() == 4  # nothing left: up to the last row
+    # retention keeps `keep_from` and every row after it, even when central has them
+    assert j.purge("9999", keep_from=3) == 2 and [e.seq for e in j.read()] == [3, 4]
+    assert j.verify() is None
+    j.close()
+
+
+def test_a_command_id_is_taken_once_until_it_expires(tmp_path):
+    j = Journal(tmp_path / "j.sqlite3", "h")
+    assert j.claim_command("c1", "2026-11-24T10:05:00Z", "2026-11-24T10:00:00Z")
+    assert not j.claim_command("c1", "2026-11-24T10:05:00Z", "2026-11-24T10:01:00Z")  # replay
+    assert j.claim_command("c2", "2026-11-24T10:05:00Z", "2026-11-24T10:01:00Z")
+    # once expired, the id is forgotten (the command itself is refused as expired elsewhere)
+    assert j.claim_command("c1", "2026-11-24T10:15:00Z", "2026-11-24T10:06:00Z")
+    j.close()
+
+
+def test_verify_names_a_gap_and_a_broken_link(tmp_path):
+    j = Journal(tmp_path / "j.sqlite3", "h")
+    j.append([("e", {"n": i}) for i in range(4)], TS)
+    j.close()
+    # row 3 rewritten with a link of its own and its hash made to match it: its own hash
+    # checks, the link to row 2 does not
+    j = Journal(tmp_path / "j.sqlite3", "h")
+    third = j.read()[2]
+    j.close()
+    forged = row_hash("h", 3, third.id, TS, "e", '{"n":2}', "x" * 64)
+    tamper(tmp_path / "j.sqlite3", f"UPDATE journal SET prev = '{'x' * 64}', hash = '{forged}' "
+                                   "WHERE seq = 3")
+    assert Journal(tmp_path / "j.sqlite3", "h").verify() == 3
+    tamper(tmp_path / "j.sqlite3", "DELETE FROM journal WHERE seq = 2")
+    assert Journal(tmp_path / "j.sqlite3", "h").verify() == 2  # the missing seq

@@ -46,12 +46,43 @@ def test_a_frame_summed_the_old_way_is_refused_not_tolerated():
     assert "differ" in str(out[0])
 
 
+def test_rating_attempts_and_commands_are_plain_values():
+    import dataclasses
+
+    assert [keys.rating_attempt(bytes(k)) for k in ([1, 0x0B], [5, 0x0B], [6, 0x0B], [0, 0x0B],
+                                                  [0x03, 4, 0x0B], [0x0B])] == [1, 5, None,
+                                                                              None, 4, None]
+    assert keys.command_of(b"\x0c").to_window is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        keys.command_of(b"\x0c").action = "skip"  # type: ignore[misc]
+    (frame,) = keys.KeypadCodec().feed(keys.encode(1, b"\x0c"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        frame.addr = 2  # type: ignore[misc]
+
+
+def test_a_frame_without_its_end_byte_is_dropped_and_the_next_one_read():
+    good = keys.encode(1, b"\x0c")
+    out = keys.KeypadCodec().feed(good[:-1] + b"\x00" + good)
+    assert any("end byte" in str(x) for x in out if isinstance(x, FrameError))
+    assert [f.keys for f in out if isinstance(f, keys.KeyFrame)] == [b"\x0c"]
+
+
+def test_a_header_is_judged_as_soon_as_its_five_bytes_are_in():
+    err, *_ = keys.KeypadCodec().feed(b"\xff\x68\x03\x04\x68")
+    assert isinstance(err, FrameError) and "differ" in str(err)
+
+
 def test_host_frames_built_by_name():
     assert keys.beep(1) == bytes.fromhex("FF 68 02 02 68 01 03 04 16")
     assert keys.show_digits(1, right="A007") == bytes.fromhex(
         "FF 68 08 08 68 01 02 0A 0A 0A 00 00 07 28 16")
-    (frame,) = keys.KeypadCodec().feed(keys.encode(5, b"\x02", keys.FUNC_RATING))
-    assert keys.rating_echo(frame) == keys.encode(5, b"\x02")
+    assert keys.show_digits(1, left="12", right="A1234") == bytes.fromhex(
+        "FF 68 08 08 68 01 02 0A 01 02 02 03 04 19 16")  # the last three digits of each
+    # a keypad's own rating keys (FUNC 11), and the deployed host's answer to them: the same
+    # keys as FUNC 01, the checksum 10 less (frmMain.cs)
+    (frame,) = keys.KeypadCodec().feed(bytes.fromhex("FF 68 03 03 68 01 11 02 14 16"))
+    assert (frame.func, frame.keys) == (keys.FUNC_RATING, b"\x02")
+    assert keys.rating_echo(frame) == bytes.fromhex("FF 68 03 03 68 01 01 02 04 16")
 
 
 @pytest.mark.parametrize("typed,command", [
@@ -63,6 +94,8 @@ def test_host_frames_built_by_name():
     ([0x13], None), ([0x13, 0x0F], None),  # a transfer says where
     ([0x13, 0x0A, 0x0F], None), ([0x06], None), ([0x0E], None), ([0x07, 0x0F], None),
     ([0x05, 0x0B], None),  # a level before the rating key: 代评, refused elsewhere
+    ([0x13, 0x01, 0x02, 0x03, 0x0F], KC("transfer", 123)),  # three digits at most
+    ([0x13, 0x01, 0x02, 0x03, 0x04, 0x0F], None), ([0x13, 0x09, 0x0F], KC("transfer", 9)),
 ])
 def test_keys_as_commands(typed, command):
     assert keys.command_of(bytes(typed)) == command

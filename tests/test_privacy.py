@@ -76,6 +76,11 @@ def test_tokens_and_signatures_are_keyed_and_of_their_length():
     assert len(token) == 24 and token == holder_token(key, NUMBER.lower())
     assert token != holder_token(b"j" * 32, NUMBER)
     sig = link_sig(key, "h1", "2026-11-24", "A001")
+    # docs/ratings.md: HMAC-SHA256(link key, "HALL/DATE/NUMBER"), 16 hex digits; central
+    # computes the same to take a later rating
+    import hashlib
+    import hmac
+    assert sig == hmac.new(key, b"h1/2026-11-24/A001", hashlib.sha256).hexdigest()[:16]
     assert len(sig) == 16 and sig != link_sig(key, "h1", "2026-11-25", "A001")
     assert sig != link_sig(key, "h2", "2026-11-24", "A001")
 

@@ -378,3 +378,6 @@ async def test_pings_never_take_a_prompts_answer(hall_of, demo_cfg, device):
         assert "error" not in results[-1], results
         await pad.watch.until(lambda: pad.prompt is not None, 5, "prompted")
     assert "stale" not in seen and "fault" not in seen
+    # and the listener does see this pad's states: silenced, it goes stale
+    pad.silent = True
+    await hall.watch.until(lambda: "stale" in seen, 10, "stale once it stops answering")
