@@ -35,8 +35,14 @@ def settle(keys: list[str], ready):
 
 
 def frames_loaded(app) -> bool:
+    """Rows in, and the table scrolled to the newest (the cursor goes there on load; the
+    scroll follows a refresh later: a snapshot taken between them showed the top rows)."""
     tables = app.screen.query("#frames")
-    return bool(tables) and tables.first().row_count > 0
+    if not tables:
+        return False
+    table = tables.first()
+    return (table.row_count > 0 and table.cursor_row == table.row_count - 1
+            and table.scroll_y == table.max_scroll_y)
 
 
 def logs_loaded(app) -> bool:
