@@ -15,8 +15,10 @@ import pytest
 
 from helpers import REPO
 
-DATE_BOUND = ["tests/test_idcard.py", "tests/test_engine.py", "tests/test_ratings.py",
-              "tests/test_queue_api.py", "tests/test_e2e.py", "tests/test_privacy.py",
+# Not here: tests whose hall calls a number (test_ratings, test_queue_api, test_e2e): the call
+# is spoken by espeak-ng through subprocess.run(timeout=...), whose wait sleeps, and under
+# libfaketime that sleep can fail with EINVAL (seen in CI). They run on the fixed day anyway.
+DATE_BOUND = ["tests/test_idcard.py", "tests/test_engine.py", "tests/test_privacy.py",
               "tests/test_diag.py::test_reader_card_is_shown_masked"]
 
 
