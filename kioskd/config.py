@@ -868,13 +868,13 @@ def _bx_options(opts: dict, at: str, c: _Checker) -> None:
                             f"{', '.join(bx.CARDS)}")
     if opts.get("area_unit", bx.UNIT_8PX) not in bx.UNITS:
         c.bad(f"{at}.area_unit", f"{opts['area_unit']!r} is not one of {', '.join(bx.UNITS)}")
-    unit = opts.get("area_unit") or (bx.area_unit(bx.CARDS[card]) if card in bx.CARDS else None)
+    unit = bx.configured_unit(card, opts.get("area_unit"))
     width = opts.get("width_px")
     if unit == bx.UNIT_8PX and width is not None and width % 8:
         c.bad(f"{at}.width_px", f"{width} is not a multiple of 8: "
                                 f"{card if card in bx.CARDS else 'this card'} counts width in 8 px")
-    if opts.get("align", "left") not in ("left", "right", "center"):
-        c.bad(f"{at}.align", f"{opts['align']!r} is not left, right or center")
+    if opts.get("align", "left") not in bx.ALIGNS:
+        c.bad(f"{at}.align", f"{opts['align']!r} is not one of {', '.join(bx.ALIGNS)}")
     mode, timeout = opts.get("run_mode", 0), opts.get("area_timeout_s", 5)
     if not 0 <= mode <= 5:
         c.bad(f"{at}.run_mode", f"{mode} is outside 0-5")

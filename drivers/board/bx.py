@@ -48,6 +48,14 @@ def area_unit(devtype: int) -> str:
     """How a card counts x and width: pixels on a BX-6K (61-68), 8-pixel units otherwise."""
     return UNIT_PX if 0x61 <= devtype <= 0x68 else UNIT_8PX
 
+
+def configured_unit(card: str, override: str | None) -> str | None:
+    """The unit a board's config fixes: `area_unit`, else the named card's; None for `auto`
+    (the controller's answers will say)."""
+    if override:
+        return override
+    return area_unit(CARDS[card]) if card in CARDS else None
+
 # the answer's error byte: stable code, and what a technician reads
 ERRORS = {0x01: ("board.bad_group", "command group error"),
           0x02: ("board.bad_command", "command not found"),
@@ -156,6 +164,7 @@ def foreign_family(raw: bytes) -> str | None:
 SHOW, SCROLL = 0x01, 0x03  # display effects: at once; moving left (a notice longer than the board)
 RUN_CYCLE = 0x00  # the vendor's default run mode; 02 deletes an area not updated in `timeout_s`
 ALIGN_LEFT, ALIGN_RIGHT, ALIGN_CENTER = 0x00, 0x01, 0x02  # bits 1-0 (the C header's TEXT_ALIGN_*)
+ALIGNS = {"left": ALIGN_LEFT, "right": ALIGN_RIGHT, "center": ALIGN_CENTER}
 _FIXED = 1 + 2 + 2 + 2 + 2 + 3 + 2 + 9  # an area's bytes before its text length
 _PX_FLAG = 0x8000  # x or width counted in pixels on a 5K card (the C source's high bit)
 

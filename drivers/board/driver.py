@@ -71,9 +71,6 @@ class BoardDriver(Driver):
         raise NotImplementedError
 
 
-ALIGN = {"left": bx.ALIGN_LEFT, "right": bx.ALIGN_RIGHT, "center": bx.ALIGN_CENTER}
-
-
 class BxBoardDriver(BoardDriver):
     type = "board.bx"
 
@@ -88,17 +85,14 @@ class BxBoardDriver(BoardDriver):
     def card(self) -> str | None:
         """The card model: as configured, else as the controller says in its answers."""
         card = self.cfg.options.get("card", "auto")
-        if card != "auto":
-            return card
-        return bx.MODELS.get(self.answered_type) if self.answered_type is not None else None
+        return card if card != "auto" else bx.MODELS.get(self.answered_type)
 
     @property
     def unit(self) -> str:
-        if "area_unit" in self.cfg.options:
-            return self.cfg.options["area_unit"]
-        card = self.card
+        o = self.cfg.options
         # a controller that names no model is taken for the sheet's BX-5K (8 px units)
-        return bx.area_unit(bx.CARDS[card]) if card in bx.CARDS else bx.UNIT_8PX
+        return (bx.configured_unit(o.get("card", "auto"), o.get("area_unit"))
+                or (bx.area_unit(self.answered_type) if self.card else bx.UNIT_8PX))
 
     def _area(self, text: bytes, number: int, y: int, width: int, height: int,
               effect: int = bx.SHOW) -> bx.Area:
@@ -106,7 +100,7 @@ class BxBoardDriver(BoardDriver):
         return bx.Area(text, number, 0, y, width, height, effect,
                        run_mode=o.get("run_mode", bx.RUN_CYCLE),
                        timeout_s=o.get("area_timeout_s", 5),
-                       align=ALIGN[o.get("align", "left")])
+                       align=bx.ALIGNS[o.get("align", "left")])
 
     @property
     def address(self) -> int:
