@@ -88,6 +88,7 @@ class Uplink:
         self.retry_s = RETRY_S
         self._heard = time.monotonic()  # the broker's last word to us (CONNACK, PUBACK, message)
         self._stopping = False
+        self._stopped = False  # paho's thread is gone; what it queued before must not run
         self.client = self._make_client()
 
     def _make_client(self) -> mqtt.Client:
@@ -139,6 +140,7 @@ class Uplink:
             await asyncio.get_running_loop().run_in_executor(None, info.wait_for_publish, timeout)
         self.client.disconnect()
         stop_loop(self.client)
+        self._stopped = True
 
     def notify(self) -> None:
         """New rows are in the journal."""
@@ -249,7 +251,13 @@ class Uplink:
     # --- paho callbacks (paho's thread) -> the loop ------------------------------------------
     def _call(self, fn, *args) -> None:
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(fn, *args)
+            self._loop.call_soon_threadsafe(self._unless_stopped, fn, args)
+
+    def _unless_stopped(self, fn, args: tuple) -> None:
+        # an ack paho queued just before it stopped would otherwise run after the hall closed
+        # its journal (a traceback at Ctrl-C, seen in CI's `kioskd sim` stop test)
+        if not self._stopped:
+            fn(*args)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         self._call(self._connected, reason_code.is_failure, str(reason_code))
