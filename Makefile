@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv bench docs clean mutate
+.PHONY: run test venv bench docs clean mutate install uninstall system-deps
 
 $(BIN)/kioskd: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -16,8 +16,21 @@ venv: $(BIN)/kioskd
 run: venv
 	$(BIN)/kioskd sim -c devices.toml --demo
 
-test: venv
+# the Debian packages the tests need: installed as root (or with sudo), else the apt-get line
+system-deps:
+	scripts/system-deps
+
+test: system-deps venv
 	$(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)  # -rs: which tests skipped, and why
+
+# a hall box: a venv in $(DESTDIR)$(PREFIX), the unit, udev rules, the kioskd user, and
+# /etc/kioskd/devices.toml from the example when there is none (scripts/install says it all)
+PREFIX ?= /opt/kioskd
+install:
+	DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) PY=$(PY) scripts/install install
+
+uninstall:
+	DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) scripts/install uninstall
 
 bench: venv
 	$(BIN)/python bench/run.py

@@ -130,7 +130,8 @@ class Embedded:
     async def start(self) -> None:
         from amqtt.broker import Broker
 
-        logging.getLogger("amqtt").setLevel(logging.WARNING)
+        for noisy in ("amqtt", "transitions"):  # transitions: the state machine amqtt runs on
+            logging.getLogger(noisy).setLevel(logging.WARNING)
         self.broker = Broker({
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from kioskd.config import DeviceConfig
+from kioskd.sim import glyphs
 
 FPS = 10
 
@@ -31,12 +32,6 @@ class StillPage:
     qr: str
 
 
-def _font(size: int):
-    from kioskd.sim.printer import _font as cjk
-
-    return cjk(size)
-
-
 def document(title: str, qr_text: str, size: tuple[int, int] = (420, 594)) -> np.ndarray:
     """An A4-proportioned page (BGR): a Chinese heading, lines of text, a QR of `qr_text`."""
     import qrcode
@@ -45,11 +40,10 @@ def document(title: str, qr_text: str, size: tuple[int, int] = (420, 594)) -> np
     w, h = size
     page = Image.new("RGB", (w, h), (250, 250, 246))
     draw = ImageDraw.Draw(page)
-    draw.text((30, 24), title, font=_font(26), fill=(20, 20, 20))
-    body = _font(15)
+    glyphs.draw_text(draw, (30, 24), title, 26, (20, 20, 20))
     for i, line in enumerate(["申请人：张*三", "事项：不动产登记", "材料：身份证复印件一份",
                               "经办窗口：1号窗口", "日期：2026年11月24日"]):
-        draw.text((30, 80 + 26 * i), line, font=body, fill=(40, 40, 40))
+        glyphs.draw_text(draw, (30, 80 + 26 * i), line, 15, (40, 40, 40))
     code = qrcode.QRCode(box_size=5, border=2)
     code.add_data(qr_text.encode("utf-8"))
     img = code.make_image().get_image().convert("RGB")
@@ -140,8 +134,10 @@ def write_video(path: Path, script: Script, fps: int = FPS) -> list[StillPage]:
 def cached_video(script: Script) -> tuple[Path, list[StillPage]]:
     """Each script's video is made once (a few seconds) and shared by every simulated hall
     after that, in $KIOSKD_SIM_CACHE (the tests: one folder a session) or the temp folder;
-    keyed by the code that draws it, so a changed twin never reuses an old video."""
-    key = hashlib.sha256(Path(__file__).read_bytes() + repr(script).encode()).hexdigest()[:16]
+    keyed by the code that draws it and the font it draws with, so a changed twin never reuses
+    an old video."""
+    source = Path(__file__).read_bytes() + Path(glyphs.__file__).read_bytes()
+    key = hashlib.sha256(source + repr((script, glyphs.cjk_font_path())).encode()).hexdigest()[:16]
     folder = Path(os.environ.get("KIOSKD_SIM_CACHE") or tempfile.gettempdir()) / "kioskd-sim-video"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{key}.avi"

@@ -1,17 +1,17 @@
 """Twin of an ESC/POS ticket printer: interprets what it receives (text with its alignment, size
 and weight, native QR codes, raster images, cuts) into tickets a test can read and a person can
-look at (`render()`, a PNG with a CJK font), and answers DLE EOT status queries and Automatic
+look at (`render()`, a PNG: `glyphs` draws the text), and answers DLE EOT status queries and Automatic
 Status Back from a settable state (paper near end or out, cover open, cutter jammed, offline)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kioskd.config import DeviceConfig
 from kioskd.drivers.printer.escpos import status_byte
+from kioskd.sim import glyphs
 from kioskd.sim.twin import Twin
 
 ESC, GS, DLE, FS, LF = 0x1B, 0x1D, 0x10, 0x1C, 0x0A
@@ -21,9 +21,6 @@ ESC_ARGS = {0x40: 0, 0x61: 1, 0x45: 1, 0x2D: 1, 0x21: 1, 0x4D: 1, 0x74: 1, 0x64:
 GS_ARGS = {0x21: 1, 0x42: 1, 0x68: 1, 0x77: 1, 0x48: 1, 0x66: 1, 0x61: 1, 0x62: 1, 0x4C: 2,
            0x57: 2}
 FS_ARGS = {0x26: 0, 0x2E: 0, 0x21: 1, 0x57: 1, 0x2D: 1, 0x43: 1}
-FONTS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-         "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-         "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 
 
 @dataclass
@@ -209,15 +206,6 @@ class EscposInterpreter:
 
 
 # --- a picture of a ticket ----------------------------------------------------------------------
-def _font(size: int):
-    from PIL import ImageFont
-
-    for path in FONTS:
-        if os.path.exists(path):
-            return ImageFont.truetype(path, size)
-    raise FileNotFoundError("no CJK font: apt-get install fonts-wqy-microhei")
-
-
 def render(ticket: PrintedTicket, width: int = 576):
     """The ticket as paper: a PIL image `width` dots wide (576 = 80 mm, 384 = 58 mm)."""
     import qrcode
@@ -226,11 +214,8 @@ def render(ticket: PrintedTicket, width: int = 576):
     parts: list[Any] = []
     for item in ticket.items:
         if isinstance(item, Line):
-            font = _font(24)
-            box = font.getbbox(item.text)
-            img = Image.new("L", (max(1, box[2]) + 2, 30), 255)
-            ImageDraw.Draw(img).text((0, 0), item.text, font=font, fill=0,
-                                     stroke_width=1 if item.bold else 0, stroke_fill=0)
+            img = Image.new("L", (max(1, glyphs.text_width(item.text, 24)) + 2, 30), 255)
+            glyphs.draw_text(ImageDraw.Draw(img), (0, 0), item.text, 24, 0, bold=item.bold)
             img = img.resize((img.width * item.width, img.height * item.height))
             parts.append((img, item.align))
         elif isinstance(item, QrCode):
