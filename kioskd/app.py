@@ -252,17 +252,12 @@ class Hall:
         watchdog = None
         interval = sdnotify.watchdog_interval()
         if interval:
-            watchdog = asyncio.create_task(self._watchdog(interval), name="watchdog")
+            watchdog = asyncio.create_task(sdnotify.watchdog(interval), name="watchdog")
         await self._stopping.wait()
         sdnotify.notify("STOPPING=1")
         if watchdog:
             watchdog.cancel()
         await self.stop()
-
-    async def _watchdog(self, interval: float) -> None:
-        while True:  # the loop answering at all is what the watchdog checks
-            sdnotify.notify("WATCHDOG=1")
-            await asyncio.sleep(interval)
 
     # --- the one path for commands -------------------------------------------------------------
     def now(self) -> datetime:

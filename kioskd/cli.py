@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from pathlib import Path
@@ -104,6 +105,22 @@ def cmd_diag(args) -> int:
     return asyncio.run(run(api or "http://127.0.0.1:8470", token, args.ascii))
 
 
+def cmd_devices(args) -> int:
+    from kioskd import inventory
+
+    cfg = None
+    if args.config or any(p.exists() for p in config_mod.DEFAULT_PATHS):
+        try:
+            cfg = _load(args.config)
+        except (ConfigError, FileNotFoundError, PermissionError) as exc:
+            print(f"kioskd devices: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+    inv = inventory.take(cfg, Path(args.sys), Path(args.dev))
+    print(json.dumps(inv.as_json(), ensure_ascii=False, indent=1) if args.json
+          else inventory.render(inv), end="" if not args.json else "\n")
+    return 0
+
+
 def cmd_command(args) -> int:
     from kioskd.central.command import run
 
@@ -140,6 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     p = add("verify-journal", cmd_verify_journal, "check the journal's hash chain")
     p.add_argument("--journal", help="journal file (default STATE/journal.sqlite3)")
 
+    p = add("devices", cmd_devices, "what is plugged in, which [[device]] each is, what is "
+                                    "absent, and blocks for the known ones no entry names")
+    p.add_argument("--json", action="store_true", help="for scripts")
+    p.add_argument("--sys", default="/sys", help=argparse.SUPPRESS)  # tests, chroots
+    p.add_argument("--dev", default="/dev", help=argparse.SUPPRESS)
     p = sub.add_parser("collect", help="the reference central collector: every hall's events "
                                        "into SQLite or PostgreSQL, acknowledged")
     p.add_argument("--broker", required=True, help="mqtt://host:port")

@@ -3,6 +3,7 @@ PyPI `sdnotify` package is unmaintained since 2017 and adds nothing)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 
@@ -29,3 +30,12 @@ def watchdog_interval() -> float | None:
     if not usec or not usec.isdigit() or (pid and pid.isdigit() and int(pid) != os.getpid()):
         return None
     return int(usec) / 2_000_000
+
+
+async def watchdog(interval: float) -> None:
+    """WATCHDOG=1 every `interval` seconds, from the event loop itself: a loop blocked (a
+    callback that never returns, a sync call on a dead port) sends none, and systemd restarts
+    the daemon after WatchdogSec. A ping from a thread would keep a hung hall alive."""
+    while True:
+        notify("WATCHDOG=1")
+        await asyncio.sleep(interval)

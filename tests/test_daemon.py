@@ -88,3 +88,36 @@ async def test_run_under_systemd_notify_and_sigterm(tmp_path, broker):
     out, err = await verify.communicate()
     assert verify.returncode == 0, err.decode()
     assert b"hash chain intact" in out
+
+
+async def test_the_watchdog_pings_stop_while_the_event_loop_is_blocked(tmp_path, monkeypatch):
+    """The pings come from the event loop: a loop stuck in a call that never returns must let
+    systemd's WatchdogSec run out. A ping from a thread would keep a hung hall alive."""
+    from kioskd import sdnotify
+
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify.sock"))
+    task = asyncio.create_task(sdnotify.watchdog(0.02))
+    try:
+        for _ in range(3):  # it pings while the loop runs
+            assert await _datagram(notify, 10) == "WATCHDOG=1"
+
+        def pending() -> int:
+            n = 0
+            while True:
+                try:
+                    notify.recv(64)
+                    n += 1
+                except BlockingIOError:
+                    return n
+
+        pending()
+        import time
+        time.sleep(0.3)  # the loop blocked on purpose, 15 ping periods long
+        assert pending() == 0, "pings went out while the event loop was blocked"
+        assert await _datagram(notify, 10) == "WATCHDOG=1"  # and again once it runs
+    finally:
+        task.cancel()
+        notify.close()
