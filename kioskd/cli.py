@@ -116,8 +116,10 @@ def cmd_devices(args) -> int:
             print(f"kioskd devices: {exc}", file=sys.stderr)
             return EXIT_CONFIG
     inv = inventory.take(cfg, Path(args.sys), Path(args.dev))
-    print(json.dumps(inv.as_json(), ensure_ascii=False, indent=1) if args.json
-          else inventory.render(inv), end="" if not args.json else "\n")
+    if args.json:
+        print(json.dumps(inv.as_json(), ensure_ascii=False, indent=1))
+    else:
+        print(inventory.render(inv), end="")
     return 0
 
 

@@ -125,10 +125,8 @@ def _by_id(dev: Path, folder: str) -> dict[str, str]:
 
 def _with_usb(f: Found, usb: Path | None) -> Found:
     if usb is not None:
-        f.vid, f.pid = _hex(_read(usb / "idVendor")), _hex(_read(usb / "idProduct"))
-        f.serial, f.usb_port = _read(usb / "serial"), usb.name
-        if known := KNOWN.get((f.vid, f.pid)):  # type: ignore[arg-type]
-            f.known, f.driver = known.name, known.driver
+        f.serial = _read(usb / "serial")
+        _with_usb_ids(f, _hex(_read(usb / "idVendor")), _hex(_read(usb / "idProduct")), usb.name)
     return f
 
 
@@ -223,7 +221,7 @@ def _virtual_bus() -> list[Found]:
     return out
 
 
-def _with_usb_ids(f: Found, vid: int, pid: int, port: str) -> Found:
+def _with_usb_ids(f: Found, vid: int | None, pid: int | None, port: str) -> Found:
     f.vid, f.pid, f.usb_port = vid, pid, port
     if known := KNOWN.get((vid, pid)):
         f.known, f.driver = known.name, known.driver
@@ -286,9 +284,9 @@ def take(cfg: Config | None, sys_root: Path = Path("/sys"), dev: Path = Path("/d
     candidates = [f for f in found if not f.configured and f.vid is not None and
                   (f.known or f.driver) and not (f.kind == "usb" and f.usb_port in ttys)
                   and (f.kind != "input" or f.looks_like_gun)]
-    if cfg:  # an adapter whose tty is configured is configured
-        used = {f.usb_port for f in found if f.configured and f.usb_port}
-        candidates = [f for f in candidates if f.usb_port not in used]
+    # an adapter whose tty is configured is configured
+    used = {f.usb_port for f in found if f.configured and f.usb_port}
+    candidates = [f for f in candidates if f.usb_port not in used]
     return Inventory(found, absent, present, network,
                      [_block(f, i + 1) for i, f in enumerate(candidates)])
 

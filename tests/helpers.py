@@ -48,6 +48,15 @@ class HallClock:
         self.now = self() + timedelta(**delta)
 
 
+async def read_until(stream, lines: list[str], done) -> None:
+    """A child's output lines into `lines` until `done(lines)`; fails, showing them, if the
+    child ends first. The caller bounds the wait (asyncio.timeout)."""
+    while not done(lines):
+        line = await stream.readline()
+        assert line, "the process exited:\n" + "".join(lines)
+        lines.append(line.decode())
+
+
 async def api(hall, method: str, path: str, body=None, role: str = "kiosk", **who):
     """One API call as a client of `role` (picked by `who`: window=, kiosk=); status and JSON."""
     import aiohttp

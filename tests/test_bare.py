@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import zxingcpp
 
-from helpers import REPO
+from helpers import REPO, read_until
 from kioskd.sim import camera, glyphs, printer
 
 
@@ -73,10 +73,8 @@ async def test_make_run_needs_no_system_package(tmp_path):
     lines: list[str] = []
     try:
         async with asyncio.timeout(90):
-            while not any(ln.startswith("demo: ") and "accepted" in ln for ln in lines):
-                line = await proc.stdout.readline()
-                assert line, "kioskd sim exited:\n" + "".join(lines)
-                lines.append(line.decode())
+            await read_until(proc.stdout, lines, lambda ls: any(
+                ln.startswith("demo: ") and "accepted" in ln for ln in ls))
         out = "".join(lines)
         assert re.search(r"broker\s+embedded at mqtt://", out), out
         assert "espeak-ng is not installed" in out and "chime" in out

@@ -17,9 +17,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from helpers import REPO
+from helpers import REPO, read_until
 
 PREFIX = "/opt/kioskd"
+READY = re.compile(r"kioskd\.supervisor: (\S+) \(\S+\) ready: ")
 ROOTS = {"kioskd": "kioskd", "kioskd.drivers": "drivers", "kioskd.sim": "sim"}
 
 
@@ -104,20 +105,13 @@ async def test_the_example_hall_runs_from_the_installed_venv(box, tmp_path):
     lines: list[str] = []
     try:
         async with asyncio.timeout(60):
-            while not any("Ctrl-C stops everything" in ln for ln in lines):
-                line = await proc.stdout.readline()
-                assert line, "kioskd sim exited:\n" + "".join(lines)
-                lines.append(line.decode())
+            # every device of the example hall says it is ready, from the installed code
+            await read_until(proc.stdout, lines, lambda ls: "Ctrl-C stops everything" in
+                             "".join(ls) and len(set(READY.findall("".join(ls)))) == 14)
             api = re.search(r"API\s+(http://\S+)/api/health", "".join(lines)).group(1)
-            n = len(re.findall(r"^  device ", "".join(lines), re.M))
             async with aiohttp.ClientSession() as http:
-                while True:  # every device of the example hall ready, from the installed code
-                    async with http.get(f"{api}/api/health") as r:
-                        health = await r.json()
-                    if health["devices"] == {"ready": 14}:
-                        break
-                    await asyncio.sleep(0.2)
-        assert n >= 12
+                async with http.get(f"{api}/api/health") as r:
+                    assert (await r.json())["devices"] == {"ready": 14}
         proc.send_signal(signal.SIGINT)
         rest = (await asyncio.wait_for(proc.stdout.read(), 20)).decode()
         assert await proc.wait() == 0, "".join(lines) + rest

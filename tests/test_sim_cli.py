@@ -12,7 +12,7 @@ import sys
 import aiohttp
 import pytest
 
-from helpers import REPO
+from helpers import REPO, read_until
 
 
 async def _sim(tmp_path, broker: str, *extra: str):
@@ -44,18 +44,14 @@ async def test_sim_serves_and_stops_clean(tmp_path, broker):
     lines: list[str] = []
     try:
         async with asyncio.timeout(30):
-            while not any("Ctrl-C stops everything" in ln for ln in lines):
-                line = await proc.stdout.readline()
-                assert line, "kioskd sim exited:\n" + "".join(lines)
-                lines.append(line.decode())
+            await read_until(proc.stdout, lines,
+                             lambda ls: any("Ctrl-C stops everything" in ln for ln in ls))
             api = re.search(r"API\s+(http://\S+)/api/health", "".join(lines)).group(1)
             async with aiohttp.ClientSession() as http:
                 async with http.get(f"{api}/api/health") as r:
                     assert r.status == 200
-            while not any(ln.startswith("demo: ") and "accepted" in ln for ln in lines):
-                line = await proc.stdout.readline()
-                assert line, "".join(lines)
-                lines.append(line.decode())
+            await read_until(proc.stdout, lines, lambda ls: any(
+                ln.startswith("demo: ") and "accepted" in ln for ln in ls))
         kids = _children(proc.pid)
         proc.send_signal(signal.SIGINT)
         rest = (await asyncio.wait_for(proc.stdout.read(), 10)).decode()
