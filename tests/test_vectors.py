@@ -155,6 +155,8 @@ def test_sam_commands(v):
     raw = hexbytes(v["bytes"])
     data = hexbytes(v.get("data", ""))
     assert sam.command(tuple(v["cmd"]), data) == raw
+    if "const" in v:  # the driver sends the module's constant, so the constant is the contract
+        assert getattr(sam, v["const"]) == tuple(v["cmd"])
     (frame,) = whole_and_bytewise(sam.SamCodec, raw)
     assert frame.command == tuple(v["cmd"]) and frame.payload[2:] == data
 
@@ -165,6 +167,16 @@ def test_sam_responses(v):
     (frame,) = whole_and_bytewise(sam.SamCodec, raw)
     assert (frame.sw3, frame.data) == (v["sw3"], hexbytes(v["data"]))
     assert sam.response(v["sw3"], hexbytes(v["data"])) == raw
+
+
+@pytest.mark.parametrize("v", SAM["status"], ids=[f"{v['sw3']:02X}" for v in SAM["status"]])
+def test_sam_status_codes(v):
+    err = sam.SamStatusError(v["sw3"])
+    assert (err.code, err.sw3) == (v["code"], v["sw3"])
+
+
+def test_every_sam_status_code_has_its_vector():
+    assert set(sam.STATUS_CODES) == {v["sw3"] for v in SAM["status"]} - {0x99}
 
 
 # --- barcode guns, protocols.md §3 ------------------------------------------------------------
