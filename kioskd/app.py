@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from kioskd import cardwords, config as config_mod
 from kioskd import sdnotify
+from kioskd.clockguard import ClockGuard
 from kioskd.commands import CentralCommands
 from kioskd.config import Config, state_dir
 from kioskd.drivers.base import DeviceInput, Driver
@@ -70,6 +71,8 @@ class Hall:
         self.backoff = backoff
         self.tz = cfg.hall.tz
         self.clock = clock or (lambda: datetime.now(self.tz))
+        # a test clock that is moved on says how far time truly passed (its own monotonic)
+        self.monotonic: Callable[[], float] = getattr(clock, "monotonic", time.monotonic)
         self.with_api = api
         self.drivers: dict[str, Driver] = {}
         self.supervisors: dict[str, Supervisor] = {}
@@ -103,7 +106,12 @@ class Hall:
         self.key = load_key(self.state_dir / "keys" / "holder.key")
         self.link_key = load_key(self.cfg.rating.link_key_file
                                  or self.state_dir / "keys" / "rating-link.key")
-        self.state = rebuild(self.cfg, self.journal, self.clock())
+        last = self.journal.last_ts()
+        self.guard = ClockGuard(timedelta(hours=self.cfg.hall.clock_jump_h),
+                                datetime.fromisoformat(last) if last else None,
+                                self.clock(), self.monotonic())
+        self._suspect_told = None
+        self.state = rebuild(self.cfg, self.journal, self.guard.floor.astimezone(self.tz))
         # central's commands are signed with this key; central holds the same one
         self.commands = CentralCommands(self, self._command_key(self.cfg))
         self._boot = self._count_boot()
@@ -261,7 +269,51 @@ class Hall:
 
     # --- the one path for commands -------------------------------------------------------------
     def now(self) -> datetime:
-        return self.clock()
+        """The hall's time: the wall clock while it is believed (clockguard), never going
+        back; a change of judgement is an event (central and the console hear of it)."""
+        t = self.guard.read(self.clock(), self.monotonic(), tickets_open=self._tickets_open)
+        t = t.astimezone(self.tz)
+        if self.guard.suspect != self._suspect_told and hasattr(self, "uplink"):
+            self._tell_clock(t)
+        return t
+
+    def _tickets_open(self) -> bool:
+        return any(t.status in ("waiting", "called", "serving", "held", "skipped")
+                   for t in self.state.tickets.values()) if hasattr(self, "state") else False
+
+    def _tell_clock(self, t: datetime, by: str | None = None) -> None:
+        s, told = self.guard.suspect, self._suspect_told
+        self._suspect_told = s
+        if s is not None and told is not None and s.direction == told.direction:
+            return  # still the same suspicion
+        if s is not None:
+            data = {"direction": s.direction, "wall": s.wall.isoformat(timespec="seconds"),
+                    "hall_time": s.reckoned.isoformat(timespec="seconds"), "skew_s": s.skew_s}
+            log.warning("clock: the wall clock says %s, %d s %s the hall's reckoning; the "
+                        "hall goes on by its own time (%s) until the clock agrees or a "
+                        "technician confirms it", s.wall.astimezone(self.tz).isoformat(" ", "seconds"),
+                        abs(s.skew_s), "ahead of" if s.direction == "forward" else "behind",
+                        t.isoformat(" ", "seconds"))
+            self._append("clock.suspect", data, t)
+        else:
+            log.warning("clock: %s; the hall's time is the wall clock again",
+                        f"confirmed by {by}" if by else "the wall clock agrees again")
+            self._append("clock.confirmed" if by else "clock.agreed",
+                         {"wall": t.isoformat(timespec="seconds"), **({"by": by} if by else {})}, t)
+
+    def confirm_clock(self, by: str) -> dict[str, Any]:
+        """A technician says the wall clock is right (the hall then takes its day from it)."""
+        self.guard.confirm(self.clock(), self.monotonic())
+        self._tell_clock(self.now(), by=by)
+        self.tick_soon()
+        return self.clock_view()
+
+    def clock_view(self) -> dict[str, Any]:
+        s = self.guard.suspect
+        if s is None:
+            return {"state": "ok"}
+        return {"state": "suspect", "direction": s.direction, "wall": s.wall.isoformat(timespec="seconds"),
+                "hall_time": s.reckoned.isoformat(timespec="seconds"), "skew_s": s.skew_s}
 
     async def execute(self, cmd: queue.Command) -> tuple[list[Envelope], list[dict[str, Any]]]:
         now = self.now()
@@ -290,7 +342,10 @@ class Hall:
 
     def record(self, type_: str, data: dict[str, Any]) -> Envelope:
         """Journal an event that is not a queue command (device.state)."""
-        env = self.journal.append([(type_, data)], ts=self.now().isoformat(timespec="milliseconds"))[0]
+        return self._append(type_, data, self.now())
+
+    def _append(self, type_: str, data: dict[str, Any], t: datetime) -> Envelope:
+        env = self.journal.append([(type_, data)], ts=t.isoformat(timespec="milliseconds"))[0]
         self._published(env)
         return env
 

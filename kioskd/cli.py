@@ -62,14 +62,20 @@ def cmd_verify_journal(args) -> int:
     if not path.exists():
         print(f"{path}: no journal", file=sys.stderr)
         return 1
+    from kioskd.ledger import audit
+
     journal = Journal(path, cfg.hall.id)
     bad = journal.verify()
     last = journal.last_seq
+    found = audit(journal)
     journal.close()
     if bad is not None:
         print(f"{path}: hash chain broken at seq {bad}", file=sys.stderr)
         return 1
-    print(f"{path}: ok, {last} rows, hash chain intact")
+    if found:
+        print("\n".join(f"{path}: {f}" for f in found), file=sys.stderr)
+        return 1
+    print(f"{path}: ok, {last} rows, hash chain intact, days forward, no number issued twice")
     return 0
 
 

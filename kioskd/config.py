@@ -53,6 +53,7 @@ class HallConfig:
     state_dir: Path | None = None
     retention_days: int = 30  # journal rows (they hold holder tokens) older than this are purged
     scan_retention_days: int = 7  # captured pages are citizens' papers: kept only this long
+    clock_jump_h: int = 6  # a wall clock leaping further while tickets are open is suspect
 
     @property
     def tz(self) -> ZoneInfo:
@@ -425,7 +426,7 @@ def _hall(raw: dict, c: _Checker) -> tuple[HallConfig, int]:
     if "hall" not in raw:
         c.bad("hall", "missing table [hall]")
     c.unknown_keys(t, {"id", "name", "timezone", "state_dir", "elderly_age", "retention_days",
-                       "scan_retention_days"}, "hall")
+                       "scan_retention_days", "clock_jump_h"}, "hall")
     hall_id = c.take(t, "id", str, "hall", default="hall")
     if hall_id and not re.fullmatch(r"[A-Za-z0-9_\-]+", hall_id):
         c.bad("hall.id", "use letters, digits, '-' and '_' only (it is part of MQTT topics)")
@@ -442,8 +443,9 @@ def _hall(raw: dict, c: _Checker) -> tuple[HallConfig, int]:
         c.bad("hall.elderly_age", f"{age} is not an age")
     keep = c.int_in(t, "retention_days", "hall", 30, 1, 3650)
     scans = c.int_in(t, "scan_retention_days", "hall", 7, 1, 3650)
+    jump = c.int_in(t, "clock_jump_h", "hall", 6, 1, 24 * 30)
     return HallConfig(hall_id, name, tz, Path(state_dir) if state_dir else None, keep,
-                      scans), age
+                      scans, jump), age
 
 
 def _queue(raw: dict, c: _Checker, elderly_age: int) -> QueuePolicy:

@@ -83,6 +83,11 @@ class Journal:
     def last_seq(self) -> int:
         return self._last_seq
 
+    def last_ts(self) -> str | None:
+        """The newest row's time: the hall's time never starts below it."""
+        row = self._db.execute("SELECT ts FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
     def append(self, events: Iterable[tuple[str, dict[str, Any]]], ts: str) -> list[Envelope]:
         """Append events in one durable transaction; all or none are written."""
         out: list[Envelope] = []

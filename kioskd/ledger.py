@@ -31,3 +31,26 @@ def rebuild(cfg: Config, journal: Journal, now: datetime) -> HallState:
     for env in rows:
         queue.evolve(state, env.type, env.data, datetime.fromisoformat(env.ts))
     return state
+
+
+def audit(journal: Journal) -> list[str]:
+    """What the hash chain cannot see: a day that goes back, a number issued twice in a day
+    (both what a wrong clock did before the clock guard). One sentence per finding."""
+    found: list[str] = []
+    day, issued, after = "", set(), 0
+    while rows := journal.read(after, 1000):
+        for env in rows:
+            d = env.data.get("next_day") if env.type == "stats.daily" else \
+                env.data.get("day") if env.type == "ticket.issued" else None
+            if d is None:
+                continue
+            if d < day:
+                found.append(f"seq {env.seq}: the day goes back from {day} to {d}")
+            if env.type == "ticket.issued":
+                key = (d, env.data.get("ticket"))
+                if key in issued:
+                    found.append(f"seq {env.seq}: ticket {key[1]} issued twice on {d}")
+                issued.add(key)
+            day = max(day, d)
+        after = rows[-1].seq
+    return found

@@ -35,6 +35,7 @@ class EngineHall:
         self.cfg = cfg
         self.now = now
         self.state = q.initial_state(cfg, now.date().isoformat())
+        self.day0 = self.state.day  # a rebuild starts here: the clock may since have gone back
         self.log: list[tuple[str, dict, datetime]] = []  # what the journal would hold
 
     def do(self, cmd, now: datetime | None = None) -> list[tuple[str, dict]]:
@@ -54,8 +55,7 @@ class EngineHall:
         return out
 
     def rebuilt(self):
-        fresh = q.initial_state(self.cfg, self.log[0][2].date().isoformat() if self.log
-                                else self.now.date().isoformat())
+        fresh = q.initial_state(self.cfg, self.day0)
         for type_, data, at in self.log:
             q.evolve(fresh, type_, data, at)
         return fresh

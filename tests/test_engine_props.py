@@ -1,6 +1,6 @@
 """Random sequences of hall operations against the queue engine (Hypothesis, stateful), checking
 after every step what must always hold: no ticket served twice, none lost, numbers unique and
-gap-free per category per day, priority order and anti-starvation kept, no two windows with one
+gap-free per category per day (whichever way the clock jumps), priority order and anti-starvation kept, no two windows with one
 ticket, and the state rebuilt from the events equal to the live one.
 
 `make test` runs the `ci` profile; `pytest --full` runs many more examples (see conftest)."""
@@ -105,6 +105,13 @@ class HallMachine(RuleBasedStateMachine):
     @rule(minutes=st.integers(0, 45))
     def time_passes(self, minutes):
         self.now += timedelta(minutes=minutes)
+        self.do(q.Tick())
+
+    @rule(hours=st.sampled_from([-24 * 30, -25, -3, -1, 1, 3, 25]))
+    def clock_jumps(self, hours):
+        """The wall clock is set back or on (no guard in front of the engine here): a day
+        already begun is never begun again, so no number of it is issued twice."""
+        self.now += timedelta(hours=hours)
         self.do(q.Tick())
 
     # --- what each event must respect ----------------------------------------------------------

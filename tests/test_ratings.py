@@ -22,10 +22,13 @@ class Clock:
     crossed without waiting): the fixed day at 10:00."""
 
     def __init__(self, tz):
-        self.now = datetime.combine(HALL_DAY, time(10), tz)
+        self.now = self.start = datetime.combine(HALL_DAY, time(10), tz)
 
     def __call__(self) -> datetime:
         return self.now
+
+    def monotonic(self) -> float:  # the test moves time on: it passes, the clock is not wrong
+        return (self.now - self.start).total_seconds()
 
 
 async def clocked(hall_of, cfg):

@@ -62,6 +62,7 @@ class ApiServer:
         r.add_get("/api/devices/{id}/frames", self.device_frames)
         r.add_get("/api/devices/{id}/last", self.device_last)
         r.add_get("/api/uplink", self.uplink)
+        r.add_post("/api/clock/confirm", self.confirm_clock)
         r.add_get("/api/logs", self.logs)
         r.add_get("/api/events", self.events)
         r.add_get("/api/openapi.json", self.openapi)
@@ -119,6 +120,7 @@ class ApiServer:
             "hall": self.hall.cfg.hall.id, "version": __version__,
             "devices": {st: states.count(st) for st in sorted(set(states))},
             "uplink": {"connected": self.hall.uplink.connected},
+            "clock": self.hall.clock_view(),
             "journal_seq": self.hall.journal.last_seq})
 
     async def devices(self, request: web.Request) -> web.Response:
@@ -372,7 +374,13 @@ class ApiServer:
         up = self.hall.uplink
         return web.json_response({**up.status(), "broker": f"{up.cfg.host}:{up.cfg.port}",
                                   "tls": up.cfg.tls, "prefix": up.prefix, "boot": up.boot,
-                                  "journal_seq": self.hall.journal.last_seq})
+                                  "journal_seq": self.hall.journal.last_seq,
+                                  "clock": self.hall.clock_view()})
+
+    async def confirm_clock(self, request: web.Request) -> web.Response:
+        """The technician checked the wall clock: the hall believes it again (audited)."""
+        client = self._need(request, "technician")
+        return web.json_response(self.hall.confirm_clock(client.name))
 
     async def logs(self, request: web.Request) -> web.Response:
         self._need(request, "technician")
@@ -464,6 +472,9 @@ OPENAPI: dict[str, Any] = {
                                               "length)", "technician")},
         "/api/uplink": {"get": _op("The central link: connected, backlog, acknowledged seq, "
                                    "reconnects, last error", "technician")},
+        "/api/clock/confirm": {"post": _op(
+            "The wall clock is right: end a clock.suspect, the hall's day follows the clock "
+            "again (audited as clock.confirmed)", "technician")},
         "/api/logs": {"get": _op("The daemon's last ?n= log lines (ID numbers masked)",
                                  "technician")},
         "/api/ratings": {"post": _op("Always refused (403 rating.pad_only) and audited: only the "

@@ -94,7 +94,8 @@ def age_lane(policy: QueuePolicy, age: int) -> str | None:
 
 
 def rollover_due(state: HallState, now: datetime) -> bool:
-    return now.date().isoformat() != state.day
+    """Days only go forward: a clock set back never reopens a past day (its numbers are taken)."""
+    return now.date().isoformat() > state.day
 
 
 # --- decide ----------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ class DiagApp(App):
         Binding("u", "switch_mode('uplink')", "Uplink"),
         Binding("l", "switch_mode('logs')", "Logs"),
         Binding("question_mark", "help", "Help"),
+        Binding("c", "confirm_clock", "Confirm clock", show=False),  # shown in the banner
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -103,6 +104,10 @@ class DiagApp(App):
         state = f"[red]not ready: {', '.join(down)}[/]" if down else \
             f"[green]{len(devices)} devices ready[/]"
         where = self.api.base.split("//", 1)[-1]
+        clock = up.get("clock") or {}
+        if clock.get("state") == "suspect":  # the hall runs on its own time: a technician's job
+            state += (f"  [b red]clock suspect: the wall clock says {escape(clock['wall'])}, "
+                      f"the hall reckons {escape(clock['hall_time'])} (c: confirm)[/]")
         return f"{self.hall or '?'} @ {where}  {link}  {state}"
 
     def _redraw(self) -> None:
@@ -113,6 +118,17 @@ class DiagApp(App):
     # --- navigation ----------------------------------------------------------------------------
     def open_device(self, dev_id: str) -> None:
         self.push_screen(DeviceScreen(dev_id))
+
+    async def action_confirm_clock(self) -> None:
+        """The technician checked the wall clock against a trusted one: the hall believes it."""
+        if ((self.data.get("uplink") or {}).get("clock") or {}).get("state") != "suspect":
+            return
+        try:
+            await self.api.post("/api/clock/confirm")
+        except DiagError as exc:
+            self.report(exc)
+            return
+        await self.refresh_data()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
