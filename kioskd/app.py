@@ -45,6 +45,7 @@ log = logging.getLogger("kioskd")
 CARD_FRESH_S = 120  # a card read at a kiosk is used for the next ticket within this time
 TEST_TICKET = "T000"  # the technician's test prompts and test tickets: never a real number
 TICK_S = 15
+TECHNICIAN_COMMANDS = frozenset({"test", "status", "ping", "capture", "clear"})  # no arguments
 EFFECT_NAMES = {queue.PrintTicket: "print", queue.ShowOnBoard: "show", queue.PromptRating: "prompt",
                 queue.CloseRating: "close", queue.Announce: "announce"}
 
@@ -132,7 +133,9 @@ class Hall:
 
     async def _start_uplink(self) -> None:
         self.uplink = Uplink(self.cfg.uplink, self.cfg.hall.id, self.journal, self.watch.changed,
-                             boot=self._boot, on_central=self.commands.received)
+                             boot=self._boot, on_central=self.commands.received,
+                             ack_key=self.commands.key,
+                             on_refused=lambda code, data: self.record("ack.refused", data))
         await self.uplink.start()
 
     def _command_key(self, cfg: Config) -> bytes:
@@ -179,6 +182,7 @@ class Hall:
         self.tz = cfg.hall.tz
         self.state = state
         self.commands.key = key
+        self.uplink.ack_key = key
         self.announcer.cfg = cfg.voice
         self._start_devices()
         if self.with_api and hasattr(self, "api"):
@@ -707,7 +711,13 @@ class Hall:
             return await driver.handle("show", text=str(args.get("text", ""))[:200])
         if command == "restore" and dev.type.startswith("board."):
             return await self.boards.restore(dev)
-        return await driver.handle(command, **args)
+        if command not in TECHNICIAN_COMMANDS:
+            # print, prompt, idle...: the hall's effects, built by the hall from its own state
+            # (a ticket, a prompt's seal), never from a request body
+            raise Refused("device.command_unknown", f"{command[:40]!r} is not a technician's "
+                          f"command; these are: {', '.join(sorted(TECHNICIAN_COMMANDS))}, "
+                          "print-test, prompt-test, pattern, show, restore, reconnect")
+        return await driver.handle(command)
 
     async def reconnect_device(self, dev_id: str) -> dict[str, Any]:
         """Close the device and open it again (a technician's "reconnect"), as after a drop."""

@@ -82,7 +82,7 @@ def cmd_verify_journal(args) -> int:
 def cmd_collect(args) -> int:
     from kioskd.central.collector import run
 
-    return run(args.broker, args.db, args.group)
+    return run(args.broker, args.db, args.group, args.keys)
 
 
 def cmd_diag(args) -> int:
@@ -178,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
                         "(pip install 'kioskd[central]')")
     p.add_argument("--group", default="kioskd-collect",
                    help="shared-subscription group: collectors of one group share the load")
+    p.add_argument("--keys", metavar="DIR",
+                   help="each hall's command key as DIR/HALL.key: acks are signed with it "
+                        "(a hall refuses an unsigned ack)")
     p.set_defaults(fn=cmd_collect)
 
     p = sub.add_parser("command", help="central's side: sign a command with the hall's key, send "

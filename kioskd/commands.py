@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 from datetime import timezone
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from kioskd import config as config_mod
+from kioskd import config as config_mod, jsonlimits
 from kioskd.engine import queue
 from kioskd.errors import ConfigError, KioskdError
 from kioskd.uplink.signed import CommandRefused, verify_appointments, verify_command
@@ -37,7 +36,7 @@ def _utc(t) -> str:
 def _said_id(payload: bytes) -> str | None:
     """The id a refused message claims, for the audit (cut short: it is the sender's text)."""
     try:
-        cid = json.loads(payload).get("id")
+        cid = jsonlimits.loads(payload).get("id")
     except (ValueError, AttributeError):
         return None
     return cid[:64] if isinstance(cid, str) else None

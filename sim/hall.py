@@ -48,6 +48,17 @@ class SimHall:
         self.device_broker: Any = None
         self.hall: Hall | None = None
 
+    def central_keys(self, hall: str) -> bytes | None:
+        """What central holds of this hall: its command key (acks and commands are signed
+        with it), read from where the daemon keeps it."""
+        if hall != self.cfg.hall.id:
+            return None
+        path = self.cfg.uplink.command_key_file or self.state / "daemon" / "keys" / "command.key"
+        try:
+            return bytes.fromhex(Path(path).read_text().strip())
+        except (OSError, ValueError):
+            return None
+
     async def start(self) -> Hall:
         try:
             if self._own_broker:
@@ -63,7 +74,8 @@ class SimHall:
                 user, password = self.central_login or ("", "")
                 self.central = Collector(self.broker.url, self.state / "central.sqlite3",
                                          group=None, client_id=f"sim-central-{id(self)}",
-                                         username=user, password=password)
+                                         username=user, password=password,
+                                         keys=self.central_keys)
                 self.central.start()
             devices = []
             for dev in self.cfg.devices:

@@ -23,7 +23,7 @@ def pytest_configure(config):
     import os
     import tempfile
 
-    from hypothesis import settings
+    from hypothesis import Phase, settings
 
     # the camera twin's videos: made once per test session in a folder of its own, never
     # shared with another session or another checkout
@@ -31,7 +31,12 @@ def pytest_configure(config):
 
     settings.register_profile("ci", max_examples=100)
     settings.register_profile("full", max_examples=1000)
-    settings.load_profile("full" if config.getoption("--full") else "ci")
+    # scripts/mutate: a mutant is killed by any failing example; shrinking it to the smallest
+    # one took most of a run's time (tens of seconds a mutant), so it is skipped there
+    settings.register_profile("mutate", max_examples=100,
+                              phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    profile = "full" if config.getoption("--full") else "ci"
+    settings.load_profile("mutate" if (REPO / ".mutating").exists() else profile)
 
 
 @pytest.fixture

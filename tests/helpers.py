@@ -114,6 +114,17 @@ def with_device(cfg, device_id: str, url: str | None = None, sim: dict | None = 
                                                   for d in cfg.devices))
 
 
+def command_key_of(state: Path):
+    """Central's key ring for one hall whose daemon keeps its state in `state`: the command key
+    it made there (central signs its acks with it)."""
+    def key(hall: str) -> bytes | None:
+        try:
+            return bytes.fromhex((Path(state) / "keys" / "command.key").read_text().strip())
+        except OSError:
+            return None
+    return key
+
+
 def tamper(db: Path, sql: str) -> None:
     """Edit a journal behind kioskd's back, as an attacker with the file would."""
     conn = sqlite3.connect(db)

@@ -49,7 +49,8 @@ async def test_only_centrals_ack_delivers_a_row(tmp_path, demo_cfg, broker, sub)
         # the broker took every row, and still none counts as delivered: no central has said
         # it stored them
         assert hall.journal.backlog() == last and hall.uplink.central_upto == 0
-        col = Collector(broker.url, tmp_path / "central.sqlite3", group=None)
+        col = Collector(broker.url, tmp_path / "central.sqlite3", group=None,
+                        keys=sim.central_keys)
         col.start()
         # central was not listening then: the hall sends again what it has not acknowledged
         # (on its next reconnect or restart); a restart here
@@ -101,7 +102,8 @@ async def test_at_most_10000_rows_go_out_ahead_of_centrals_ack(tmp_path, demo_cf
         seqs = sub.seqs()
         assert max(seqs) == AHEAD and set(range(first, AHEAD + 1)) <= set(seqs)
         assert hall.uplink.status()["sent_upto"] <= AHEAD
-        col = Collector(broker.url, tmp_path / "central.sqlite3", group=None)
+        col = Collector(broker.url, tmp_path / "central.sqlite3", group=None,
+                        keys=sim.central_keys)
         col.start()  # central acknowledges: the rest goes out
         await hall.watch.until(lambda: hall.journal.backlog() == 0, 30, "all delivered")
         assert set(range(first, last + 1)) <= set(stored(tmp_path / "central.sqlite3"))
@@ -167,7 +169,8 @@ def test_collector_deduplicates_and_finds_gaps(central_db, broker):
 
 async def test_collectors_of_one_group_share_the_load(tmp_path, demo_cfg, broker, central_db):
     db = central_db
-    cols = [Collector(broker.url, db, group="city", client_id=f"c{i}") for i in range(2)]
+    cols = [Collector(broker.url, db, group="city", client_id=f"c{i}",
+                      keys=lambda hall: sim.central_keys(hall)) for i in range(2)]
     for c in cols:
         c.start()
     sim = SimHall(demo_cfg, tmp_path / "hall", broker=broker, api_port=0, central=False)
@@ -269,7 +272,8 @@ async def test_rows_central_never_got_are_sent_again_without_a_reconnect(tmp_pat
     col = None
     try:
         await unheard(hall, sub, 20)
-        col = Collector(broker.url, tmp_path / "central.sqlite3", group=None)
+        col = Collector(broker.url, tmp_path / "central.sqlite3", group=None,
+                        keys=sim.central_keys)
         col.start()
         reconnects = hall.uplink.reconnects
         await hall.watch.until(lambda: hall.journal.backlog() == 0, 15, "sent again, acked")
@@ -279,4 +283,36 @@ async def test_rows_central_never_got_are_sent_again_without_a_reconnect(tmp_pat
     finally:
         if col:
             await asyncio.to_thread(col.stop)
+        await sim.stop()
+
+
+async def test_only_a_signed_ack_within_the_journal_is_obeyed(tmp_path, demo_cfg, broker, sub):
+    """`ack` lets a hall purge: anyone who can publish a forged `{"seq": 10**9}` would mark the
+    whole backlog delivered, never resent. Acks are signed with the hall's command key (central
+    holds it); an unsigned, wrongly signed, or beyond-the-journal ack is refused and audited."""
+    from kioskd.uplink.signed import sign_ack
+
+    sim = SimHall(demo_cfg, tmp_path / "hall", broker=broker, api_port=0, central=False)
+    hall = await sim.start()
+    try:
+        last = await unheard(hall, sub, 30)
+        topic = "kioskd/v1/demo-hall/ack"
+        key = sim.central_keys("demo-hall")
+        forged = [({"seq": 10**9}, "ack.unsigned"),
+                  ({"seq": last, "sig": sign_ack(b"k" * 32, "demo-hall", last)["sig"]},
+                   "ack.bad_signature"),
+                  (sign_ack(key, "demo-hall", last + 1000), "ack.beyond_journal"),
+                  ({"seq": [[[[1]]]] * 2, "sig": "x"}, "ack.malformed")]
+        for body, code in forged:
+            for _ in range(3):  # a flood: counted, audited once a minute per reason
+                sub.client.publish(topic, json.dumps(body), qos=1)
+            await hall.watch.until(lambda: any(e.data["code"] == code for e in hall.journal.read(
+                last) if e.type == "ack.refused"), 10, f"{code} audited")
+        assert hall.uplink.central_upto == 0 and hall.journal.delivered_upto() == 0
+        audits = [e.data["code"] for e in hall.journal.read(last) if e.type == "ack.refused"]
+        assert sorted(audits) == sorted(code for _, code in forged)
+        await hall.watch.until(lambda: hall.uplink.refused_acks == 12, 10, "every one counted")
+        sub.client.publish(topic, json.dumps(sign_ack(key, "demo-hall", last)), qos=1)
+        await hall.watch.until(lambda: hall.journal.delivered_upto() == last, 10, "a genuine ack")
+    finally:
         await sim.stop()

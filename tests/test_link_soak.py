@@ -21,7 +21,7 @@ from kioskd.central.collector import Collector
 from kioskd.journal import Journal
 from kioskd.sim.hall import SimHall
 from city import CENTRAL, HALLS
-from helpers import KIOSK_TOKEN, Subscriber, hall_toml
+from helpers import KIOSK_TOKEN, Subscriber, command_key_of, hall_toml
 from test_central import logged_in, produce, stored
 
 
@@ -133,7 +133,7 @@ async def test_daemon_sigkilled_mid_stream(tmp_path, city, full):
     state = tmp_path / "state"
     user, password = CENTRAL
     col = Collector(broker.url, tmp_path / "central.sqlite3", group=None, username=user,
-                    password=password)
+                    password=password, keys=command_key_of(state))
     col.start()
     seen = await Subscriber(broker.port, "kioskd/v1/k-hall/event/#", username=user,
                             password=password).start()

@@ -3,6 +3,7 @@ its condition known before a citizen's ticket fails, and no ticket lost when it 
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -154,3 +155,21 @@ async def test_a_58mm_printer_without_native_qr_prints_an_image_qr(hall_of, demo
     assert body["printed"]
     (image,) = printer.tickets[-1].images
     assert image.width <= 384 and printer.tickets[-1].qr == []
+
+
+async def test_a_reprint_gives_the_rating_link_only_to_the_kiosk_that_issued_it(psim):
+    """Numbers are sequential: were the QR (the signed later-rating link) given to any kiosk
+    token, one could collect every citizen's link. Another kiosk gets the ticket without it."""
+    hall, printer = psim.hall, psim.twin("printer-k1")
+    status, t = await api(hall, "POST", "/api/tickets", {"category": "A"})
+    assert status == 201 and t["qr"]
+    link = t["qr"]
+    status, other = await api(hall, "POST", f"/api/tickets/{t['ticket']}/reprint", {},
+                              kiosk="guide-1")
+    assert status == 200 and other["ticket"] == t["ticket"] and other["qr"] is None
+    assert link not in json.dumps(other)
+    status, own = await api(hall, "POST", f"/api/tickets/{t['ticket']}/reprint", {})
+    assert status == 200 and own["qr"] == link and own["printed"]
+    status, tech = await api(hall, "POST", f"/api/tickets/{t['ticket']}/reprint",
+                             {"kiosk": "kiosk-1"}, role="technician")
+    assert status == 200 and tech["qr"] == link

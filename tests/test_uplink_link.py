@@ -16,7 +16,7 @@ from kioskd import config
 from kioskd.app import Hall
 from kioskd.central.collector import Collector
 from kioskd.uplink.mqtt import REFUSED_RETRY_S
-from helpers import Subscriber, hall_toml
+from helpers import Subscriber, command_key_of, hall_toml
 from test_central import produce
 
 def hall_cfg(tmp_path: Path, uplink: str) -> config.Config:
@@ -33,7 +33,7 @@ async def test_tls_client_certificate_and_the_acl(tmp_path, city, pki):
         key_file = "{pki}/h1.key"
         """)
     col = Collector(city.url, tmp_path / "central.sqlite3", group=None, username="central",
-                    password="central-pw")
+                    password="central-pw", keys=command_key_of(tmp_path / "state"))
     col.start()
     hall = Hall(cfg, state=tmp_path / "state", api=False)
     watch = await Subscriber(city.port, "kioskd/v1/#", username="central",

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from kioskd import jsonlimits
 from kioskd.errors import FrameError
 
 PAD_TO_HOST = ("response", "rating")
@@ -41,9 +42,9 @@ class MessageCodec:
         if name not in self.kinds:
             return [FrameError(f"a message on subtopic {name!r} (expected {', '.join(self.kinds)})")]
         try:
-            obj = json.loads(payload)
-        except (UnicodeDecodeError, ValueError):
-            return [FrameError(f"a {name} message that is not JSON")]
+            obj = jsonlimits.loads(payload, max_bytes=64 * 1024)
+        except jsonlimits.JsonRefused as exc:
+            return [FrameError(f"a {name} message refused: {exc} ({exc.code})")]
         if not isinstance(obj, dict) or not isinstance(obj.get("transaction"), str):
             return [FrameError(f"a {name} message without a \"transaction\" string")]
         if name == "rating" and not _rating_ok(obj):

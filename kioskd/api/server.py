@@ -7,14 +7,16 @@ No role can submit a rating over HTTP: ratings come only from the pad bound to t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import json
 import logging
+import re
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from kioskd import __version__, cardwords
+from kioskd import __version__, cardwords, jsonlimits
 from kioskd.config import ApiClient
 from kioskd.engine import order, queue
 from kioskd.engine.stats import day_stats
@@ -29,6 +31,34 @@ def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": code, "message": message}, status=status)
 
 
+def _refusal(status: int, code: str, message: str) -> web.HTTPException:
+    """The same answer as `_error`, raised from a helper deep in a handler."""
+    return _HTTP[status](text=json.dumps({"error": code, "message": message}), content_type="application/json")
+
+
+_HTTP = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound,
+         415: web.HTTPUnsupportedMediaType}
+
+
+def _text(body: dict[str, Any], key: str, most: int, default: str | None = None) -> str | None:
+    """A string field of a body, or a 400 naming the field (a list where a string belongs, a
+    clerk name of 100 KB)."""
+    value = body.get(key, default)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _refusal(400, f"request.{key}", f"{key} must be a string")
+    if len(value) > most:
+        raise _refusal(400, f"request.{key}", f"{key} is at most {most} characters")
+    return value
+
+
+def _window_number(text: str | None) -> int | None:
+    """A window number from a path: ASCII digits only (int() takes '٣', and refuses 5,000
+    digits with a ValueError of its own), within what a hall has."""
+    return int(text) if text and re.fullmatch(r"[0-9]{1,4}", text) else None
+
+
 def _not_its_kiosk(client: ApiClient, kiosk: str | None) -> web.Response | None:
     """A kiosk's token acts for that kiosk only (its card, its printer, its tickets)."""
     if client.role == "kiosk" and kiosk != client.kiosk:
@@ -36,12 +66,34 @@ def _not_its_kiosk(client: ApiClient, kiosk: str | None) -> web.Response | None:
     return None
 
 
+@web.middleware
+async def _log_refusals(request: web.Request, handler):
+    """One line per refused request, with its code: what a technician greps for."""
+    try:
+        resp = await handler(request)
+    except web.HTTPException as exc:
+        if 400 <= exc.status < 500:
+            _log_refusal(request, exc.status, exc.text or "")
+        raise
+    if 400 <= resp.status < 500:
+        _log_refusal(request, resp.status, getattr(resp, "text", None) or "")
+    return resp
+
+
+def _log_refusal(request: web.Request, status: int, text: str) -> None:
+    try:
+        code = json.loads(text).get("error", "")
+    except (ValueError, AttributeError):
+        code = ""
+    log.info("api: %s %s refused: %d %s", request.method, request.path[:80], status, code)
+
+
 class ApiServer:
     def __init__(self, hall):
         self.hall = hall
         self.clients = hall.cfg.api.clients
         self._sockets: set[web.WebSocketResponse] = set()
-        self.app = web.Application(middlewares=[self._auth])
+        self.app = web.Application(middlewares=[_log_refusals, self._auth])
         r = self.app.router
         r.add_get("/api/health", self.health)
         r.add_get("/api/devices", self.devices)
@@ -135,15 +187,15 @@ class ApiServer:
     async def tickets(self, request: web.Request) -> web.Response:
         client = self._need(request, "kiosk", "technician")
         body = await self._json(request)
-        category, kiosk = body.get("category"), body.get("kiosk", client.kiosk)
-        if not isinstance(category, str):
+        category, kiosk = _text(body, "category", 16), _text(body, "kiosk", 64, client.kiosk)
+        if category is None:
             return _error(400, "request.category", "body needs {\"category\": \"A\"}")
         if (refused := _not_its_kiosk(client, kiosk)) is not None:
             return refused
         place = {k.id: k for k in self.hall.cfg.kiosks}.get(kiosk) if kiosk else None
         if kiosk is not None and place is None:
             return _error(400, "request.kiosk", f"no kiosk {kiosk!r}")
-        lane = body.get("priority")
+        lane = _text(body, "priority", 16)
         if lane is not None and lane not in queue.REQUESTABLE_LANES:
             return _error(400, "request.priority",
                           f"priority is one of {', '.join(queue.REQUESTABLE_LANES)}")
@@ -182,12 +234,10 @@ class ApiServer:
         just read at the kiosk."""
         client = self._need(request, "kiosk", "technician")
         body = await self._json(request)
-        kiosk = body.get("kiosk", client.kiosk)
+        kiosk = _text(body, "kiosk", 64, client.kiosk)
         if (refused := _not_its_kiosk(client, kiosk)) is not None:
             return refused
-        code = body.get("code")
-        if code is not None and not isinstance(code, str):
-            return _error(400, "request.code", "code is a string")
+        code = _text(body, "code", 64)
         try:
             holder = self.hall.take_card(kiosk) if kiosk else None
             return self._issued(holder, *await self.hall.execute(
@@ -232,7 +282,7 @@ class ApiServer:
         t = state.tickets.get(request.match_info["number"])
         if t is None or t.status in ("finished", "void"):
             return _error(404, "ticket.unknown", "no such ticket waiting today")
-        kiosk = body.get("kiosk", client.kiosk) or t.kiosk
+        kiosk = _text(body, "kiosk", 64, client.kiosk) or t.kiosk
         if (refused := _not_its_kiosk(client, kiosk)) is not None:
             return refused
         if kiosk not in {k.id for k in self.hall.cfg.kiosks}:
@@ -241,12 +291,17 @@ class ApiServer:
         text = self.hall.ticket_text(t.number, state.categories[t.category].name, ahead,
                                      order.estimated_wait(state, t.category, ahead),
                                      t.issued_at.isoformat())
+        # the QR is the citizen's signed link to rate later: numbers are sequential, so it goes
+        # only to the kiosk that issued the ticket (or a technician), never to any kiosk asking
+        if client.role != "technician" and (t.kiosk is None or client.kiosk != t.kiosk):
+            text = dataclasses.replace(text, qr="")
         result = await self.hall.print_at(kiosk, text)
         log.info("ticket %s reprinted at %s: %s", t.number, kiosk,
                  "printed" if result.get("printed") else result.get("error"))
         return web.json_response({"ticket": t.number, "printed": bool(result.get("printed")),
                                   "print_error": result.get("error"),
-                                  "on_screen": not result.get("printed"), "qr": text.qr})
+                                  "on_screen": not result.get("printed"),
+                                  "qr": text.qr or None})
 
     async def appointments(self, request: web.Request) -> web.Response:
         """The hall's appointments, uploaded until central sends them. An item's `id_number`
@@ -257,30 +312,28 @@ class ApiServer:
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             return _error(400, "request.items", "body needs {\"version\", \"items\": [...]}")
         try:
-            env = await self.hall.load_appointments(str(body.get("version", "")), items)
+            env = await self.hall.load_appointments(_text(body, "version", 64, "") or "", items)
         except Refused as exc:
             return _error(400, exc.code, str(exc))
         return web.json_response({"loaded": len(items), "seq": env.seq})
 
     async def window(self, request: web.Request) -> web.Response:
         client = self._need(request, "clerk", "technician")
-        try:
-            n = int(request.match_info["n"])
-        except ValueError:
-            return _error(404, "window.unknown", "window numbers are integers")
+        n = _window_number(request.match_info["n"])
+        if n is None:
+            return _error(404, "window.unknown", "window numbers are 1 to 4 digits")
         if client.role == "clerk" and client.window != n:
             return _error(403, "auth.window", f"this token belongs to window {client.window}")
         body = await self._json(request)
         for key in ("ticket", "to_category", "case_no"):
-            if body.get(key) is not None and not isinstance(body[key], str):
-                return _error(400, f"request.{key}", f"{key} is a string")
+            _text(body, key, 64)
         to_window = body.get("to_window")
         if to_window is not None and (not isinstance(to_window, int) or isinstance(to_window, bool)):
             return _error(400, "request.to_window", "to_window is a window number")
         if request.match_info["action"] in ("scan", "document"):
             return await self._scan(n, request.match_info["action"])
         # a clerk signs in as themself; a technician may name the clerk
-        clerk = client.name if client.role == "clerk" else body.get("clerk")
+        clerk = client.name if client.role == "clerk" else _text(body, "clerk", 32)
         staff_no = next((c.staff_no for c in self.hall.cfg.api.clients
                          if c.role == "clerk" and c.name == clerk), "")
         cmd = queue.WindowAction(n, request.match_info["action"], ticket=body.get("ticket"),
@@ -304,7 +357,7 @@ class ApiServer:
         n = request.match_info.get("n")
         self.hall.refuse_rating(
             "rating.pad_only", via="api", client=client.name, role=client.role,
-            window=int(n) if n and n.isdigit() else client.window,
+            window=_window_number(n) or client.window,
             ticket=ticket[:16] if isinstance(ticket, str) else None,
             level=level if isinstance(level, int) and not isinstance(level, bool) else None)
         return _error(403, "rating.pad_only", "only the citizen rates, on the window's pad")
@@ -334,8 +387,8 @@ class ApiServer:
                 driver.id, request.match_info["command"], args)})
         except DeviceError as exc:
             return _error(409, exc.code, str(exc))
-        except (TypeError, KeyError) as exc:
-            return _error(400, "request.args", f"bad arguments: {exc}")
+        except Refused as exc:
+            return _error(404, exc.code, str(exc))
 
     def _driver(self, request: web.Request):
         self._need(request, "technician")
@@ -406,18 +459,21 @@ class ApiServer:
 
     @staticmethod
     async def _json(request: web.Request) -> dict[str, Any]:
+        """The body as a JSON object, or a 4xx that says what is wrong with it (never a 500:
+        an unknown charset, bytes that are not UTF-8 and a nesting bomb included)."""
         if not request.can_read_body:
             return {}
+        charset = (request.charset or "utf-8").lower().replace("_", "-")
+        if charset not in ("utf-8", "utf8"):
+            raise _refusal(415, "request.charset", f"the body must be UTF-8, not {charset[:40]!r}")
         try:
-            body = await request.json()
-        except json.JSONDecodeError:
-            raise web.HTTPBadRequest(text=json.dumps(
-                {"error": "request.json", "message": "the body is not JSON"}),
-                content_type="application/json") from None
+            body = jsonlimits.loads(await request.read())
+        except jsonlimits.JsonRefused as exc:
+            code = "request.json" if exc.code == "json.invalid" else \
+                "request." + exc.code.split(".", 1)[1]
+            raise _refusal(400, code, f"the body: {exc}") from None
         if not isinstance(body, dict):
-            raise web.HTTPBadRequest(text=json.dumps(
-                {"error": "request.json", "message": "the body must be a JSON object"}),
-                content_type="application/json")
+            raise _refusal(400, "request.json", "the body must be a JSON object")
         return body
 
     async def openapi(self, request: web.Request) -> web.Response:

@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -29,18 +30,41 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from kioskd import jsonlimits
 from kioskd.central.store import open_store
 from kioskd.pahofix import stop_loop
+from kioskd.uplink.signed import sign_ack
 
 log = logging.getLogger("kioskd.central")
 
 ACK_EVERY_S = 0.05  # acknowledgements are coalesced: one per hall per 50 ms at most
 
 
+class HallKeys:
+    """Each hall's command key, which central holds (the hall's `command_key_file`), as
+    `DIR/{hall}.key` (hex, as the hall writes it); read when first needed, so a hall added to
+    the folder is signed for without a restart."""
+
+    def __init__(self, folder: Path | str):
+        self.folder = Path(folder)
+        self._keys: dict[str, bytes] = {}
+
+    def __call__(self, hall: str) -> bytes | None:
+        if hall not in self._keys:
+            try:
+                self._keys[hall] = bytes.fromhex((self.folder / f"{hall}.key").read_text().strip())
+            except (OSError, ValueError):
+                return None
+        return self._keys[hall]
+
+
 class Collector:
     def __init__(self, broker: str, db: Path | str, *, group: str | None = "kioskd-collect",
                  client_id: str = "", username: str = "", password: str = "",
-                 topic_root: str = "kioskd/v1"):
+                 topic_root: str = "kioskd/v1",
+                 keys: Callable[[str], bytes | None] | Path | str | None = None):
+        self.keys = keys if callable(keys) else HallKeys(keys) if keys else (lambda hall: None)
+        self._unsigned_told: set[str] = set()
         u = urlsplit(broker)
         self.host, self.port = u.hostname or "127.0.0.1", u.port or 1883
         self.group, self.root = group, topic_root
@@ -102,9 +126,9 @@ class Collector:
         parts = msg.topic.split("/")
         hall = parts[2] if len(parts) > 3 else ""
         try:
-            body = json.loads(msg.payload)
-        except ValueError:
-            log.warning("collector: %s: not JSON, dropped", msg.topic)
+            body = jsonlimits.loads(msg.payload)
+        except ValueError as exc:
+            log.warning("collector: %s: %s, dropped", msg.topic[:120], exc)
             return
         if parts[-1] == "state":
             with self._lock:
@@ -142,9 +166,15 @@ class Collector:
             halls, self._dirty = self._dirty, set()
             ups = {h: self.db.upto(h) for h in halls}
         for hall, upto in ups.items():
+            key = self.keys(hall)
+            if key is None and hall not in self._unsigned_told:
+                self._unsigned_told.add(hall)
+                log.error("collector: no command key for hall %s: its acks go unsigned and the "
+                          "hall refuses them (resending everything); put the key in the keys "
+                          "folder as %s.key", hall, hall)
+            body = sign_ack(key, hall, upto) if key else {"seq": upto}
             # retained: a hall that restarts learns at once how far central has it
-            self.client.publish(f"{self.root}/{hall}/ack", json.dumps({"seq": upto}), qos=1,
-                                retain=True)
+            self.client.publish(f"{self.root}/{hall}/ack", json.dumps(body), qos=1, retain=True)
 
     # --- reports -------------------------------------------------------------------------------
     def gaps(self, hall: str) -> list[tuple[int, int]]:
@@ -163,9 +193,9 @@ class Collector:
             return self.db.upto(hall)
 
 
-def run(broker: str, db: str, group: str) -> int:
+def run(broker: str, db: str, group: str, keys: str | None = None) -> int:
     """`kioskd collect`: run until Ctrl-C, reporting gaps every minute."""
-    col = Collector(broker, db, group=group)
+    col = Collector(broker, db, group=group, keys=keys)
     col.start()
     log.info("collector: %s -> %s (group %s)", broker, db, group)
     try:

@@ -407,9 +407,11 @@ def _load_appointments(state: HallState, cmd: LoadAppointments) -> list[Event]:
         except (KeyError, TypeError, ValueError) as exc:
             raise Refused("appointments.item", f"item {i}: needs code, category, start and end "
                                                f"as ISO times with offset ({exc})") from None
+        if len(code) > 64:
+            raise Refused("appointments.item", f"item {i}: a code is at most 64 characters")
         if cat not in state.categories:
-            raise Refused("appointments.item", f"item {i}: no category {cat!r}")
-        if start.tzinfo is None or not start < end:
+            raise Refused("appointments.item", f"item {i}: no category {cat[:16]!r}")
+        if start.tzinfo is None or end.tzinfo is None or not start < end:  # naive < aware raises
             raise Refused("appointments.item", f"item {i}: start must be before end, with offset")
         items.append({"code": code, "category": cat, "start": start.isoformat(),
                       "end": end.isoformat(), "holder": item.get("holder")})

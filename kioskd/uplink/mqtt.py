@@ -32,6 +32,7 @@ from kioskd import __version__
 from kioskd.config import UplinkConfig
 from kioskd.journal import Journal
 from kioskd.pahofix import stop_loop
+from kioskd.uplink.signed import CommandRefused, verify_ack
 
 log = logging.getLogger("kioskd.uplink")
 
@@ -43,6 +44,7 @@ HANDED = 200
 AHEAD = 10_000  # rows sent beyond central's acknowledgement, at most
 RESEND_S = 3.0  # central's ack stalled this long with rows out: send them again ...
 RESEND_MAX_S = 120.0  # ... waiting twice as long each time while central stays silent
+REFUSAL_EVERY_S = 60.0  # a flood of forged acks is one audit row a minute per reason, not a flood
 RETRY_S = (1.0, 8.0)  # reconnect backoff, doubling from the first to the cap (jittered)
 REFUSED_RETRY_S = (60.0, 300.0)  # the broker refused our credentials: no use asking often
 AUTH_REFUSED = {"Bad user name or password", "Not authorized", "Client identifier not valid",
@@ -60,8 +62,14 @@ def rfc3339(t: float) -> str:
 class Uplink:
     def __init__(self, cfg: UplinkConfig, hall: str, journal: Journal,
                  on_change: Callable[[], None] = lambda: None, boot: int = 0,
-                 on_central: Callable[[str, bytes], None] = lambda suffix, payload: None):
+                 on_central: Callable[[str, bytes], None] = lambda suffix, payload: None,
+                 ack_key: bytes | None = None,
+                 on_refused: Callable[[str, dict[str, Any]], None] = lambda code, data: None):
         self.cfg = cfg
+        self.ack_key = ack_key  # central signs its acks with the hall's command key
+        self.on_refused = on_refused  # an ack not obeyed: the hall audits it
+        self.refused_acks = 0
+        self._refusal_told: dict[str, float] = {}  # code -> when last audited
         self.on_central = on_central  # ("cmd/OP" | "appointments", payload), on the loop
         self.hall = hall
         self.journal = journal
@@ -151,7 +159,7 @@ class Uplink:
                 "delivered_upto": self.journal.delivered_upto(), "central_upto": self.central_upto,
                 "sent_upto": self._sent_upto, "in_flight": len(self._inflight),
                 "reconnects": self.reconnects, "retry_s": list(self.retry_s),
-                "last_error": self._last_error}
+                "refused_acks": self.refused_acks, "last_error": self._last_error}
 
     def answer(self, op: str, body: dict[str, Any]) -> None:
         """A reply to central's command, on cmd-result/{op} (QoS 1, not kept)."""
@@ -344,20 +352,32 @@ class Uplink:
         if len(self._inflight) <= HANDED // 2:
             self._wake.set()  # paho's queue runs low: hand it more
 
+    def _refuse_ack(self, code: str, why: str, seq: int | None) -> None:
+        """Logged and audited (`ack.refused`) once a minute per code; every one counted."""
+        self.refused_acks += 1
+        now = time.monotonic()
+        if now - self._refusal_told.get(code, -REFUSAL_EVERY_S) < REFUSAL_EVERY_S:
+            return
+        self._refusal_told[code] = now
+        log.error("uplink: ack refused (%s): %s", code, why)
+        self.on_refused(code, {"code": code, "seq": seq, "refused_so_far": self.refused_acks})
+
     def _central_ack(self, payload: bytes) -> None:
         try:
-            seq = json.loads(payload)["seq"]
-        except (ValueError, KeyError, TypeError):
-            log.warning("uplink: an ack that is not {\"seq\": N}: ignored")
+            seq = verify_ack(self.ack_key, self.hall, payload)
+        except CommandRefused as exc:
+            self._refuse_ack(exc.code, str(exc), None)
             return
-        if not isinstance(seq, int) or seq <= self.central_upto:
+        if seq <= self.central_upto:
             return
         if seq > self.journal.last_seq:
-            # central holds rows this journal does not: a wiped state folder reusing seqs
-            # that central already has would be dropped there as duplicates
-            log.error("uplink: central acknowledges seq %d, but this journal ends at %d: was "
-                      "the state folder replaced?", seq, self.journal.last_seq)
-            seq = self.journal.last_seq
+            # never applied: it would mark rows delivered (and purge them) that central has
+            # not got. A genuine one means central holds rows this journal does not — a wiped
+            # state folder reusing seqs that central already has
+            self._refuse_ack("ack.beyond_journal", f"central acknowledges seq {seq}, but this "
+                             f"journal ends at {self.journal.last_seq}: was the state folder "
+                             "replaced?", seq)
+            return
         self.central_upto = seq
         self.journal.mark_delivered_upto(seq)
         self._wake.set()

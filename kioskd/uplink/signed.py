@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from kioskd import jsonlimits
 from kioskd.errors import KioskdError
 
 OPS = ("announce", "window.pause", "window.resume", "device.test", "config.reload",
@@ -75,9 +76,9 @@ def sign_appointments(key: bytes, hall: str, version: int, items: list[dict[str,
 
 def _body(payload: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(payload)
-    except ValueError:
-        raise CommandRefused("not JSON", "cmd.malformed") from None
+        body = jsonlimits.loads(payload)
+    except jsonlimits.JsonRefused as exc:
+        raise CommandRefused(f"refused: {exc} ({exc.code})", "cmd.malformed") from None
     if not isinstance(body, dict):
         raise CommandRefused("not a JSON object", "cmd.malformed")
     return body
@@ -136,3 +137,28 @@ def verify_appointments(key: bytes | None, hall: str, payload: bytes) -> tuple[i
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise CommandRefused("items must be a list of objects", "cmd.malformed")
     return version, items
+
+
+def sign_ack(key: bytes, hall: str, seq: int) -> dict[str, Any]:
+    """Central's acknowledgement: it stored every row up to `seq`. Signed, because an ack is
+    what lets the hall purge: a forged `{"seq": 10**9}` would mark the whole backlog delivered.
+    A replayed genuine ack is harmless (acks only move forward), so it carries no id or expiry."""
+    return {"seq": seq, "sig": mac(key, hall, "ack", {"seq": seq})}
+
+
+def verify_ack(key: bytes | None, hall: str, payload: bytes) -> int:
+    """The seq of a genuine ack; else CommandRefused (ack.malformed, ack.unsigned,
+    ack.bad_signature)."""
+    try:
+        body = jsonlimits.loads(payload, max_bytes=4096)
+    except jsonlimits.JsonRefused as exc:
+        raise CommandRefused(f"an ack that is not JSON: {exc}", "ack.malformed") from None
+    seq = body.get("seq") if isinstance(body, dict) else None
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise CommandRefused('an ack that is not {"seq": N, "sig": ...}', "ack.malformed")
+    if not body.get("sig"):
+        raise CommandRefused("an unsigned ack", "ack.unsigned")
+    if key is None or not isinstance(body["sig"], str) or \
+            not hmac.compare_digest(body["sig"], mac(key, hall, "ack", {"seq": seq})):
+        raise CommandRefused("an ack whose signature does not match", "ack.bad_signature")
+    return seq
