@@ -219,10 +219,12 @@ class Hall:
         """SIGHUP (systemctl reload): the config file again; a broken one changes nothing."""
         try:
             cfg = config_mod.load(self.cfg.path)
+            await self.reload(cfg)
         except ConfigError as exc:
             log.error("config not reloaded, the running one stays:\n%s", exc)
-            return
-        await self.reload(cfg)
+        except Exception as exc:  # noqa: BLE001 - whatever the file holds, the hall runs on
+            log.error("config not reloaded, the running one stays: %s: %s",
+                      type(exc).__name__, str(exc)[:300])
 
     def _count_boot(self) -> int:
         """The daemon's starts, kept in the state folder: `state` carries it so that central

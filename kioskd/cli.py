@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -41,6 +42,9 @@ def cmd_run(args) -> int:
     from kioskd.app import Hall
 
     cfg = _load(args.config)
+    # the journal holds holder tokens, scans are citizens' papers: the daemon's own files are
+    # its own (0600, folders 0700) however it is started, not only under the unit's UMask
+    os.umask(0o077)
     asyncio.run(Hall(cfg).serve())
     return 0
 
@@ -48,6 +52,7 @@ def cmd_run(args) -> int:
 def cmd_sim(args) -> int:
     from kioskd.sim.run import run_sim
 
+    os.umask(0o077)  # as `kioskd run`: a simulated hall's journal and scans are as private
     cfg = _load(args.config)
     state = Path(args.state) if args.state else config_mod.state_dir(cfg) / "sim"
     return asyncio.run(run_sim(cfg, state, broker=args.broker, demo=args.demo,

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kioskd import jsonlimits
 from kioskd.drivers.printer.escpos import FIELDS, FOOTER
 from kioskd.drivers.registry import TYPES
 from kioskd.errors import ConfigError
@@ -334,6 +335,10 @@ def find_config(path: str | os.PathLike | None) -> Path:
     return DEFAULT_PATHS[0]
 
 
+# TOML strings, skipped when counting nesting: basic and literal, one line or three quotes
+_STRINGS_TOML = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
+
+
 def load(path: str | os.PathLike) -> Config:
     """Read and validate a devices.toml; raise ConfigError listing every problem."""
     path = Path(path)
@@ -343,6 +348,14 @@ def load(path: str | os.PathLike) -> Config:
         raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+    # Windows editors save UTF-8 with a byte-order mark; TOML has none, tomllib calls it an
+    # "invalid statement (column 1)". It carries no meaning: read past it.
+    text = text.removeprefix("\ufeff")
+    if (deep := jsonlimits.depth(_STRINGS_TOML.sub("", text))) > jsonlimits.MAX_DEPTH:
+        # tomllib recurses per level: 50,000 nested arrays are a RecursionError, not a syntax
+        # error, and a reload on SIGHUP would die of it
+        raise ConfigError([f"{path}: arrays or tables nested {deep} deep; at most "
+                           f"{jsonlimits.MAX_DEPTH}"])
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -438,6 +451,9 @@ def _hall(raw: dict, c: _Checker) -> tuple[HallConfig, int]:
         c.bad("hall.timezone", f"unknown time zone {tz!r} (e.g. Asia/Shanghai)")
         tz = "Asia/Shanghai"
     state_dir = c.take(t, "state_dir", str, "hall", required=False)
+    if state_dir and Path(state_dir).exists() and not Path(state_dir).is_dir():
+        c.bad("hall.state_dir", f"{state_dir} is a file, not a folder (the journal, keys and "
+                                "scans live in it)")
     age = c.take(t, "elderly_age", int, "hall", required=False, default=60)
     if not 0 < age < 150:
         c.bad("hall.elderly_age", f"{age} is not an age")
@@ -586,9 +602,12 @@ def _host_port(value: str, keypath: str, c: _Checker) -> tuple[str, int]:
 
 def _api(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[str]) -> ApiConfig:
     t = _table(raw, "api", c)
-    c.unknown_keys(t, {"listen", "client"}, "api")
+    c.unknown_keys(t, {"listen", "client", "allow_demo_tokens"}, "api")
     host, port = _host_port(c.take(t, "listen", str, "api", required=False,
                                    default="127.0.0.1:8470"), "api.listen", c)
+    # the demo's tokens are public (this repository): fine on loopback, not for a hall's LAN
+    demo_ok = c.take(t, "allow_demo_tokens", bool, "api", required=False, default=False) or \
+        host in ("127.0.0.1", "::1", "localhost")
     clients = []
     seen_tokens: dict[str, str] = {}
     for i, ct in enumerate(_array(t, "client", c)):
@@ -606,8 +625,13 @@ def _api(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[str]
         else:
             token = ""
             c.bad(f"{at}.token_file", "missing (or give `token` inline, for demos only)")
+        if "token" in ct and not token:
+            c.bad(f"{at}.token", "empty: give a random token of 16 or more characters")
         if token and len(token) < 16:
             c.bad(f"{at}.token", "too short: use at least 16 characters")
+        if "change-me" in token and not demo_ok:
+            c.bad(f"{at}.token", f"the demo's token, on {host}: anyone who read the demo can "
+                                 "use it; set your own (or [api] allow_demo_tokens = true)")
         if token in seen_tokens:
             c.bad(f"{at}.token", f"same token as client {seen_tokens[token]!r}")
         seen_tokens[token] = name
@@ -835,6 +859,19 @@ def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[
             _bx_options(opts, at, c)
         out.append(DeviceConfig(did, tname, endpoint, kiosk, window, opts, sim or {},
                                 bool(hall)))
+    # one port, one device: two opening one serial port read each other's bytes (a keypad bus
+    # serving several windows is one [[device]] with keypads = [...])
+    ports: dict[tuple, str] = {}
+    for i, d in enumerate(out):
+        e = d.url
+        port = (e.scheme, e.path) if e.path and e.scheme in ("serial", "v4l2", "evdev") else \
+            (e.scheme, e.host, e.port) if e.scheme == "tcp" else None
+        if port is None:
+            continue
+        if port in ports:
+            c.bad(f"device[{i}].url", f"{e.raw} is also device {ports[port]!r}'s: one port, "
+                                      "one device")
+        ports.setdefault(port, d.id)
     # one device of a kind per place: two pads on a window would let either rate
     seen: dict[tuple, str] = {}
     keys: dict[bytes, str] = {}

@@ -108,6 +108,12 @@ MISTAKES = [
      "unknown encoding"),
     ("flag not a boolean", "transfer_keeps_place = true", 'transfer_keeps_place = "yes"',
      "queue.transfer_keeps_place", "expected a boolean"),
+    ("an empty token", 'token = "demo-kiosk-1-token-change-me"', 'token = ""',
+     "api.client[0].token", "empty"),
+    ("the demo's tokens on the hall's LAN", 'listen = "127.0.0.1:8470"',
+     'listen = "0.0.0.0:8470"', "api.client[0].token", "the demo's token"),
+    ("two devices on one port", "serial:///dev/kioskd/pad-w1?baud=9600",
+     "serial:///dev/kioskd/board-w1?baud=9600", "device[3].url", "one port, one device"),
 ]
 
 
@@ -162,3 +168,36 @@ def test_run_refuses_a_broken_config(tmp_path):
     r = subprocess.run([sys.executable, "-m", "kioskd", "run", "-c", str(path)],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and f"{path}:1: syntax" in r.stderr
+
+
+def test_the_demo_tokens_on_a_lan_when_the_hall_says_so(tmp_path, capsys):
+    text = BASE.replace('listen = "127.0.0.1:8470"', 'listen = "0.0.0.0:8470"\n'
+                        "allow_demo_tokens = true", 1)
+    assert check(tmp_path, text, capsys)[0] == 0
+
+
+def test_a_state_dir_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "a-file").write_text("x")
+    text = BASE.replace('state_dir = "var"', f'state_dir = "{tmp_path}/a-file"', 1)
+    rc, lines, _ = check(tmp_path, text, capsys)
+    assert rc == 2 and any(": hall.state_dir: " in ln and "a file, not a folder" in ln
+                           for ln in lines), lines
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path, capsys):
+    path = tmp_path / "devices.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + BASE.encode("utf-8"))
+    assert main(["check-config", "-c", str(path)]) == 0, capsys.readouterr().err
+
+
+def test_arrays_nested_50000_deep_are_refused_in_words(tmp_path, capsys):
+    text = BASE + "\n[voice]\nx = " + "[" * 50_000 + "]" * 50_000 + "\n"
+    path = tmp_path / "devices.toml"
+    path.write_text(text, encoding="utf-8")
+    rc = main(["check-config", "-c", str(path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "nested 50000 deep" in err and "Traceback" not in err
+    # brackets inside strings and comments are text, not nesting
+    text = BASE.replace('name = "综合受理"', 'name = "综合受理[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[" # ' +
+                        "[" * 40, 1)
+    assert check(tmp_path, text, capsys)[0] == 0

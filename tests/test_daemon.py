@@ -10,7 +10,7 @@ import sys
 
 from kioskd import config
 from kioskd.sim.idcard import SamReaderTwin
-from helpers import Subscriber, hall_toml
+from helpers import Subscriber, hall_toml, read_until
 
 
 def daemon_toml(tmp_path, broker_port: int, reader_link) -> str:
@@ -88,6 +88,11 @@ async def test_run_under_systemd_notify_and_sigterm(tmp_path, broker):
     out, err = await verify.communicate()
     assert verify.returncode == 0, err.decode()
     assert b"hash chain intact" in out
+    # the daemon's files are its own whatever umask started it (this test's is 022)
+    made = [p for p in (tmp_path / "state").rglob("*")]
+    assert made and {oct(p.stat().st_mode & 0o777) for p in made if p.is_file()} == {"0o600"}
+    assert {oct(p.stat().st_mode & 0o777) for p in made if p.is_dir()} <= {"0o700"}
+    assert (tmp_path / "state").stat().st_mode & 0o077 == 0
 
 
 async def test_the_watchdog_pings_stop_while_the_event_loop_is_blocked(tmp_path, monkeypatch):
@@ -121,3 +126,36 @@ async def test_the_watchdog_pings_stop_while_the_event_loop_is_blocked(tmp_path,
     finally:
         task.cancel()
         notify.close()
+
+
+async def test_sighup_with_a_broken_file_changes_nothing_and_the_next_one_reloads(tmp_path):
+    """A file nested 50,000 deep (a RecursionError inside tomllib) or naming a state_dir that
+    is a file: the running config stays, said in one line, and the next SIGHUP still works."""
+    cfg_path = tmp_path / "devices.toml"
+    good = hall_toml("t-hall", 'url = "mqtt://127.0.0.1:1"')
+    cfg_path.write_text(good)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "kioskd", "run", "-c", str(cfg_path),
+        env={**os.environ, "STATE_DIRECTORY": str(tmp_path / "state")},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(30):
+            await read_until(proc.stderr, lines, lambda ls: any(" running:" in x for x in ls))
+            for broken in (good + "[voice]\nx = " + "[" * 50_000 + "]" * 50_000 + "\n",
+                           good.replace('name = "测试大厅"', 'name = "测试大厅"\nstate_dir = "'
+                                        f'{cfg_path}"')):
+                cfg_path.write_text(broken)
+                proc.send_signal(signal.SIGHUP)
+                n = len(lines)
+                await read_until(proc.stderr, lines,
+                                 lambda ls: any("config not reloaded" in x for x in ls[n:]))
+            cfg_path.write_text(good.replace("categories = [\"A\"]", "categories = [\"A\"]\n"
+                                             "[[window]]\nnumber = 2\ncategories = [\"A\"]"))
+            proc.send_signal(signal.SIGHUP)
+            await read_until(proc.stderr, lines, lambda ls: any("2 windows" in x for x in ls))
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 20)
+    text = "".join(lines)
+    assert "Traceback" not in text and "nested 50000 deep" in text and "not a folder" in text
