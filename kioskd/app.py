@@ -8,6 +8,7 @@ instant are serialised by the event loop and can never get the same ticket.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import signal
 import time
@@ -45,6 +46,7 @@ log = logging.getLogger("kioskd")
 CARD_FRESH_S = 120  # a card read at a kiosk is used for the next ticket within this time
 TEST_TICKET = "T000"  # the technician's test prompts and test tickets: never a real number
 TICK_S = 15
+REFUSALS_PER_MIN = 10  # refused rating attempts journaled per token or device a minute
 TECHNICIAN_COMMANDS = frozenset({"test", "status", "ping", "capture", "clear"})  # no arguments
 EFFECT_NAMES = {queue.PrintTicket: "print", queue.ShowOnBoard: "show", queue.PromptRating: "prompt",
                 queue.CloseRating: "close", queue.Announce: "announce"}
@@ -97,6 +99,8 @@ class Hall:
         self._side: set[asyncio.Task] = set()  # short jobs started by device callbacks
         self._stopping = asyncio.Event()
         self.watch = Watch()  # changed() after every event, card read and device state
+        self._refusals: dict[str, collections.deque[float]] = {}  # source -> journaled at
+        self._suppressed: dict[str, int] = {}  # source -> refusals since its last row
 
     # --- start and stop ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -119,7 +123,7 @@ class Hall:
         await self._start_uplink()
         self._start_devices()
         self.announcer = Announcer(self.cfg.voice, self.state_dir / "voice",
-                                   on_spoken=self.watch.changed)
+                                   on_spoken=self.watch.changed, still_called=self._still_called)
         self._tasks.append(asyncio.create_task(self.announcer.run(), name="voice"))
         self._tick_now = asyncio.Event()
         self._tasks.append(asyncio.create_task(self._ticking(), name="tick"))
@@ -282,6 +286,10 @@ class Hall:
         if self.guard.suspect != self._suspect_told and hasattr(self, "uplink"):
             self._tell_clock(t)
         return t
+
+    def _still_called(self, ticket: str, window: int) -> bool:
+        t = self.state.tickets.get(ticket)
+        return t is not None and t.status == "called" and t.window == window
 
     def _tickets_open(self) -> bool:
         return any(t.status in ("waiting", "called", "serving", "held", "skipped")
@@ -644,12 +652,26 @@ class Hall:
         except Refused as exc:
             log.info("%s: %s at window %d refused: %s", device, action, window, exc.code)
 
-    def refuse_rating(self, code: str, **who: Any) -> Envelope:
+    def refuse_rating(self, code: str, **who: Any) -> Envelope | None:
         """The audit trail central receives: every refused rating attempt, with who tried what.
-        Never counted: statistics read rating.given only."""
-        log.warning("rating refused (%s): %s", code,
-                    ", ".join(f"{k}={v}" for k, v in who.items() if v is not None))
-        return self.record("rating.refused", {"code": code, **who})
+        Never counted: statistics read rating.given only. One token or device trying in a
+        loop (300 rows in 3 s, seen) journals REFUSALS_PER_MIN a minute; the rest are counted
+        and the next row says how many (`suppressed`), so central's count stays whole."""
+        source = str(who.get("client") or who.get("device") or who.get("via"))
+        now = self.monotonic()
+        times = self._refusals.setdefault(source, collections.deque())
+        while times and now - times[0] > 60:
+            times.popleft()
+        if len(times) >= REFUSALS_PER_MIN:
+            self._suppressed[source] = self._suppressed.get(source, 0) + 1
+            return None
+        times.append(now)
+        suppressed = self._suppressed.pop(source, 0)
+        log.warning("rating refused (%s): %s%s", code,
+                    ", ".join(f"{k}={v}" for k, v in who.items() if v is not None),
+                    f" (and {suppressed} more from it, not journaled)" if suppressed else "")
+        return self.record("rating.refused", {"code": code, **who,
+                                              **({"suppressed": suppressed} if suppressed else {})})
 
     def _on_device_state(self, st: DeviceState) -> None:
         data = {"device": st.device, "type": self.drivers[st.device].type, "state": st.state,

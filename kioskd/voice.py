@@ -34,6 +34,8 @@ log = logging.getLogger("kioskd.voice")
 RATE = 22050  # espeak-ng's own rate, mono 16-bit: the chime is made to match
 GAP_S = 0.6  # silence between the repeats of one announcement
 HISTORY_N = 200  # announcements remembered (what the console and the tests read)
+QUEUE_MAX = 20  # waiting announcements: one speaker says ~10 a minute, more is minutes behind
+KEEP_WAVS = 50  # written calls kept (~420 KB each): the last ones, not a whole day's
 
 
 def spaced(ticket: str, english: bool = False) -> str:
@@ -93,9 +95,14 @@ def wav_bytes(pcm: bytes) -> bytes:
 
 class Announcer:
     def __init__(self, cfg: VoiceConfig, folder: Path, *, pace: float = 1.0,
-                 on_spoken: Callable[[], None] = lambda: None):
+                 on_spoken: Callable[[], None] = lambda: None,
+                 still_called: Callable[[str, int], bool] = lambda ticket, window: True):
         self.cfg = cfg
         self.on_spoken = on_spoken
+        # asked as a call's turn comes: a citizen already at the window (or gone) is not
+        # called again minutes late
+        self.still_called = still_called
+        self.dropped = 0  # calls let go: the queue was full, or the ticket no longer called
         self.folder = folder
         self.pace = pace  # how long a WAV "plays" per second of audio (tests make it short)
         self.espeak = shutil.which("espeak-ng")
@@ -103,8 +110,8 @@ class Announcer:
         aplay = shutil.which("aplay")
         self.output = cfg.output if cfg.output != "auto" else (
             "alsa" if aplay and Path("/dev/snd").exists() else "wav")
-        self.queue: collections.deque[tuple[str, bool, list[tuple[str, str]]]] = \
-            collections.deque()
+        self.queue: collections.deque[tuple[str, bool, list[tuple[str, str]],
+                                            tuple[str, int] | None]] = collections.deque()
         self.speaking = asyncio.Lock()  # one announcement at a time, hall-wide
         self.history: collections.deque[Spoken] = collections.deque(maxlen=HISTORY_N)
         self._wake = asyncio.Event()
@@ -115,15 +122,24 @@ class Announcer:
 
     # --- what the hall asks ------------------------------------------------------------------
     def call(self, ticket: str, window: int, recall: bool = False) -> dict:
-        return self._enqueue(f"{ticket} -> {window}", recall, texts(self.cfg, ticket, window))
+        return self._enqueue(f"{ticket} -> {window}", recall, texts(self.cfg, ticket, window),
+                             (ticket, window))
 
     def notice(self, text: str) -> dict:
         return self._enqueue("notice", False, [(self.cfg.voice, text)])
 
-    def _enqueue(self, label: str, first: bool, said: list[tuple[str, str]]) -> dict:
+    def _enqueue(self, label: str, first: bool, said: list[tuple[str, str]],
+                 call: tuple[str, int] | None = None) -> dict:
         if not self.cfg.enabled:
             return {"effect": "announce", "spoken": False, "reason": "voice.disabled"}
-        item = (label, first, said)
+        item = (label, first, said, call)
+        if len(self.queue) >= QUEUE_MAX:
+            # the oldest waiting call goes: its board still shows it, and a citizen who heard
+            # nothing for minutes is better served by the next call than by a late one
+            old = next((i for i in self.queue if not i[1]), self.queue[-1])
+            self.queue.remove(old)
+            self.dropped += 1
+            log.warning("voice: %d announcements waiting: %s let go", QUEUE_MAX, old[0])
         if first:
             self.queue.appendleft(item)  # a recall: the citizen is there or about to leave
         else:
@@ -139,7 +155,11 @@ class Announcer:
                 if not self.queue:
                     self._wake.clear()
                     continue
-                label, recall, said = self.queue.popleft()
+                label, recall, said, call = self.queue.popleft()
+                if call is not None and not self.still_called(*call):
+                    self.dropped += 1
+                    log.info("voice: %s no longer called: not spoken", label)
+                    continue
                 try:
                     await self._speak(label, recall, said)
                 except Exception:  # noqa: BLE001 - a failed announcement must not stop calling
@@ -155,6 +175,7 @@ class Announcer:
             folder = self._today()
             path = folder / f"{time.strftime('%H%M%S')}-{self._n:04d}-{label.split()[0]}.wav"
             path.write_bytes(data)
+            self._prune()
             await asyncio.sleep(seconds * self.pace)  # as long as a speaker plays it
         else:
             proc = await asyncio.create_subprocess_exec(
@@ -179,6 +200,13 @@ class Announcer:
                 if old != folder and old.is_dir():
                     shutil.rmtree(old, ignore_errors=True)
         return folder
+
+    def _prune(self) -> None:
+        """The last KEEP_WAVS calls stay: a day of calls on a box without a sound card is
+        gigabytes, and filled the journal's disk again after space was freed."""
+        wavs = sorted(self.folder.glob("*/*.wav"))
+        for old in wavs[:-KEEP_WAVS]:
+            old.unlink(missing_ok=True)
 
     def render(self, said: list[tuple[str, str]]) -> bytes:
         """The announcement's PCM: every text in order, `repeat` times, a pause between."""

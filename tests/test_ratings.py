@@ -384,3 +384,24 @@ async def test_pings_never_take_a_prompts_answer(hall_of, demo_cfg, device):
     # and the listener does see this pad's states: silenced, it goes stale
     pad.silent = True
     await hall.watch.until(lambda: "stale" in seen, 10, "stale once it stops answering")
+
+
+async def test_refused_attempts_in_a_loop_are_journaled_ten_a_minute_and_all_counted(rated_hall):
+    """One clerk token trying 300 times (300 rows in 3 s, once): every attempt is refused, ten
+    a minute are journaled, and the next row says how many more there were."""
+    sim, hall = rated_hall, rated_hall.hall
+    before = len(events(hall, "rating.refused"))
+    for _ in range(300):
+        status, body = await api(hall, "POST", "/api/ratings", {"ticket": "A001", "level": 5},
+                                 role="clerk", window=1)
+        assert (status, body["error"]) == (403, "rating.pad_only")
+    rows = events(hall, "rating.refused")[before:]
+    assert len(rows) == 10 and all("suppressed" not in r for r in rows)
+    sim.clock.now += timedelta(seconds=61)
+    await api(hall, "POST", "/api/ratings", {"ticket": "A001", "level": 5}, role="clerk",
+              window=1)
+    last = events(hall, "rating.refused")[-1]
+    assert last["suppressed"] == 290 and last["role"] == "clerk"
+    # another source has its own budget
+    status, _ = await api(hall, "POST", "/api/ratings", {"level": 5}, role="technician")
+    assert events(hall, "rating.refused")[-1]["role"] == "technician"

@@ -15,7 +15,8 @@ import pytest
 from kioskd.config import VoiceConfig
 from kioskd.drivers.caller import proto as keys
 from kioskd.engine import queue as q
-from kioskd.voice import Announcer, spaced, texts
+from kioskd import voice
+from kioskd.voice import QUEUE_MAX, Announcer, spaced, texts
 from kioskd.watch import Watch
 
 
@@ -113,3 +114,40 @@ async def test_only_todays_wavs_are_kept(tmp_path, needs_tts):
     await speak_one(a)
     assert not old.exists() and [p.name for p in (tmp_path / "voice").iterdir()] == [
         Path(a.history[0].file).parent.name]
+
+
+async def test_the_queue_is_bounded_and_calls_no_longer_called_are_not_spoken(tmp_path):
+    """9,895 calls in a minute once left the speaker hours behind: the queue keeps 20, the
+    oldest plain call going first, and a call whose ticket is no longer called at its window
+    (the citizen came, or was skipped) is let go when its turn comes."""
+    called = {f"A{i:03d}" for i in range(1, 31)}
+    a = Announcer(VoiceConfig(output="wav", repeat=1), tmp_path / "voice", pace=0,
+                  still_called=lambda ticket, window: ticket in called)
+    a.espeak, a.engine = None, "chime"  # the rule, not the speech: a chime is quick
+    watch = Watch()
+    a.on_spoken = watch.changed
+    async with a.speaking:
+        for i in range(1, 26):
+            a.call(f"A{i:03d}", 1)
+        a.call("A025", 1, recall=True)
+        assert len(a.queue) == QUEUE_MAX and a.dropped == 6
+        assert [i[0] for i in a.queue][:2] == ["A025 -> 1", "A007 -> 1"]
+        called -= {"A010", "A011"}  # served meanwhile
+    task = asyncio.create_task(a.run())
+    try:
+        await watch.until(lambda: not a.queue and len(a.history) == QUEUE_MAX - 2, 30, "spoken")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    spoken = [s.label.split()[0] for s in a.history]
+    assert "A010" not in spoken and "A011" not in spoken and a.dropped == 8
+
+
+async def test_only_the_last_wavs_are_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(voice, "KEEP_WAVS", 3)
+    a = Announcer(VoiceConfig(output="wav", repeat=1), tmp_path / "voice", pace=0)
+    a.espeak, a.engine = None, "chime"
+    for _ in range(5):
+        a.history.clear()
+        await speak_one(a)
+    assert len(list((tmp_path / "voice").glob("*/*.wav"))) == 3

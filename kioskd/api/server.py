@@ -14,7 +14,7 @@ import logging
 import re
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from kioskd import __version__, cardwords, jsonlimits
 from kioskd.config import ApiClient
@@ -88,11 +88,24 @@ def _log_refusal(request: web.Request, status: int, text: str) -> None:
     log.info("api: %s %s refused: %d %s", request.method, request.path[:80], status, code)
 
 
+SOCKETS_PER_TOKEN = 4  # a page, its reload, the console: more is a leak or a flood
+STREAM_QUEUE = 500  # events a socket may fall behind before it is dropped (~150 KB)
+
+
+@dataclasses.dataclass
+class _Stream:
+    client: str
+    queue: asyncio.Queue
+    request: web.Request
+    dropped: bool = False
+
+
 class ApiServer:
     def __init__(self, hall):
         self.hall = hall
         self.clients = hall.cfg.api.clients
-        self._sockets: set[web.WebSocketResponse] = set()
+        self._sockets: dict[web.WebSocketResponse, _Stream] = {}
+        self.slow_dropped = 0  # event streams closed because their client did not read
         self.app = web.Application(middlewares=[_log_refusals, self._auth])
         r = self.app.router
         r.add_get("/api/health", self.health)
@@ -133,7 +146,11 @@ class ApiServer:
     async def stop(self) -> None:
         self.hall.listeners.discard(self._broadcast)
         for ws in list(self._sockets):
-            await ws.close()
+            try:
+                async with asyncio.timeout(2):
+                    await ws.close()
+            except TimeoutError:
+                pass
         if self._runner:
             await self._runner.cleanup()
 
@@ -173,6 +190,7 @@ class ApiServer:
             "devices": {st: states.count(st) for st in sorted(set(states))},
             "uplink": {"connected": self.hall.uplink.connected},
             "clock": self.hall.clock_view(),
+            "events": {"streams": len(self._sockets), "slow_dropped": self.slow_dropped},
             "journal_seq": self.hall.journal.last_seq})
 
     async def devices(self, request: web.Request) -> web.Response:
@@ -439,23 +457,54 @@ class ApiServer:
         self._need(request, "technician")
         return web.json_response({"lines": self.hall.logs.last(self._n(request, 200, 500))})
 
-    async def events(self, request: web.Request) -> web.WebSocketResponse:
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """The live stream. Each socket has its own bounded queue and one sender: a client
+        that does not read is dropped (close 1013, counted), never buffered without end."""
+        client: ApiClient = request[CLIENT]
+        if sum(1 for s in self._sockets.values() if s.client == client.name) >= SOCKETS_PER_TOKEN:
+            return _error(429, "events.too_many", f"{client.name} has {SOCKETS_PER_TOKEN} event "
+                                                  "streams open already")
         ws = web.WebSocketResponse(heartbeat=30)
         await ws.prepare(request)
-        self._sockets.add(ws)
+        stream = _Stream(client.name, asyncio.Queue(STREAM_QUEUE), request)
+        self._sockets[ws] = stream
+        sender = asyncio.create_task(self._send(ws, stream), name=f"events:{client.name}")
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.ERROR:
                     break
         finally:
-            self._sockets.discard(ws)
+            self._sockets.pop(ws, None)
+            sender.cancel()
         return ws
+
+    @staticmethod
+    async def _send(ws: web.WebSocketResponse, stream: "_Stream") -> None:
+        while True:
+            text = await stream.queue.get()
+            if text is None:  # too slow: the client goes, with a close code that says why
+                try:
+                    async with asyncio.timeout(5):
+                        await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
+                except TimeoutError:
+                    stream.request.transport.close()  # it reads nothing, not even the close
+                return
+            await ws.send_str(text)
 
     def _broadcast(self, env) -> None:
         text = env.to_json()
-        for ws in list(self._sockets):
-            if not ws.closed:
-                asyncio.ensure_future(ws.send_str(text))
+        for ws, stream in list(self._sockets.items()):
+            if ws.closed or stream.dropped:
+                continue
+            try:
+                stream.queue.put_nowait(text)
+            except asyncio.QueueFull:
+                stream.dropped = True
+                self.slow_dropped += 1
+                log.warning("events: %s reads too slowly (%d events behind): dropped",
+                            stream.client, STREAM_QUEUE)
+                stream.queue.get_nowait()  # room for the marker that closes it
+                stream.queue.put_nowait(None)
 
     @staticmethod
     async def _json(request: web.Request) -> dict[str, Any]:
