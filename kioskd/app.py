@@ -20,6 +20,7 @@ from typing import Any, Callable
 from kioskd import cardwords, config as config_mod
 from kioskd import sdnotify
 from kioskd.clockguard import ClockGuard
+from kioskd.disk import DiskGuard
 from kioskd.commands import CentralCommands
 from kioskd.config import Config, state_dir
 from kioskd.drivers.base import DeviceInput, Driver
@@ -29,7 +30,7 @@ from kioskd.drivers.printer.escpos import FAULTS, TicketText
 from kioskd.drivers.registry import TYPES, load
 from kioskd.drivers.supervisor import Backoff, DeviceState, Supervisor
 from kioskd.engine import queue
-from kioskd.errors import ConfigError, DeviceError, KioskdError, Refused
+from kioskd.errors import ConfigError, DeviceError, DiskFull, KioskdError, Refused
 from kioskd.journal import Envelope, Journal
 from kioskd.ledger import commit, rebuild
 from kioskd.logring import LogRing
@@ -87,7 +88,7 @@ class Hall:
         self.logs = LogRing()
         self.boards = BoardKeeper(cfg, self.drivers, lambda: self.state, self.spawn)
         self.board_text = self.boards.window_text  # what each window board should show now
-        self.scans = ScanStore(self.state_dir / "scans")
+        self.scans = ScanStore(self.state_dir / "scans", cfg.hall.scan_quota_mb)
         self.window_pages: dict[int, list[str]] = {}  # captured since the window's last document
         self.kiosk_notices: dict[str, str] = {}  # the last scan's outcome: a ticket or an error code
         # real-name halls: ticket -> the card holder's name, in memory only, until the rating
@@ -106,7 +107,12 @@ class Hall:
     async def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         logging.getLogger("kioskd").addHandler(self.logs)
-        self.journal = Journal(self.state_dir / "journal.sqlite3", self.cfg.hall.id)
+        self.disk = DiskGuard(self.state_dir, self.cfg.hall.disk_reserve_mb,
+                              self.cfg.hall.disk_low_mb)
+        self.disk.ensure_reserve()
+        self._disk_told = "ok"
+        self.journal = Journal(self.state_dir / "journal.sqlite3", self.cfg.hall.id,
+                               on_full=self._disk_full)
         install_log_scrubber()  # whoever embeds the hall (tests, kioskd sim) gets it too
         self.key = load_key(self.state_dir / "keys" / "holder.key")
         self.link_key = load_key(self.cfg.rating.link_key_file
@@ -369,11 +375,14 @@ class Hall:
         purged_on = None
         while True:
             try:
+                self.check_disk()
                 await self.execute(queue.Tick())
                 if purged_on != self.state.day:
                     self.purge()
                     purged_on = self.state.day
-            except Exception:  # a full disk, say: log it, keep the hall running, try again
+            except DiskFull as exc:
+                log.error("time-driven rules not run: %s", exc)
+            except Exception:  # noqa: BLE001 - log it, keep the hall running, try again
                 log.exception("time-driven rules failed; trying again in %d s", TICK_S)
             try:
                 async with asyncio.timeout(TICK_S):
@@ -381,6 +390,47 @@ class Hall:
             except TimeoutError:
                 pass
             self._tick_now.clear()
+
+    def _disk_full(self) -> bool:
+        """The journal found the disk full: give up the reserve (it writes again on that
+        space), and say so at the next turn of the loop (not from inside the write)."""
+        released = self.disk.release()
+        if hasattr(self, "_tick_now"):
+            self.tick_soon()
+        return released
+
+    def check_disk(self) -> None:
+        """disk.low / disk.ok when the judgement changes; while low, the calls' WAVs go and
+        no new ones are written; once space is back the reserve is made again."""
+        view = self.disk.view()
+        if view.state == "ok" or self.disk.ensure_reserve():
+            view = self.disk.view()
+        if view.state == self._disk_told:
+            return
+        self.announcer.files = view.state == "ok"
+        data = {"free_mb": view.free_mb, "reserve": view.reserve,
+                "low_mb": self.cfg.hall.disk_low_mb}
+        if view.state == "low":
+            gone = self.announcer.drop_files()
+            log.error("disk: %.1f MB free in %s (low below %d MB, reserve %s): call WAVs "
+                      "dropped (%d); free space", view.free_mb, self.state_dir,
+                      self.cfg.hall.disk_low_mb, "kept" if view.reserve else "given up", gone)
+        else:
+            log.warning("disk: %.1f MB free again, the reserve is in place", view.free_mb)
+        told, self._disk_told = self._disk_told, view.state
+        try:
+            self.record(f"disk.{view.state}", data)
+        except DiskFull:
+            self._disk_told = told  # not told after all: the next tick tries again
+            raise
+
+    @property
+    def disk_low(self) -> bool:
+        return self._disk_told == "low"
+
+    def disk_view(self) -> dict[str, Any]:
+        v = self.disk.view()
+        return {"state": v.state, "free_mb": v.free_mb, "reserve": v.reserve}
 
     def tick_soon(self) -> None:
         """Run the time-driven rules now, not at the next tick (the clock was moved on)."""

@@ -55,6 +55,9 @@ class HallConfig:
     retention_days: int = 30  # journal rows (they hold holder tokens) older than this are purged
     scan_retention_days: int = 7  # captured pages are citizens' papers: kept only this long
     clock_jump_h: int = 6  # a wall clock leaping further while tickets are open is suspect
+    disk_reserve_mb: int = 16  # given up by the journal when the disk is full
+    disk_low_mb: int = 64  # less free than this: disk.low
+    scan_quota_mb: int = 500  # captured pages kept at most; the oldest go first
 
     @property
     def tz(self) -> ZoneInfo:
@@ -439,7 +442,8 @@ def _hall(raw: dict, c: _Checker) -> tuple[HallConfig, int]:
     if "hall" not in raw:
         c.bad("hall", "missing table [hall]")
     c.unknown_keys(t, {"id", "name", "timezone", "state_dir", "elderly_age", "retention_days",
-                       "scan_retention_days", "clock_jump_h"}, "hall")
+                       "scan_retention_days", "clock_jump_h", "disk_reserve_mb", "disk_low_mb",
+                       "scan_quota_mb"}, "hall")
     hall_id = c.take(t, "id", str, "hall", default="hall")
     if hall_id and not re.fullmatch(r"[A-Za-z0-9_\-]+", hall_id):
         c.bad("hall.id", "use letters, digits, '-' and '_' only (it is part of MQTT topics)")
@@ -460,8 +464,11 @@ def _hall(raw: dict, c: _Checker) -> tuple[HallConfig, int]:
     keep = c.int_in(t, "retention_days", "hall", 30, 1, 3650)
     scans = c.int_in(t, "scan_retention_days", "hall", 7, 1, 3650)
     jump = c.int_in(t, "clock_jump_h", "hall", 6, 1, 24 * 30)
+    reserve = c.int_in(t, "disk_reserve_mb", "hall", 16, 1, 4096)
+    low = c.int_in(t, "disk_low_mb", "hall", 64, 1, 65536)
+    quota = c.int_in(t, "scan_quota_mb", "hall", 500, 1, 10**6)
     return HallConfig(hall_id, name, tz, Path(state_dir) if state_dir else None, keep,
-                      scans, jump), age
+                      scans, jump, reserve, low, quota), age
 
 
 def _queue(raw: dict, c: _Checker, elderly_age: int) -> QueuePolicy:

@@ -104,3 +104,11 @@ class Refused(KioskdError):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
+
+
+class DiskFull(KioskdError):
+    """The journal's disk is full, its reserve given up already: nothing more can be made
+    durable, so nothing more is done (journal first). The hall says so and goes on serving
+    what needs no new row."""
+
+    code = "disk.full"

@@ -14,7 +14,9 @@ import sqlite3
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
+
+from kioskd.errors import DiskFull
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
@@ -68,9 +70,11 @@ def row_hash(hall: str, seq: int, id_: str, ts: str, type_: str, data: str, prev
 
 
 class Journal:
-    def __init__(self, path: Path, hall: str):
+    def __init__(self, path: Path, hall: str, on_full: Callable[[], bool] | None = None):
         self.path = Path(path)
         self.hall = hall
+        # SQLite found the disk full: give up the reserve (True) and the write is tried again
+        self.on_full = on_full
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -104,6 +108,19 @@ class Journal:
         if not rows:
             return out
         try:
+            self._write(rows)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_FULL:
+                raise
+            if self.on_full is None or not self.on_full():
+                raise DiskFull(f"{self.path}: the disk is full; nothing more can be "
+                               "journaled until space is freed") from None
+            self._write(rows)  # on the reserve's space
+        self._last_seq, self._last_hash = seq, prev
+        return out
+
+    def _write(self, rows: list[tuple]) -> None:
+        try:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
                 "INSERT INTO journal(seq,id,ts,type,data,prev,hash) VALUES (?,?,?,?,?,?,?)", rows)
@@ -112,8 +129,6 @@ class Journal:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise
-        self._last_seq, self._last_hash = seq, prev
-        return out
 
     def _envelope(self, row) -> Envelope:
         seq, id_, ts, type_, data, prev = row

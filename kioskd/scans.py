@@ -16,8 +16,10 @@ FILE_ID = re.compile(r"^\d{4}-\d{2}-\d{2}/[A-Za-z0-9_\-]+\.(jpg|pdf)$")
 
 
 class ScanStore:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, quota_mb: int = 500):
         self.root = Path(root)
+        self.quota = quota_mb << 20  # the oldest pages go first beyond it: the disk is shared
+        self.dropped = 0  # files deleted by the quota
 
     def path(self, file_id: str) -> Path:
         if not FILE_ID.match(file_id):
@@ -37,6 +39,7 @@ class ScanStore:
         tmp = self.path(file_id).with_suffix(".part")
         tmp.write_bytes(jpeg)
         tmp.replace(self.path(file_id))  # a reader never sees half a page
+        self._keep_quota()
         return file_id
 
     def save_pdf(self, day: str, stem: str, pages: list[str]) -> str:
@@ -51,7 +54,18 @@ class ScanStore:
         images[0].save(tmp, format="PDF", save_all=True, append_images=images[1:],
                        resolution=150.0)
         tmp.replace(self.path(file_id))
+        self._keep_quota()
         return file_id
+
+    def _keep_quota(self) -> None:
+        files = sorted((p for p in self.root.glob("*/*") if p.suffix in (".jpg", ".pdf")))
+        total = sum(p.stat().st_size for p in files)
+        for old in files:
+            if total <= self.quota:
+                break
+            total -= old.stat().st_size
+            old.unlink(missing_ok=True)
+            self.dropped += 1
 
     def purge(self, today: date, days: int) -> int:
         """Delete the day folders older than `days`; returns how many files went."""

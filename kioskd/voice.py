@@ -103,6 +103,7 @@ class Announcer:
         # called again minutes late
         self.still_called = still_called
         self.dropped = 0  # calls let go: the queue was full, or the ticket no longer called
+        self.files = True  # WAVs written (output wav); off while the disk is low
         self.folder = folder
         self.pace = pace  # how long a WAV "plays" per second of audio (tests make it short)
         self.espeak = shutil.which("espeak-ng")
@@ -170,7 +171,9 @@ class Announcer:
         seconds = len(pcm) / 2 / RATE
         data = wav_bytes(pcm)
         path = None
-        if self.output == "wav":
+        if self.output == "wav" and not self.files:
+            await asyncio.sleep(seconds * self.pace)  # the disk is low: played, not kept
+        elif self.output == "wav":
             self._n += 1
             folder = self._today()
             path = folder / f"{time.strftime('%H%M%S')}-{self._n:04d}-{label.split()[0]}.wav"
@@ -200,6 +203,13 @@ class Announcer:
                 if old != folder and old.is_dir():
                     shutil.rmtree(old, ignore_errors=True)
         return folder
+
+    def drop_files(self) -> int:
+        """The disk is low: the written calls go first (they are only a record)."""
+        wavs = list(self.folder.glob("*/*.wav"))
+        for w in wavs:
+            w.unlink(missing_ok=True)
+        return len(wavs)
 
     def _prune(self) -> None:
         """The last KEEP_WAVS calls stay: a day of calls on a box without a sound card is

@@ -20,7 +20,7 @@ from kioskd import __version__, cardwords, jsonlimits
 from kioskd.config import ApiClient
 from kioskd.engine import order, queue
 from kioskd.engine.stats import day_stats
-from kioskd.errors import DeviceError, Refused
+from kioskd.errors import DeviceError, DiskFull, Refused
 
 log = logging.getLogger("kioskd.api")
 
@@ -71,6 +71,8 @@ async def _log_refusals(request: web.Request, handler):
     """One line per refused request, with its code: what a technician greps for."""
     try:
         resp = await handler(request)
+    except DiskFull as exc:  # journal first: what cannot be made durable is not done
+        resp = _error(503, exc.code, str(exc))
     except web.HTTPException as exc:
         if 400 <= exc.status < 500:
             _log_refusal(request, exc.status, exc.text or "")
@@ -191,6 +193,7 @@ class ApiServer:
             "uplink": {"connected": self.hall.uplink.connected},
             "clock": self.hall.clock_view(),
             "events": {"streams": len(self._sockets), "slow_dropped": self.slow_dropped},
+            "disk": self.hall.disk_view(),
             "journal_seq": self.hall.journal.last_seq})
 
     async def devices(self, request: web.Request) -> web.Response:
@@ -263,8 +266,7 @@ class ApiServer:
         except Refused as exc:
             return _error(409, exc.code, str(exc))
 
-    @staticmethod
-    def _issued(holder, envs, results) -> web.Response:
+    def _issued(self, holder, envs, results) -> web.Response:
         issued = next(e for e in envs if e.type == "ticket.issued")
         d = issued.data
         printed = next((r for r in results if r.get("effect") == "print"), {})
@@ -275,7 +277,9 @@ class ApiServer:
             "holder": holder.masked_name if holder else None,
             "printed": bool(printed.get("printed")), "print_error": printed.get("error"),
             # not printed: the kiosk shows the number and this QR on screen instead
-            "on_screen": not printed.get("printed"), "qr": printed.get("qr")},
+            "on_screen": not printed.get("printed"), "qr": printed.get("qr"),
+            # the kiosk's screen tells staff: the hall runs on its reserve
+            "warning": "disk.low" if self.hall.disk_low else None},
             status=201)
 
     async def kiosk(self, request: web.Request) -> web.Response:
