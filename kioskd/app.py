@@ -8,7 +8,6 @@ instant are serialised by the event loop and can never get the same ticket.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import signal
 import time
@@ -19,6 +18,7 @@ from typing import Any, Callable
 
 from kioskd import cardwords, config as config_mod
 from kioskd import sdnotify
+from kioskd.budget import Budget
 from kioskd.clockguard import ClockGuard
 from kioskd.disk import DiskGuard
 from kioskd.commands import CentralCommands
@@ -30,6 +30,7 @@ from kioskd.drivers.printer.escpos import FAULTS, TicketText
 from kioskd.drivers.registry import TYPES, load
 from kioskd.drivers.supervisor import Backoff, DeviceState, Supervisor
 from kioskd.engine import queue
+from kioskd.engine.state import OPEN_STATUSES
 from kioskd.errors import ConfigError, DeviceError, DiskFull, KioskdError, Refused
 from kioskd.journal import Envelope, Journal
 from kioskd.ledger import commit, rebuild
@@ -100,8 +101,7 @@ class Hall:
         self._side: set[asyncio.Task] = set()  # short jobs started by device callbacks
         self._stopping = asyncio.Event()
         self.watch = Watch()  # changed() after every event, card read and device state
-        self._refusals: dict[str, collections.deque[float]] = {}  # source -> journaled at
-        self._suppressed: dict[str, int] = {}  # source -> refusals since its last row
+        self._refusals = Budget(REFUSALS_PER_MIN, 60, lambda: self.monotonic())
 
     # --- start and stop ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -210,8 +210,7 @@ class Hall:
         """Citizens a new config would strand today: open tickets of a category it drops, a
         window it drops while it calls, serves or holds someone."""
         codes, windows = {c.code for c in cfg.categories}, {w.number for w in cfg.windows}
-        open_ = [t for t in self.state.tickets.values()
-                 if t.status in ("waiting", "called", "serving", "held", "skipped")]
+        open_ = [t for t in self.state.tickets.values() if t.status in OPEN_STATUSES]
         out = []
         for code in sorted({t.category for t in open_} - codes):
             numbers = ", ".join(sorted(t.number for t in open_ if t.category == code))
@@ -298,7 +297,7 @@ class Hall:
         return t is not None and t.status == "called" and t.window == window
 
     def _tickets_open(self) -> bool:
-        return any(t.status in ("waiting", "called", "serving", "held", "skipped")
+        return any(t.status in OPEN_STATUSES
                    for t in self.state.tickets.values()) if hasattr(self, "state") else False
 
     def _tell_clock(self, t: datetime, by: str | None = None) -> None:
@@ -307,8 +306,7 @@ class Hall:
         if s is not None and told is not None and s.direction == told.direction:
             return  # still the same suspicion
         if s is not None:
-            data = {"direction": s.direction, "wall": s.wall.isoformat(timespec="seconds"),
-                    "hall_time": s.reckoned.isoformat(timespec="seconds"), "skew_s": s.skew_s}
+            data = s.as_dict()
             log.warning("clock: the wall clock says %s, %d s %s the hall's reckoning; the "
                         "hall goes on by its own time (%s) until the clock agrees or a "
                         "technician confirms it", s.wall.astimezone(self.tz).isoformat(" ", "seconds"),
@@ -330,10 +328,7 @@ class Hall:
 
     def clock_view(self) -> dict[str, Any]:
         s = self.guard.suspect
-        if s is None:
-            return {"state": "ok"}
-        return {"state": "suspect", "direction": s.direction, "wall": s.wall.isoformat(timespec="seconds"),
-                "hall_time": s.reckoned.isoformat(timespec="seconds"), "skew_s": s.skew_s}
+        return {"state": "ok"} if s is None else {"state": "suspect", **s.as_dict()}
 
     async def execute(self, cmd: queue.Command) -> tuple[list[Envelope], list[dict[str, Any]]]:
         now = self.now()
@@ -403,7 +398,7 @@ class Hall:
         """disk.low / disk.ok when the judgement changes; while low, the calls' WAVs go and
         no new ones are written; once space is back the reserve is made again."""
         view = self.disk.view()
-        if view.state == "ok" or self.disk.ensure_reserve():
+        if view.state == "low" and self.disk.ensure_reserve():  # the space came back
             view = self.disk.view()
         if view.state == self._disk_told:
             return
@@ -707,16 +702,10 @@ class Hall:
         Never counted: statistics read rating.given only. One token or device trying in a
         loop (300 rows in 3 s, seen) journals REFUSALS_PER_MIN a minute; the rest are counted
         and the next row says how many (`suppressed`), so central's count stays whole."""
-        source = str(who.get("client") or who.get("device") or who.get("via"))
-        now = self.monotonic()
-        times = self._refusals.setdefault(source, collections.deque())
-        while times and now - times[0] > 60:
-            times.popleft()
-        if len(times) >= REFUSALS_PER_MIN:
-            self._suppressed[source] = self._suppressed.get(source, 0) + 1
+        suppressed = self._refusals.take(str(who.get("client") or who.get("device")
+                                                 or who.get("via")))
+        if suppressed is None:
             return None
-        times.append(now)
-        suppressed = self._suppressed.pop(source, 0)
         log.warning("rating refused (%s): %s%s", code,
                     ", ".join(f"{k}={v}" for k, v in who.items() if v is not None),
                     f" (and {suppressed} more from it, not journaled)" if suppressed else "")

@@ -34,6 +34,11 @@ class Suspect:
     def skew_s(self) -> int:
         return int((self.wall - self.reckoned).total_seconds())
 
+    def as_dict(self) -> dict[str, object]:
+        """As `clock.suspect` carries it and /api/health shows it (RFC 3339, with offset)."""
+        return {"direction": self.direction, "wall": self.wall.isoformat(timespec="seconds"),
+                "hall_time": self.reckoned.isoformat(timespec="seconds"), "skew_s": self.skew_s}
+
 
 class ClockGuard:
     def __init__(self, bound: timedelta, floor: datetime | None, wall: datetime, mono: float):

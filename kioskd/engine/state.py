@@ -9,6 +9,8 @@ from datetime import datetime
 from kioskd.config import Category, Config, QueuePolicy, RatingRules, Window
 
 SERVICE_SAMPLES = 20  # recent services per category behind the wait estimate
+# a citizen still in the hall's hands: a config change or a clock leap must not strand them
+OPEN_STATUSES = frozenset({"waiting", "called", "serving", "held", "skipped"})
 
 
 @dataclass

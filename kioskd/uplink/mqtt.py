@@ -31,6 +31,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from kioskd import __version__
 from kioskd.config import UplinkConfig
 from kioskd.journal import Journal
+from kioskd.budget import Budget
 from kioskd.pahofix import stop_loop
 from kioskd.uplink.signed import CommandRefused, verify_ack
 
@@ -69,7 +70,7 @@ class Uplink:
         self.ack_key = ack_key  # central signs its acks with the hall's command key
         self.on_refused = on_refused  # an ack not obeyed: the hall audits it
         self.refused_acks = 0
-        self._refusal_told: dict[str, float] = {}  # code -> when last audited
+        self._audits = Budget(1, REFUSAL_EVERY_S)  # per refusal code
         self.on_central = on_central  # ("cmd/OP" | "appointments", payload), on the loop
         self.hall = hall
         self.journal = journal
@@ -355,10 +356,8 @@ class Uplink:
     def _refuse_ack(self, code: str, why: str, seq: int | None) -> None:
         """Logged and audited (`ack.refused`) once a minute per code; every one counted."""
         self.refused_acks += 1
-        now = time.monotonic()
-        if now - self._refusal_told.get(code, -REFUSAL_EVERY_S) < REFUSAL_EVERY_S:
+        if self._audits.take(code) is None:
             return
-        self._refusal_told[code] = now
         log.error("uplink: ack refused (%s): %s", code, why)
         self.on_refused(code, {"code": code, "seq": seq, "refused_so_far": self.refused_acks})
 
