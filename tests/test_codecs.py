@@ -291,3 +291,258 @@ def test_printer_status_bytes_described_for_the_technician():
     assert describe_status(4, 0x1E) == "0x1e paper sensor: paper near_end"
     assert describe_status(4, 0x72) == "0x72 paper sensor: paper out"
     assert describe_status(4, 0x00).endswith("not a status byte (0xx1xx10)")
+
+
+# --- edges the mutation runs found unguarded (docs/testing.md) ---------------------------------
+def _area_args(text: bytes = b"A001", *, cut: int = 0, size: int | None = None,
+               count: int = 1, delete: int = 0) -> bytes:
+    """A3 06 args of one area, optionally with its text length lied about or bytes cut off."""
+    area = bytearray(bx.dynamic_areas([bx.Area(text)])[4:])
+    if size is not None:
+        area[23:27] = size.to_bytes(4, "little")
+    body = len(area).to_bytes(2, "little") + bytes(area)
+    return (bytes([delete, count]) + body)[:len(body) + 2 - cut] if cut else bytes([delete, count]) + body
+
+
+@pytest.mark.parametrize("args,words", [
+    (b"\x00", "A3 06 too short"),
+    (b"\x01\x01", "A3 06 deleting areas is not understood here"),
+    (b"\x00\x01\x1b", "A3 06 ends before its areas"),
+    (_area_args(cut=1), "A3 06 area too short"),
+    (b"\x00\x01\x1b\x00", "A3 06 area too short"),  # its length is there, its bytes are not
+    (b"\x00\x01\x1a\x00" + bytes(26), "A3 06 area too short"),  # 26: no room for a text length
+    (_area_args(size=5), "A3 06 text longer than its area"),
+])
+def test_bx_dynamic_area_args_refused_in_words(args, words):
+    with pytest.raises(FrameError) as e:
+        bx.parse_dynamic_areas(args)
+    assert str(e.value) == words
+
+
+def test_bx_dynamic_area_edges_and_the_vendors_defaults():
+    assert bx.parse_dynamic_areas(b"\x00\x01\x1b\x00" + bytes(27)) == [
+        bx.Area(b"", 0, 0, 0, 0, 0, effect=0, run_mode=0, timeout_s=0, lines=0, wrap=0, stay=0)]
+    assert bx.parse_dynamic_areas(_area_args(b"")) == [bx.Area(b"")]
+    assert bx.parse_dynamic_areas(b"\x00\x00") == []
+    with pytest.raises(FrameError, match="^A3 06 updates no area$"):
+        bx.parse_dynamic_text(b"\x00\x00")
+    # Onbon's BxAreaDynamic defaults (protocols.md §5.1 corrections): cycle with timeout 5, left
+    # aligned, several lines; a 64x32 window board's area at the origin
+    (a,) = bx.parse_dynamic_areas(bx.dynamic_text(b"A001"))
+    assert (a.number, a.x, a.y, a.width, a.height) == (0, 0, 0, 64, 32)
+    assert (a.run_mode, a.timeout_s, a.align, a.lines, a.wrap, a.speed, a.stay, a.effect) == (
+        0x00, 5, 0x00, 0x02, 0x01, 0x00, 0x01, 0x01)
+    assert (bx.SHOW, bx.SCROLL) == (0x01, 0x03)  # "03 move left" in the sheet
+    assert bx.ALIGNS == {"left": 0x00, "right": 0x01, "center": 0x02}  # 01 right: the C header
+    two = bx.dynamic_areas([bx.Area(b"A", 1, x=8, y=2), bx.Area(b"BC", 2, width=128, height=16,
+                                                              timeout_s=300)])
+    assert bx.parse_dynamic_areas(two) == [bx.Area(b"A", 1, x=8, y=2),
+                                           bx.Area(b"BC", 2, width=128, height=16, timeout_s=300)]
+    assert bx.plain_text("A\\C2") == "A＼C2"
+
+
+@pytest.mark.parametrize("raw,family", [
+    (bytes([1, 0, 0, 0x80, 0x05]), "BX-5M (protocol 05)"),
+    (bytes([1, 0, 0, 0x80, 0xF0]), "BX-5E/5Q (protocol F0)"),
+    (bytes(11) + b"\xF0", "BX-5E/5Q (protocol F0)"),
+    (bytes([1, 0, 0, 0x80]), None),
+    (bytes(11), None),
+    (bytes(10) + b"\xF0", None),
+    (bytes(12), None),
+])
+def test_bx_other_families_told_by_their_protocol_byte_at_the_shortest(raw, family):
+    assert bx.foreign_family(raw) == family
+
+
+def test_bx_unescape_edges_and_answers_byte_exact():
+    assert bx.unescape(H("A6 02 41 A6 01 5B 02 5B 01 42")) == H("A5 41 A6 5A 5B 42")
+    for bad, at in ((H("41 A6"), 1), (H("A6 03"), 0), (H("41 42 5B"), 2)):
+        with pytest.raises(FrameError) as e:
+            bx.unescape(bad)
+        assert str(e.value) == f"bad escape {bad[at]:02X} at {at}"
+    ping = bx.BxCodec().feed(bx.request(bx.PING))[0]
+    ack = bx.BxCodec().feed(bx.answer(ping))[0]
+    assert (ack.dst, ack.src, ack.data) == (bx.HOST_ADDR, 1, H("A0 00 00 00 00"))
+    bx.check_answer(ack)
+    bx.check_answer(bx.Packet(0x8000, 1, 0xFE, H("A0 00 00")))  # three bytes are an answer
+    for data, words in ((H("A0 00"), "board answer without an error byte"),
+                        (H("A2 07 00"), "not an answer: group/cmd A2 07")):
+        with pytest.raises(FrameError) as e:
+            bx.check_answer(bx.Packet(0x8000, 1, 0xFE, data))
+        assert str(e.value) == words
+    with pytest.raises(bx.BoardError) as e:
+        bx.check_answer(bx.Packet(0x8000, 1, 0xFE, H("A0 01 7F 00 00")))
+    assert (e.value.code, str(e.value)) == ("board.error",
+                                            "board error 7F: an error this table does not know")
+
+
+def test_bx_codec_reports_each_bad_frame_and_reads_on():
+    good = bx.request(bx.PING)
+    short = bx.START + H("01 00 00 80") + bx.END
+    body = bytearray(bx.unescape(good[8:-1]))
+    body[12] = 6  # the length says one byte more than the frame carries (CRC made to match)
+    body[-2:] = bx.crc16_arc(bytes(body[:-2])).to_bytes(2, "little")
+    lying = bx.START + bx.escape(bytes(body)) + bx.END
+    bad_crc = good[:-2] + bytes([good[-2] ^ 1]) + bx.END
+    out = bx.BxCodec().feed(short + good + lying + bad_crc + good + bx.START + H("A6 03") + bx.END
+                            + good)
+    assert [str(x) if not isinstance(x, bx.Packet) else "packet" for x in out] == [
+        "packet of 4 bytes is too short", "packet", "data length 6, frame carries 5",
+        "board frame CRC mismatch", "packet", "bad escape A6 at 0", "packet"]
+    assert bx.BxCodec().feed(bx.START + bytes(15) + bx.END)[0].args[0] == \
+        "packet of 15 bytes is too short"
+    # a 5M frame ends 5A 5A: the second end byte is not the start of anything
+    foreign = bx.START + bytes([1, 0, 0, 0x80, 0x05]) + bytes(10) + b"\x5A\x5A"
+    codec = bx.BxCodec()
+    assert [type(x).__name__ for x in codec.feed(foreign)] == ["UnsupportedProtocol"]
+    assert codec.feed(good) == [bx.BxCodec().feed(good)[0]]
+    assert not codec._foreign_end
+
+
+def test_bx_codec_holds_exactly_one_frame_of_the_controllers_buffer():
+    limit = 8 + 2 * (bx.MAX_PACKET + 16) + 1  # every byte of a full packet escaped, and the end
+    codec = bx.BxCodec()
+    assert codec.feed(bx.START + bytes(limit - 8)) == [] and len(codec._buf) == limit
+    (err,) = codec.feed(b"\x00")
+    assert isinstance(err, FrameTooLong) and codec._buf == bytearray()
+    assert str(err) == "no frame end within the controller's buffer size"
+    assert bx.MAX_PACKET == 1024  # MAX_CONTROLLER_RECEIVE_BUFFER, protocols.md §5.1
+
+
+def test_escpos_status_requests_and_their_count_in_raster_bytes():
+    # DLE EOT n, n = 1 printer, 2 offline cause, 3 error cause, 4 paper sensor (protocols.md §2.2)
+    assert [escpos.status_query(n) for n in (escpos.STATUS_PRINTER, escpos.STATUS_OFFLINE_CAUSE,
+                                             escpos.STATUS_ERROR_CAUSE, escpos.STATUS_PAPER)] == [
+        H("10 04 01"), H("10 04 02"), H("10 04 03"), H("10 04 04")]
+    assert escpos.status_queries_in(H("10 04 01 10 04 02 10 04 03 10 04 04 10 04 05 10 04")) == 4
+
+
+def test_automatic_status_back_each_bit_by_itself():
+    """ASB bytes 1-3 (GS a; Epson's layout): each flag read from its own byte and bit."""
+    asb = lambda b1=0, b2=0, b3=0: escpos.PrinterStatus.from_asb(bytes([0x10 | b1, b2, b3, 0]))  # noqa: E731
+    assert (asb().online, asb().cover_open, asb().paper, asb().cutter_error,
+            asb().unrecoverable) == (True, False, "ok", False, False)
+    assert asb(b1=0x08).online is False and asb(b1=0x08).cover_open is False
+    assert asb(b1=0x20).cover_open is True and asb(b1=0x20).online is True
+    assert asb(b2=0x08).cutter_error is True and asb(b2=0x08).unrecoverable is False
+    assert asb(b2=0x20).unrecoverable is True and asb(b2=0x20).cutter_error is False
+    assert asb(b2=0x01).cutter_error is False and asb(b3=0x01).paper == "near_end"
+    assert asb(b3=0x04).paper == "out" and asb(b3=0x08).paper == "out"
+    assert asb(b1=0x08, b2=0x08).paper == "ok"  # the paper is byte 3's alone
+    # bytes 2-4 are 0xx0xxxx: a low bit set is still the rest of the frame
+    codec = escpos.StatusCodec(asb=True)
+    assert codec.feed(H("10 01 03 00") + H("11 13") + H("10 01") + H("11") + H("00 0F")) == [
+        escpos.Asb(H("10 01 03 00")), escpos.Asb(H("10 01 00 0F"))]
+    assert escpos.StatusCodec(asb=True).feed(H("10 00 80 12")) == [0x80, 0x12]
+
+
+def test_escpos_status_masks_and_words():
+    S = escpos.status_byte
+    assert escpos.PrinterStatus.decode(None, S(5)).paper == "out"  # stopped at paper end
+    assert escpos.PrinterStatus.decode(None, S(5), None, S()).paper == "out"
+    assert escpos.PrinterStatus.decode(None, S(2)).cover_open is True
+    assert escpos.PrinterStatus.decode(None, None, S(3)).cutter_error is True
+    assert escpos.PrinterStatus.decode(None, None, S(5)).unrecoverable is True
+    assert escpos.PrinterStatus().condition == "unknown" and escpos.PrinterStatus().paper == "unknown"
+    assert escpos.describe_status(3, S(3, 5)) == "0x3a error cause: cutter error, unrecoverable error"
+    assert escpos.describe_status(3, S()) == "0x12 error cause: no cutter error"
+    assert escpos.describe_status(2, S(2, 5)) == "0x36 offline cause: cover open, stopped at paper end"
+    assert escpos.describe_status(7, S()) == "0x12 status 7"
+    assert escpos.describe_status(4, S()) == "0x12 paper sensor: paper ok"
+    # the conditions the hall acts on, and which of them stop a ticket from printing
+    assert escpos.CONDITIONS == ("ok", "paper_near_end", "paper_out", "cover_open", "cutter_error",
+                                 "offline", "unknown")
+    assert escpos.FAULTS == {"paper_out", "cover_open", "cutter_error", "offline"}
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "GBK", "gb2312", "cp936"])
+def test_every_gb_encoding_switches_chinese_mode_on_and_unprintable_text_is_replaced(encoding):
+    t = escpos.TicketText("大厅𠀀", "综合受理", "A001", 0, "2026-11-24 09:30", "")
+    data = escpos.build_ticket(t, encoding=encoding, fields=("title",))
+    assert data.startswith(H("1b 40 1c 26"))
+    assert "大厅".encode(encoding) in data
+    assert escpos.build_ticket(t, encoding="cp437", fields=()).find(H("1c 26")) < 0
+
+
+def test_ticket_qr_modes_and_empty_fields_print_nothing():
+    t = escpos.TicketText("大厅", "综合受理", "A001", 0, "2026-11-24 09:30", "q")
+    assert H("1d 28 6b") in escpos.build_ticket(t, profile="POS-5890", qr="native")
+    image = escpos.build_ticket(t, qr="image")
+    assert H("1d 28 6b") not in image and H("1d 76 30") in image
+    assert t.wait_min is None and escpos.build_ticket(t, fields=("wait",)) == \
+        escpos.build_ticket(t, fields=())
+    empty = dataclasses.replace(t, footer="", qr="")
+    assert escpos.build_ticket(empty, fields=("qr", "footer")) == escpos.build_ticket(t, fields=())
+
+
+def test_sam_frame_edges_resynchronise_at_the_next_preamble():
+    ok = sam.response(0x90)
+    codec = sam.SamCodec()
+    assert codec.feed(ok[:7]) == [] and len(codec._buf) == 7  # a header, waiting for its body
+    (frame,) = codec.feed(ok[7:])
+    assert frame.sw3 == 0x90 and codec._buf == bytearray()
+    shortest = sam.PREAMBLE + H("00 02") + H("00") + bytes([0x02 ^ 0x00])  # 2 bytes: one + CHK
+    assert isinstance(sam.SamCodec().feed(shortest)[0], sam.Frame)
+    with pytest.raises(FrameError, match="^SAM response shorter than its status block$"):
+        sam.SamCodec().feed(shortest)[0].ok()
+    for n, first in ((1, FrameTooLong), (sam.MAX_LEN + 1, FrameTooLong)):
+        out = sam.SamCodec().feed(sam.PREAMBLE + n.to_bytes(2, "big") + ok)
+        assert isinstance(out[0], first) and str(out[0]) == f"frame length {n} outside 2..4096"
+        assert out[-1] == sam.SamCodec().feed(ok)[0]
+    big = sam.response(0x90, bytes(sam.MAX_LEN - 4))
+    assert sam.SamCodec().feed(big)[0].payload[2] == 0x90  # the longest frame still read
+    # a frame cut short by a new one: the cut one is dropped in words, the new one read
+    out = sam.SamCodec().feed(sam.response(0x90, bytes(40))[:20] + ok)
+    assert [type(x) for x in out] == [FrameError, sam.Frame]
+    assert str(out[0]) == "truncated frame (20 bytes) dropped"
+    # past a second stub whose length runs off the end, to the whole frame after it
+    stub = sam.response(0x90, bytes(90))[:20]
+    out = sam.SamCodec().feed(stub + stub + ok)
+    assert [str(x) for x in out[:-1]] == ["truncated frame (40 bytes) dropped"]
+    assert out[-1] == sam.SamCodec().feed(ok)[0]
+    bad = bytearray(ok)
+    bad[-1] ^= 1
+    out = sam.SamCodec().feed(bytes(bad) + ok)
+    assert isinstance(out[0], ChecksumError) and out[-1] == sam.SamCodec().feed(ok)[0]
+    assert str(out[0]) == f"checksum {bad[-1]:02X}, computed {ok[-1]:02X}"
+
+
+@pytest.mark.parametrize("payload,expect,words", [
+    (H("00 00 90"), sam.SW_OK, None),
+    (H("00 00 9F"), sam.SW_FOUND, None),
+    (H("00 01 90"), sam.SW_OK, "SAM status 90"),  # the reserved bytes are not zero
+    (H("01 00 90"), sam.SW_OK, "SAM status 90"),
+    (H("00 00 91"), sam.SW_OK, "SAM status 91"),
+])
+def test_sam_status_block_reserved_bytes_must_be_zero(payload, expect, words):
+    assert (sam.SW_OK, sam.SW_FOUND, sam.SW_NO_ITEM) == (0x90, 0x9F, 0x91)
+    frame = sam.Frame(payload)
+    if words is None:
+        assert frame.ok(expect) == b""
+    else:
+        with pytest.raises(sam.SamStatusError) as e:
+            frame.ok(expect)
+        assert str(e.value) == words
+
+
+def test_sam_read_answers_split_by_their_lengths():
+    text, photo, fp = bytes(range(256)), bytes(1024), bytes([7]) * 1024
+    assert sam.read_answer(text) == H("01 00 04 00") + text + bytes(1024)
+    assert sam.read_answer(text, b"P" * 3, b"F" * 2) == H("01 00 00 03 00 02") + text + b"PPPFF"
+    assert sam.split_read(sam.read_answer(text, b"P" * 3)) == (text, b"PPP", b"")
+    assert sam.split_read(sam.read_answer(text, b"P" * 3, b"F" * 2), fingerprint=True) == (
+        text, b"PPP", b"FF")
+    assert sam.split_read(sam.read_answer(text, photo, fp), True) == (text, photo, fp)
+    assert sam.split_read(H("00 00 00 00")) == (b"", b"", b"")
+    for data, fingerprint, words in ((H("00 00 00"), False, "read answer too short"),
+                                     (H("00 00 00 00 00"), True, "read answer too short"),
+                                     (H("00 02 00 00 41"), False,
+                                      "read answer is 5 bytes, its lengths say 6")):
+        with pytest.raises(FrameError) as e:
+            sam.split_read(data, fingerprint)
+        assert str(e.value) == words
+    assert sam.decode_address("新区".ljust(35).encode("utf-16-le")[:70]) == "新区"
+    with pytest.raises(FrameError, match="^appended address is 69 bytes, expected 70$"):
+        sam.decode_address(bytes(69))
+    with pytest.raises(FrameError, match="^text block is 255 bytes, expected 256$"):
+        sam.decode_text(bytes(255))

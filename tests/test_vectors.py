@@ -76,6 +76,7 @@ def test_bx_frames(v):
     (packet,) = whole_and_bytewise(bx.BxCodec, raw)
     assert (packet.dst, packet.src, packet.devtype) == (1, bx.HOST_ADDR, bx.DEVTYPE_ANY)
     assert packet.command == tuple(v["command"]) and packet.data[2] == bx.MUST_REPLY
+    assert getattr(bx, v["const"]) == tuple(v["command"])  # the constant the driver sends
     if "area" not in v:
         assert bx.request(packet.command) == raw
         return
@@ -105,6 +106,25 @@ def test_bx_6k_pixels_and_the_pixel_flag():
         assert (back.x, back.width) == (8, 192)
     assert bx.area_unit(0x51) == bx.UNIT_8PX and bx.area_unit(0x61) == bx.UNIT_PX
     assert bx.area_unit(0x68) == bx.UNIT_PX and bx.area_unit(0xFE) == bx.UNIT_8PX
+
+
+@pytest.mark.parametrize("v", BX["card"], ids=[v["model"] for v in BX["card"]])
+def test_bx_card_types_and_how_they_count_pixels(v):
+    assert bx.CARDS[v["model"]] == v["devtype"] and bx.MODELS[v["devtype"]] == v["model"]
+    assert bx.area_unit(v["devtype"]) == v["unit"] == bx.configured_unit(v["model"], None)
+
+
+@pytest.mark.parametrize("v", BX["error"], ids=[v["code"] for v in BX["error"]])
+def test_bx_answer_errors_by_the_sheets_table(v):
+    nack = bx.BxCodec().feed(bx.answer(bx.Packet(1, bx.HOST_ADDR, bx.DEVTYPE_ANY,
+                                                 bytes([0xA3, 0x06, 1, 0, 0])), v["byte"]))[0]
+    assert nack.data[:5] == bytes([0xA0, 0x01, v["byte"], 0, 0])  # BxResp: group cmd err r r
+    with pytest.raises(bx.BoardError) as e:
+        bx.check_answer(nack)
+    assert (e.value.code, e.value.status) == (v["code"], v["byte"])
+    assert str(e.value).startswith(f"board error {v['byte']:02X}: {v['words']}")
+    # busy and a garbled frame are of the moment: the driver sends the same request again
+    assert (v["byte"] in bx.TRANSIENT) is (v["code"] in ("board.busy", "board.crc"))
 
 
 # --- ESC/POS status, protocols.md §2.2 --------------------------------------------------------
