@@ -28,7 +28,8 @@ log = logging.getLogger("kioskd.drivers")
 
 
 class MqttLink:
-    def __init__(self, ep: Endpoint, topic: str, client_id: str, kinds: tuple[str, ...]):
+    def __init__(self, ep: Endpoint, topic: str, client_id: str, kinds: tuple[str, ...],
+                 login: tuple[str, str] | None = None):
         self.ep, self.topic, self.kinds = ep, topic, kinds
         self.name = f"{ep.host}:{ep.port}/{topic}"
         self._loop = asyncio.get_running_loop()
@@ -40,6 +41,8 @@ class MqttLink:
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
         if ep.scheme == "mqtts":
             c.tls_set()
+        if login:
+            c.username_pw_set(*login)
         c.on_connect = self._on_connect
         c.on_message = self._on_message
         c.on_disconnect = self._on_disconnect
@@ -120,10 +123,16 @@ class MqttLink:
             self._changed.set()
 
 
+def login_of(options: dict) -> tuple[str, str] | None:
+    """The daemon's (username, password) on the device broker, when the device's config gives
+    one (config.py has read the password file)."""
+    return (options["username"], options["password"]) if "username" in options else None
+
+
 async def open_mqtt(ep: Endpoint, topic: str, device_id: str, kinds: tuple[str, ...],
-                    timeout: float) -> MqttLink:
+                    timeout: float, login: tuple[str, str] | None = None) -> MqttLink:
     """A networked device's link, open once the device says it is online (else DeviceAbsent)."""
-    link = MqttLink(ep, topic, f"kioskd-{device_id}-{secrets.token_hex(3)}", kinds)
+    link = MqttLink(ep, topic, f"kioskd-{device_id}-{secrets.token_hex(3)}", kinds, login)
     await link.open(timeout)
     return link
 

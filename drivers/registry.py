@@ -27,6 +27,7 @@ BOARD = {"idle_text": str, "paused_text": str, "calls": int, "names": str, "noti
          "width_px": int, "height_px": int, "line_px": int, "timeout_ms": int}
 
 # a pad's device key (hex, inline for demos or in a file), how often it is pinged
+MQTT_LOGIN = {"username": str, "password_file": str}  # on the hall's broker (devicebroker.py)
 PAD = {"key": str, "key_file": str, "timeout_ms": int, "ping_ms": int}
 
 TYPES: dict[str, DeviceType] = {
@@ -45,11 +46,11 @@ TYPES: dict[str, DeviceType] = {
                     "run_mode": int, "area_timeout_s": int, "align": str},
                    "kioskd.drivers.board.driver:BxBoardDriver", "kioskd.sim.board:BxBoardTwin"),
         DeviceType("board.mqtt", ("window", "hall"), ("mqtt", "mqtts"),
-                   {**BOARD, "topic": str, "ping_ms": int},
+                   {**BOARD, **MQTT_LOGIN, "topic": str, "ping_ms": int},
                    "kioskd.drivers.board.driver:MqttBoardDriver", "kioskd.sim.board:MqttBoardTwin"),
         DeviceType("pad.serial", ("window",), ("serial", "tcp"), {**PAD, "address": int},
                    "kioskd.drivers.pad.driver:SerialPadDriver", "kioskd.sim.pad:SerialPadTwin"),
-        DeviceType("pad.mqtt", ("window",), ("mqtt", "mqtts"), {**PAD, "topic": str},
+        DeviceType("pad.mqtt", ("window",), ("mqtt", "mqtts"), {**PAD, **MQTT_LOGIN, "topic": str},
                    "kioskd.drivers.pad.driver:MqttPadDriver", "kioskd.sim.pad:MqttPadTwin"),
         DeviceType("camera.uvc", ("window",), ("v4l2", "file"),
                    {"width": int, "height": int, "decoder": str, "still_ms": int,

@@ -38,6 +38,13 @@ def cmd_check_config(args) -> int:
     return 0
 
 
+def cmd_device_acl(args) -> int:
+    from kioskd import devicebroker
+
+    sys.stdout.write(devicebroker.acl(_load(args.config), args.daemon_user))
+    return 0
+
+
 def cmd_run(args) -> int:
     from kioskd.app import Hall
 
@@ -167,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--token-file", help="a file holding a technician's token")
     p.add_argument("--ascii", action="store_true",
                    help="ASCII borders (the Linux console, old terminals)")
+    p = add("device-acl", cmd_device_acl, "the mosquitto acl_file of the hall's device broker: "
+                                          "each networked device publishes only its own topics")
+    p.add_argument("--daemon-user", default="kioskd", help="the daemon's login (default kioskd)")
     p = add("verify-journal", cmd_verify_journal, "check the journal's hash chain")
     p.add_argument("--journal", help="journal file (default STATE/journal.sqlite3)")
 

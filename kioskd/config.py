@@ -859,6 +859,7 @@ def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[
         if endpoint.scheme in ("mqtt", "mqtts"):
             # one topic per device under the hall's prefix (protocols.md §10)
             opts.setdefault("topic", f"kioskd/v1/{hall_id}/{tname.split('.')[0]}/{did}")
+            _mqtt_login(opts, path, at, c)
         sim = c.take(t, "sim", dict, at, required=False, default={})
         if opts.get("names", "none") not in ("none", "masked"):
             c.bad(f"{at}.names", f"{opts['names']!r} is not none or masked (张*)")
@@ -977,6 +978,17 @@ def _pad_key(t: dict, opts: dict, path: Path, at: str, c: _Checker) -> None:
     if len(raw_key) < 16:
         c.bad(f"{at}.key", f"the key has {len(raw_key)} bytes; use at least 16")
     opts["key"] = raw_key
+
+
+def _mqtt_login(opts: dict, path: Path, at: str, c: _Checker) -> None:
+    """The daemon's login on a locked-down device broker (kioskd device-acl): a username and
+    the file holding its password, both or neither; the password is read here, once."""
+    if ("username" in opts) != ("password_file" in opts):
+        c.bad(f"{at}.username", "a broker login needs both username and password_file")
+        opts.pop("password_file", None)
+        return
+    if "password_file" in opts:
+        opts["password"] = _read_secret(path, opts.pop("password_file"), f"{at}.password_file", c)
 
 
 def _escpos_profile_problem(name: str) -> str | None:

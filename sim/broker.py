@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
 import shutil
 import socket
+import subprocess
 from pathlib import Path
+
+from kioskd import devicebroker
+from kioskd.config import Config
 
 log = logging.getLogger("kioskd.sim.broker")
 
@@ -143,6 +149,31 @@ class Embedded:
         if self.broker:
             await self.broker.shutdown()
             self.broker = None
+
+
+def lock_down(broker: "Mosquitto", cfg: Config) -> dict[str, tuple[str, str]]:
+    """Give the device broker a login per networked device and one for the daemon, and the
+    hall's ACL (kioskd.devicebroker): the (user, password) of each, by device id and
+    `devicebroker.DAEMON_USER`. Fresh random passwords each run; nothing outside the sim's
+    state folder knows them."""
+    tool = shutil.which("mosquitto_passwd") or shutil.which("mosquitto_passwd", path="/usr/bin")
+    if not tool:
+        raise FileNotFoundError("mosquitto_passwd is not installed (Debian: mosquitto)")
+    broker.folder.mkdir(parents=True, exist_ok=True)
+    users = [devicebroker.DAEMON_USER] + [d.id for d in devicebroker.networked(cfg)]
+    logins = {u: (u, secrets.token_hex(12)) for u in users}
+    passwd, acl = broker.folder / "passwd", broker.folder / "acl"
+    passwd.write_text("")
+    for user, password in logins.values():
+        subprocess.run([tool, "-b", str(passwd), user, password], check=True,
+                       capture_output=True)
+    acl.write_text(devicebroker.acl(cfg))
+    broker.extra = devicebroker.mosquitto_lines(str(passwd), str(acl))
+    if os.geteuid() == 0:
+        # started as root, mosquitto reads these files as its own user, which cannot enter a
+        # root-only state folder (a test's tmp_path); a loopback sim broker may stay root
+        broker.extra += "user root\n"
+    return logins
 
 
 def make_broker(kind: str, folder: Path) -> Mosquitto | Embedded:

@@ -14,7 +14,8 @@ from kioskd.app import Hall
 from kioskd.config import Config, parse_endpoint
 from kioskd.drivers.registry import TYPES, load
 from kioskd.drivers.supervisor import Backoff
-from kioskd.sim.broker import make_broker
+from kioskd.devicebroker import DAEMON_USER
+from kioskd.sim.broker import Mosquitto, lock_down, make_broker
 from kioskd.sim.twin import Twin
 
 log = logging.getLogger("kioskd.sim")
@@ -46,6 +47,8 @@ class SimHall:
         # networked devices (pad.mqtt) talk to the hall's own broker on the box, not to
         # central's: a central outage must not take the pads with it, here as in a hall
         self.device_broker: Any = None
+        # the device broker's logins, by device id and the daemon's user (sim/broker.py)
+        self.device_logins: dict[str, tuple[str, str]] = {}
         self.hall: Hall | None = None
 
     def central_keys(self, hall: str) -> bytes | None:
@@ -67,6 +70,11 @@ class SimHall:
             if any(d.url.scheme in ("mqtt", "mqtts") for d in self.cfg.devices):
                 self.device_broker = make_broker(self.broker_kind or "auto",
                                                  self.state / "device-broker")
+                if isinstance(self.device_broker, Mosquitto):
+                    self.device_logins = lock_down(self.device_broker, self.cfg)
+                else:
+                    log.warning("sim: the embedded device broker lets any client publish on "
+                                "the devices' topics; install mosquitto for logins and the ACL")
                 await self.device_broker.start()
             if self.with_central:
                 from kioskd.central.collector import Collector
@@ -80,12 +88,17 @@ class SimHall:
             devices = []
             for dev in self.cfg.devices:
                 twin: Twin = load(TYPES[dev.type].twin)(dev, self.state / "dev" / dev.id)
+                options = dev.options
                 if dev.url.scheme in ("mqtt", "mqtts"):  # a networked device on the sim's broker
-                    twin.use_broker("127.0.0.1", self.device_broker.port)
+                    twin.use_broker("127.0.0.1", self.device_broker.port,
+                                    self.device_logins.get(dev.id))
+                    daemon = self.device_logins.get(DAEMON_USER)
+                    if daemon:
+                        options = {**options, "username": daemon[0], "password": daemon[1]}
                 await twin.start()
                 self.twins[dev.id] = twin
                 devices.append(dataclasses.replace(
-                    dev, url=parse_endpoint(twin.url, TYPES[dev.type].schemes)))
+                    dev, url=parse_endpoint(twin.url, TYPES[dev.type].schemes), options=options))
             up = self.cfg.uplink
             api = self.cfg.api if self.api_port is None else dataclasses.replace(
                 self.cfg.api, port=self.api_port)

@@ -111,10 +111,12 @@ class MqttTwin(Twin):
         self.topic = dev.options["topic"]
         self.client: mqtt.Client | None = None
         self.codec: Any = None
+        self.login: tuple[str, str] | None = None
 
-    def use_broker(self, host: str, port: int) -> None:
-        """The sim's broker, which the daemon's link is pointed at too."""
-        self.host, self.port = host, port
+    def use_broker(self, host: str, port: int, login: tuple[str, str] | None = None) -> None:
+        """The sim's broker, which the daemon's link is pointed at too; `login`: the device's
+        own user on a broker with an ACL (kioskd.devicebroker)."""
+        self.host, self.port, self.login = host, port, login
 
     @property
     def url(self) -> str:
@@ -137,6 +139,8 @@ class MqttTwin(Twin):
         connected = asyncio.Event()
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"twin-{self.dev.id}")
         c.will_set(f"{self.topic}/availability", "offline", qos=1, retain=True)
+        if self.login:
+            c.username_pw_set(*self.login)
 
         def on_connect(client, userdata, flags, reason_code, properties):
             no_nagle(client)

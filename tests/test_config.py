@@ -112,6 +112,12 @@ MISTAKES = [
      "api.client[0].token", "empty"),
     ("the demo's tokens on the hall's LAN", 'listen = "127.0.0.1:8470"',
      'listen = "0.0.0.0:8470"', "api.client[0].token", "the demo's token"),
+    ("a broker login without its password", 'key = "8e03d6b2f47a19c5e60b3d8f2a71c4e9"',
+     'key = "8e03d6b2f47a19c5e60b3d8f2a71c4e9"\nusername = "kioskd"', "device[7].username",
+     "both username and password_file"),
+    ("a broker password file that is not there", 'key = "8e03d6b2f47a19c5e60b3d8f2a71c4e9"',
+     'key = "8e03d6b2f47a19c5e60b3d8f2a71c4e9"\nusername = "kioskd"\n'
+     'password_file = "no-such.pass"', "device[7].password_file", "cannot read"),
     ("two devices on one port", "serial:///dev/kioskd/pad-w1?baud=9600",
      "serial:///dev/kioskd/board-w1?baud=9600", "device[3].url", "one port, one device"),
 ]

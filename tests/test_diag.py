@@ -183,6 +183,23 @@ async def test_queue_events_uplink_logs_and_help(sim, console):
     assert "print a test ticket" in str(app.screen.query_one("#help-text", Static).render())
 
 
+async def test_a_disk_running_low_is_on_the_banner_until_space_is_back(sim, console):
+    app, pilot = console
+    guard = sim.hall.disk
+    low = guard.low_bytes
+    # the threshold moved above what this disk has free (as [hall] disk_low_mb would be):
+    # the real statvfs judges it low, nothing is faked
+    guard.low_bytes = guard.free_bytes() + 10**12
+    try:
+        sim.hall.check_disk()
+        await until(pilot, lambda: "disk low" in text(app, "banner"), "the disk on the banner")
+        assert "MB free, reserve kept (free space)" in text(app, "banner")
+    finally:
+        guard.low_bytes = low
+    sim.hall.check_disk()
+    await until(pilot, lambda: "disk low" not in text(app, "banner"), "the banner clear again")
+
+
 async def test_a_wrong_token_and_a_daemon_not_running_are_said_clearly(sim):
     for url, tok, words in ((sim.hall.api_url, "not-a-token", "refused the token"),
                             ("http://127.0.0.1:9", "x", "not running at")):

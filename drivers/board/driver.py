@@ -21,7 +21,7 @@ from kioskd.boards import HallView
 from kioskd.drivers.base import Driver
 from kioskd.drivers.board import bx
 from kioskd.drivers.board.layout import hall_rows
-from kioskd.drivers.mqttlink import MqttLink, open_mqtt
+from kioskd.drivers.mqttlink import MqttLink, login_of, open_mqtt
 from kioskd.drivers.pad import message
 from kioskd.errors import BoardError, DeviceFault, DeviceNotReady
 
@@ -187,11 +187,11 @@ class MqttBoardDriver(BoardDriver):
     type = "board.mqtt"
 
     def make_codec(self) -> message.MessageCodec:
-        return message.MessageCodec(("response",))
+        return message.MessageCodec(message.BOARD_TO_HOST)
 
     async def connect(self) -> MqttLink:  # type: ignore[override]
-        return await open_mqtt(self.cfg.url, self.cfg.options["topic"], self.id, ("response",),
-                               self.timeout * 3)
+        return await open_mqtt(self.cfg.url, self.cfg.options["topic"], self.id,
+                               message.BOARD_TO_HOST, self.timeout * 3, login_of(self.cfg.options))
 
     def is_reply(self, m: message.PadMessage) -> bool:
         return m.txn == self.awaiting

@@ -15,7 +15,7 @@ import secrets
 from typing import Any
 
 from kioskd.drivers.base import DeviceInput, Driver
-from kioskd.drivers.mqttlink import MqttLink, open_mqtt
+from kioskd.drivers.mqttlink import MqttLink, login_of, open_mqtt
 from kioskd.drivers.pad import message, proto
 from kioskd.drivers.pad.seal import sealed
 from kioskd.errors import DeviceFault, DeviceNotReady
@@ -195,7 +195,7 @@ class MqttPadDriver(PadDriver):
 
     async def connect(self) -> MqttLink:  # type: ignore[override]
         return await open_mqtt(self.cfg.url, self.topic, self.id, message.PAD_TO_HOST,
-                               self.timeout * 3)
+                               self.timeout * 3, login_of(self.cfg.options))
 
     def new_txn(self) -> str:
         return secrets.token_hex(8)

@@ -15,6 +15,7 @@ from kioskd import jsonlimits
 from kioskd.errors import FrameError
 
 PAD_TO_HOST = ("response", "rating")
+BOARD_TO_HOST = ("response",)  # a networked board answers, and says nothing by itself
 HOST_TO_PAD = ("request",)
 
 

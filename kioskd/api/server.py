@@ -450,7 +450,8 @@ class ApiServer:
         return web.json_response({**up.status(), "broker": f"{up.cfg.host}:{up.cfg.port}",
                                   "tls": up.cfg.tls, "prefix": up.prefix, "boot": up.boot,
                                   "journal_seq": self.hall.journal.last_seq,
-                                  "clock": self.hall.clock_view()})
+                                  "clock": self.hall.clock_view(),
+                                  "disk": self.hall.disk_view()})
 
     async def confirm_clock(self, request: web.Request) -> web.Response:
         """The technician checked the wall clock: the hall believes it again (audited)."""

@@ -108,6 +108,10 @@ class DiagApp(App):
         if clock.get("state") == "suspect":  # the hall runs on its own time: a technician's job
             state += (f"  [b red]clock suspect: the wall clock says {escape(clock['wall'])}, "
                       f"the hall reckons {escape(clock['hall_time'])} (c: confirm)[/]")
+        disk = up.get("disk") or {}
+        if disk.get("state") == "low":  # tickets may soon not commit: a technician's job now
+            state += (f"  [b red]disk low: {disk['free_mb']:.0f} MB free, reserve "
+                      f"{'kept' if disk.get('reserve') else 'given up'} (free space)[/]")
         return f"{self.hall or '?'} @ {where}  {link}  {state}"
 
     def _redraw(self) -> None:
