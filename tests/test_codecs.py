@@ -78,8 +78,55 @@ def test_unknown_card_type_is_reported_not_guessed():
 
 
 def test_card_repr_hides_personal_data():
-    card = make_card("张三", date(1970, 1, 1))
-    assert card.id_number not in repr(card) and "张三" not in repr(card)
+    card = dataclasses.replace(make_card("张三", date(1970, 1, 1), gender="女"),
+                               permit_number="H00000007", nationality="CHN")
+    shown = repr(card) + repr(sam.Frame(sam.encode_text(card)))
+    for private in (card.id_number, "张三", "女", "1970", card.address, card.issuer,
+                    card.valid_from, card.valid_to, card.ethnicity, "H00000007", "CHN"):
+        assert private not in shown, private
+    with pytest.raises(dataclasses.FrozenInstanceError):  # what was read is what was read
+        card.name = "李四"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sam.Frame(b"").payload = b"x"
+
+
+def test_gb11643_weights_are_iso7064_mod_11_2():
+    """The weights are 2^(17-i) mod 11 (ISO 7064 MOD 11-2), checked on every position, and on
+    the standard's own example number 11010519491231002X."""
+    assert sam.WEIGHTS == tuple(pow(2, 17 - i, 11) for i in range(17))
+    assert sam.check_char("11010519491231002") == "X"
+    assert sam.id_number_valid("11010519491231002x") and not sam.id_number_valid("110105194912310021")
+    for i in range(17):  # a digit moved at any position changes the check
+        digits = ["0"] * 17
+        digits[i] = "1"
+        assert sam.check_char("".join(digits)) == sam.CHECK_CHARS[pow(2, 17 - i, 11)]
+
+
+def test_gender_and_ethnicity_codes_of_the_national_standards():
+    # GB/T 2261.1 sex codes; GB 3304 ethnic groups 01-56, 97 and 98
+    assert sam.GENDERS == {"0": "未知", "1": "男", "2": "女", "9": "未说明"}
+    assert len(sam.ETHNICITIES) == 58
+    assert [sam.ETHNICITIES[n] for n in (1, 25, 26, 43, 44, 56, 97, 98)] == [
+        "汉", "水", "东乡", "乌孜别克", "俄罗斯", "基诺", "其他", "外国血统中国籍人士"]
+
+
+def test_fields_a_card_type_does_not_carry_are_empty_and_bad_text_is_replaced():
+    foreigner = sam.decode_text(sam.encode_text(make_card("SMITH JOHN", date(1979, 2, 3),
+                                                          card_type="foreigner")))
+    assert (foreigner.address, foreigner.issuer, foreigner.permit_number, foreigner.ethnicity,
+            foreigner.fingerprint) == ("", "", "", "", False)
+    hk = sam.decode_text(sam.encode_text(make_card("陈大文", date(1985, 6, 1), region="810000",
+                                                   card_type="hkmotw")))
+    assert (hk.ethnicity, hk.nationality) == ("", "")
+    resident = sam.decode_text(sam.encode_text(make_card("张三", date(1970, 1, 1))))
+    assert (resident.permit_number, resident.nationality, resident.ethnicity) == ("", "", "汉")
+    block = bytearray(sam.encode_text(make_card("张三", date(1970, 1, 1), gender="女")))
+    block[0:2] = b"\x00\xd8"  # a lone surrogate where the name starts: garbled, not a crash
+    block[30:32] = "7".encode("utf-16-le")  # a sex code outside the standard
+    block[32:36] = "99".encode("utf-16-le")  # an ethnic code outside it
+    garbled = sam.decode_text(bytes(block))
+    assert garbled.name.startswith("\ufffd") and garbled.name.endswith("三")
+    assert (garbled.gender, garbled.ethnicity) == ("未知", "")
 
 
 # --- BX board (the sheet's example frames: test_vectors.py) -------------------------------
