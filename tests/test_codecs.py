@@ -81,6 +81,7 @@ def test_card_repr_hides_personal_data():
     card = dataclasses.replace(make_card("张三", date(1970, 1, 1), gender="女"),
                                permit_number="H00000007", nationality="CHN")
     shown = repr(card) + repr(sam.Frame(sam.encode_text(card)))
+    assert "payload" not in repr(sam.Frame(b"\x00\x00\x90"))  # the answer's bytes are the card
     for private in (card.id_number, "张三", "女", "1970", card.address, card.issuer,
                     card.valid_from, card.valid_to, card.ethnicity, "H00000007", "CHN"):
         assert private not in shown, private
@@ -473,7 +474,9 @@ def test_automatic_status_back_each_bit_by_itself():
     assert asb(b1=0x20).cover_open is True and asb(b1=0x20).online is True
     assert asb(b2=0x08).cutter_error is True and asb(b2=0x08).unrecoverable is False
     assert asb(b2=0x20).unrecoverable is True and asb(b2=0x20).cutter_error is False
-    assert asb(b2=0x01).cutter_error is False and asb(b3=0x01).paper == "near_end"
+    assert asb(b2=0x01).cutter_error is False and asb(b2=0x01).unrecoverable is False
+    assert asb(b1=0x01).online is True and asb(b1=0x01).cover_open is False
+    assert asb(b3=0x01).paper == "near_end"
     assert asb(b3=0x04).paper == "out" and asb(b3=0x08).paper == "out"
     assert asb(b1=0x08, b2=0x08).paper == "ok"  # the paper is byte 3's alone
     # bytes 2-4 are 0xx0xxxx: a low bit set is still the rest of the frame
