@@ -30,7 +30,6 @@ from kioskd.drivers.printer.escpos import FAULTS, TicketText
 from kioskd.drivers.registry import TYPES, load
 from kioskd.drivers.supervisor import Backoff, DeviceState, Supervisor
 from kioskd.engine import queue
-from kioskd.engine.state import OPEN_STATUSES
 from kioskd.errors import ConfigError, DeviceError, DiskFull, KioskdError, Refused
 from kioskd.journal import Envelope, Journal
 from kioskd.ledger import commit, rebuild
@@ -210,7 +209,7 @@ class Hall:
         """Citizens a new config would strand today: open tickets of a category it drops, a
         window it drops while it calls, serves or holds someone."""
         codes, windows = {c.code for c in cfg.categories}, {w.number for w in cfg.windows}
-        open_ = [t for t in self.state.tickets.values() if t.status in OPEN_STATUSES]
+        open_ = self.state.open_tickets()
         out = []
         for code in sorted({t.category for t in open_} - codes):
             numbers = ", ".join(sorted(t.number for t in open_ if t.category == code))
@@ -297,8 +296,7 @@ class Hall:
         return t is not None and t.status == "called" and t.window == window
 
     def _tickets_open(self) -> bool:
-        return any(t.status in OPEN_STATUSES
-                   for t in self.state.tickets.values()) if hasattr(self, "state") else False
+        return bool(self.state.open_tickets()) if hasattr(self, "state") else False
 
     def _tell_clock(self, t: datetime, by: str | None = None) -> None:
         s, told = self.guard.suspect, self._suspect_told

@@ -4,6 +4,7 @@ vectors from the protocol sheet's sources live in tests/vectors/ (test_vectors.p
 from __future__ import annotations
 
 import dataclasses
+import os
 from datetime import date
 
 import pytest
@@ -131,6 +132,23 @@ def test_fields_a_card_type_does_not_carry_are_empty_and_bad_text_is_replaced():
 
 
 # --- BX board (the sheet's example frames: test_vectors.py) -------------------------------
+def test_bx_card_and_family_tables_keep_their_rules():
+    """The tables a technician's `card = ...` is checked against (the sheet's device types are
+    vectors in tests/vectors/bx.toml; these are the rules every row keeps)."""
+    import re
+
+    assert len(set(bx.CARDS.values())) == len(bx.CARDS) and bx.MODELS == {
+        v: k for k, v in bx.CARDS.items()}  # a device type names one model
+    for model, devtype in bx.CARDS.items():
+        assert re.fullmatch(r"BX-(5M?K|6K)\d(Q)?(-YY|-4G)?", model), model
+        # the label's generation and the device type's pixel rule agree
+        assert bx.area_unit(devtype) == (bx.UNIT_PX if model.startswith("BX-6K") else bx.UNIT_8PX)
+    for model, protocol in bx.OTHER_FAMILIES.items():
+        assert re.fullmatch(r"BX-5[MEQ]\d", model), model
+        assert protocol == ("protocol 05" if model.startswith("BX-5M") else "protocol F0"), model
+    assert not set(bx.CARDS) & set(bx.OTHER_FAMILIES)
+
+
 def test_bx_escaping_and_text_roundtrip_byte_by_byte():
     text = "A001 请到1号窗口".encode("gb2312") + bytes([0xA5, 0x5A, 0xA6, 0x5B])
     frame = bx.request(bx.DYNAMIC_TEXT, bx.dynamic_text(text))
@@ -305,6 +323,48 @@ def test_58mm_profile_without_native_qr_prints_it_as_an_image_that_decodes():
     assert [r.text for r in zxingcpp.read_barcodes(pixels)] == [text]
 
 
+def test_an_image_qr_is_six_dots_a_module_in_the_middle_of_the_paper():
+    """Module 6 (0.75 mm at 203 dpi), as the native QR: a phone reads it at arm's length, and it
+    stands centred on the 58 mm roll like the text above it."""
+    import numpy as np
+
+    t = escpos.TicketText("大厅", "综合受理", "A001", 3, "2026-11-24 09:30", "https://x/A001")
+    interp = EscposInterpreter()
+    interp.feed(escpos.build_ticket(t, profile="POS-5890"))
+    (img,) = interp.done[0].images
+    bits = np.unpackbits(np.frombuffer(img.bits, np.uint8)).reshape(img.height, img.width)
+    rows, cols = np.where(bits.any(1))[0], np.where(bits.any(0))[0]
+    left, right = cols[0], img.width - 1 - cols[-1]
+    assert img.width == 384 and abs(left - right) <= 1 and left > 100
+    top = bits[rows[0], cols[0]:]
+    assert int(np.argmin(top)) == 7 * 6  # the finder pattern's edge: 7 modules of 6 dots
+
+
+def test_the_ticket_is_a_value_and_python_escpos_caches_its_printer_database_once(tmp_path):
+    t = escpos.TicketText("大厅", "综合受理", "A001", 0, "2026-11-24 09:30", "q")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        t.number = "A002"  # type: ignore[misc]
+    # python-escpos re-parses its capabilities and makes a temporary folder on every import
+    # unless told where to cache them: a fresh process, the folder not made yet, then told
+    import subprocess
+    import sys
+    import tempfile
+
+    script = ("import os; from kioskd.drivers.printer import escpos; "
+              "escpos.build_ticket(escpos.TicketText('h', 'c', 'A001', 0, 't', ''), fields=()); "
+              "print(os.environ['ESCPOS_CAPABILITIES_PICKLE_DIR'])")
+    env = {k: v for k, v in os.environ.items() if k != "ESCPOS_CAPABILITIES_PICKLE_DIR"}
+    env["TMPDIR"] = str(tmp_path)
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == str(tmp_path / "kioskd-escpos") and any((tmp_path / "kioskd-escpos").iterdir())
+    deep = tmp_path / "not" / "made" / "yet"
+    env["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(deep)
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True)
+    assert any(deep.iterdir())
+    assert tempfile.gettempdir() != str(tmp_path)  # the test's own process was left alone
+
+
 def test_dle_eot_spelt_by_raster_bytes_is_answered_and_counted():
     # a printer runs DLE EOT wherever the bytes appear, even in image data (protocols.md §2.2)
     raster = H("1d 76 30 00 02 00 02 00") + H("00 10 04 04")
@@ -463,6 +523,8 @@ def test_escpos_status_requests_and_their_count_in_raster_bytes():
                                              escpos.STATUS_ERROR_CAUSE, escpos.STATUS_PAPER)] == [
         H("10 04 01"), H("10 04 02"), H("10 04 03"), H("10 04 04")]
     assert escpos.status_queries_in(H("10 04 01 10 04 02 10 04 03 10 04 04 10 04 05 10 04")) == 4
+    for n in (1, 2, 3, 4):  # each one counted by itself, not by a neighbour's double count
+        assert escpos.status_queries_in(H("00 10 04") + bytes([n])) == 1, n
 
 
 def test_automatic_status_back_each_bit_by_itself():

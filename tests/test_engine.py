@@ -465,6 +465,65 @@ def test_statistics_per_category_window_and_hour(hall):
     assert s["windows"]["1"] == {"served": 1, "skipped": 1, "service_avg_s": 300.0, "rated": 0,
                                  "satisfied": 0, "satisfaction": None}
     assert s["hours"]["09"]["issued"] == 3 and s["total"]["served"] == 2
+    assert s["categories"]["C"]["issued"] == 0  # a category nobody took a number of
+
+
+def test_a_service_finished_without_its_start_event_has_no_service_time(hall):
+    """The engine writes service.started before every finish, but evolve takes a journal's
+    service.finished without one (it guards the missing start): the statistics count that
+    service and leave its length unknown instead of failing or guessing it."""
+    hall.issue()
+    hall.call(1)
+    finish = q.decide(hall.state, q.WindowAction(1, "finish"), hall.now)
+    assert [t for t, _ in finish] == ["service.started", "service.finished", "rating.requested"]
+    hall._commit(finish[1:], hall.now)
+    s = day_stats(hall.state)
+    assert s["windows"]["1"]["served"] == 1 and s["windows"]["1"]["service_avg_s"] is None
+    assert s["categories"]["A"]["served"] == 1 and s["categories"]["A"]["service_avg_s"] is None
+
+
+def test_the_estimate_averages_the_last_twenty_services(rules):
+    h = rules(categories=[Category("A", "综合受理", service_min=6)], windows=[Window(1, ("A",))])
+    now = T0
+    for minutes in [60] + [2] * 20:  # one long service, then twenty of two minutes
+        h.issue(now=now)
+        h.call(1, now)
+        h.act(1, "start", now=now)
+        now += minutes * M
+        h.act(1, "finish", now=now)
+    h.issue(now=now), h.issue(now=now)
+    # the hour-long one is 21 services back: forgotten (with it the average would be 4.8 minutes)
+    assert q.snapshot(h.state)["waiting"][-1]["wait_min"] == 2
+
+
+def test_the_tickets_still_in_the_halls_hands(rules):
+    """Open: waiting, called, serving, held, skipped (a config change or a clock leap must not
+    strand them); finished and void are done with."""
+    h = rules(skip_requeue_after=5, skip_max=1, categories=[Category("A", "综合受理")],
+              windows=[Window(1, ("A",)), Window(2, ("A",)), Window(3, ("A",))])
+    for _ in range(7):
+        h.issue()
+    h.serve(1)  # A001
+    h.call(1), h.act(1, "hold")  # A002
+    h.call(1), h.act(1, "skip")  # A003
+    h.call(1), h.act(1, "skip")  # A004: skipped, called back by name, skipped again: void
+    h.act(1, "call", ticket="A004"), h.act(1, "skip")
+    h.call(2), h.act(2, "start")  # A005
+    h.call(3)  # A006
+    assert {n: t.status for n, t in h.state.tickets.items()} == {
+        "A001": "finished", "A002": "held", "A003": "skipped", "A004": "void", "A005": "serving",
+        "A006": "called", "A007": "waiting"}
+    assert [t.number for t in h.state.open_tickets()] == ["A002", "A003", "A005", "A006", "A007"]
+
+
+def test_a_rating_given_cannot_be_changed(hall):
+    import dataclasses
+
+    hall.issue()
+    hall.serve(1)
+    hall.do(q.GiveRating(1, "A001", 5, "pad-w1"), hall.now + timedelta(seconds=6))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        hall.state.ratings["A001"].level = 1  # type: ignore[misc]
 
 
 # --- 9. rebuild --------------------------------------------------------------------------------

@@ -98,6 +98,10 @@ class HallState:
         return [t for t in self.tickets.values()
                 if t.status == "waiting" and (categories is None or t.category in categories)]
 
+    def open_tickets(self) -> list[Ticket]:
+        """Citizens still in the hall's hands (OPEN_STATUSES), in issue order."""
+        return [t for t in self.tickets.values() if t.status in OPEN_STATUSES]
+
     def new_day(self, day: str) -> None:
         """Local midnight: numbers start again; yesterday's tickets are gone; windows reset.
         Appointments stay: they are loaded ahead for days to come."""
