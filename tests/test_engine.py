@@ -59,7 +59,11 @@ def test_issuing_hours_edges(rules, at, ok):
     if ok:
         assert h.issue(now=now)["ticket"] == "A001"
     else:
-        assert refused(h.issue, now=now) == "category.closed"
+        with pytest.raises(Refused) as e:
+            h.issue(now=now)
+        # the kiosk shows the hours, so the citizen knows when to come back
+        assert (e.value.code, str(e.value)) == ("category.closed",
+                                                "category A issues tickets 08:30-17:00")
 
 
 def test_quota_edge_and_never_reissued_after_rebuild(rules):
@@ -541,3 +545,39 @@ def test_rebuilt_state_equals_the_live_one(hall):
     hall.do(q.GiveRating(3, hall.state.windows[3].awaiting_rating, 4, "pad-w3"))
     assert hall.rebuilt() == hall.state
     assert q.decide(hall.rebuilt(), q.IssueTicket("A"), T0)[0][1]["ticket"] == "A002"
+
+
+# --- 10. the engine's own contract ------------------------------------------------------------
+def test_commands_are_frozen_values_and_nothing_else_is_decided(hall):
+    """A command is a value the API, the keypads and central build and the engine only reads
+    (it is logged, replayed in tests and compared); anything else is a programming error."""
+    import dataclasses
+    import typing
+
+    commands = typing.get_args(q.Command)
+    assert {c.__name__ for c in commands} == {"IssueTicket", "CheckIn", "WindowAction",
+                                              "GiveRating", "LoadAppointments", "Tick"}
+    for command in commands:
+        assert dataclasses.is_dataclass(command) and command.__dataclass_params__.frozen, command
+    with pytest.raises(TypeError, match=r"^not a command: 'call-next'$"):
+        q.decide(hall.state, "call-next", T0)
+
+
+def test_a_command_on_a_day_not_rolled_over_is_refused(hall):
+    """The daemon ticks before every command; a caller that did not is told so, never given
+    yesterday's numbers."""
+    hall.issue()
+    assert refused(q.decide, hall.state, q.IssueTicket("A"), T0 + timedelta(days=1)) == \
+        "day.rollover"
+
+
+def test_a_ticket_from_no_kiosk_and_a_lane_the_hall_does_not_run(rules):
+    """A ticket issued without a kiosk (the clerk's window, central) says so with null, and a
+    lane this hall does not run puts the citizen in the normal line, not in a lane of its own."""
+    hall = rules(lanes=("elderly", "disabled"))
+    ((_, data),) = hall.do(q.IssueTicket("A", lane="pregnant"))
+    assert data["kiosk"] is None and data["lane"] is None
+    assert hall.state.tickets["A001"].lane is None
+    load(hall, appt("Y1"))
+    issued, _ = hall.do(q.CheckIn(code="Y1"), T0 + 60 * M)  # checked in by a clerk, no kiosk
+    assert issued[0] == "ticket.issued" and issued[1]["kiosk"] is None
