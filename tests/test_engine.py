@@ -389,6 +389,9 @@ def test_card_at_the_kiosk_checks_the_appointment_in(hall):
     d = hall.do(q.IssueTicket("B", "kiosk-1", holder("tok-9")), T0 + 50 * M)
     assert d[0][1]["lane"] == "appointment" and d[1][1]["code"] == "Y1"
     assert hall.call(2, T0 + 51 * M) == d[0][1]["ticket"]  # before B001, who came earlier
+    # the same card again: the appointment is used, so this is an ordinary ticket of the day
+    again = hall.do(q.IssueTicket("B", "kiosk-1", holder("tok-9")), T0 + 52 * M)
+    assert [t for t, _ in again] == ["ticket.issued"] and again[0][1]["lane"] is None
 
 
 def test_unknown_and_other_day_appointments(hall):
@@ -581,3 +584,21 @@ def test_a_ticket_from_no_kiosk_and_a_lane_the_hall_does_not_run(rules):
     load(hall, appt("Y1"))
     issued, _ = hall.do(q.CheckIn(code="Y1"), T0 + 60 * M)  # checked in by a clerk, no kiosk
     assert issued[0] == "ticket.issued" and issued[1]["kiosk"] is None
+
+
+def test_asking_for_a_rating_during_a_service_finishes_it(hall):
+    """请评价 pressed while the citizen is still being served ends the service and prompts the
+    pad, as 办结 does."""
+    hall.issue()
+    hall.call(1)
+    hall.act(1, "start")
+    events = hall.act(1, "ask-rating")
+    assert [t for t, _ in events] == ["service.finished", "rating.requested"]
+    assert hall.state.tickets["A001"].status == "finished"
+    assert hall.state.windows[1].awaiting_rating == "A001"
+
+
+def test_a_window_the_hall_does_not_have(hall):
+    with pytest.raises(Refused) as e:
+        hall.act(99, "call-next")
+    assert (e.value.code, str(e.value)) == ("window.unknown", "no window 99")
