@@ -318,6 +318,8 @@ def test_satisfaction_per_window_and_clerk_counts_each_service_once(hall):
 
 @pytest.mark.parametrize("action,code", [("call-next", "queue.empty"), ("recall", "window.idle"),
                                          ("skip", "window.idle"), ("finish", "window.idle"),
+                                         ("hold", "window.idle"), ("start", "window.idle"),
+                                         ("transfer", "window.idle"),
                                          ("fly", "window.action_unknown")])
 def test_window_refusals(hall, action, code):
     assert refused(hall.act, 1, action) == code
