@@ -51,3 +51,18 @@ def test_the_engines_dataclasses_are_among_them():
 
     assert {c.__name__ for c in own_members(state) if dataclasses.is_dataclass(c)} >= {
         "Ticket", "WindowState", "Appointment", "Rating", "HallState"}
+
+
+# Values that cross a boundary (commands and effects of the engine, frames and answers of the
+# codecs, the card holder, a journal row) cannot be changed by whoever holds them: a driver's
+# answer or a command is logged, compared and replayed as it was. Only the engine's state is
+# changed, and only by evolve.
+MUTABLE = {"kioskd.engine.state": {"Ticket", "WindowState", "Appointment", "HallState"}}
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_values_at_the_boundaries_are_frozen_and_only_the_state_changes(name):
+    module = importlib.import_module(name)
+    classes = [c for c in own_members(module) if inspect.isclass(c) and dataclasses.is_dataclass(c)]
+    mutable = {c.__name__ for c in classes if not c.__dataclass_params__.frozen}
+    assert mutable == MUTABLE.get(name, set())
