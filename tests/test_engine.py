@@ -604,3 +604,30 @@ def test_a_window_the_hall_does_not_have(hall):
     with pytest.raises(Refused) as e:
         hall.act(99, "call-next")
     assert (e.value.code, str(e.value)) == ("window.unknown", "no window 99")
+
+
+@pytest.mark.parametrize("case_no,ok", [("7", True), ("2026-SB_001.a", True), ("x" * 64, True),
+                                        ("", False), ("x" * 65, False), ("办件1", False),
+                                        ("a b", False), ("a/b", False), ("１", False)])
+def test_the_case_number_a_business_system_may_give(hall, case_no, ok):
+    """办件编号: 1-64 ASCII letters, digits, '-', '_' or '.' (it goes to central as it is)."""
+    hall.issue()
+    hall.call(1)
+    if ok:
+        finished = hall.act(1, "finish", case_no=case_no)
+        assert finished[1][1]["case_no"] == case_no
+    else:
+        assert refused(hall.act, 1, "finish", case_no=case_no) == "window.case_no"
+
+
+def test_asking_again_for_a_rating_up_to_the_timeout_exactly(hall):
+    """The clerk may ask again while the prompt's time (rating_timeout_s from the finish) runs,
+    its last instant included; after it, the rating is closed."""
+    timeout = timedelta(seconds=hall.state.policy.rating_timeout_s)
+    hall.issue()
+    hall.call(1)
+    hall.act(1, "finish")
+    again = q.decide(hall.state, q.WindowAction(1, "ask-rating"), hall.now + timeout)
+    assert again[0][0] == "rating.requested" and again[0][1]["again"] is True
+    late = hall.now + timeout + timedelta(milliseconds=1)
+    assert refused(q.decide, hall.state, q.WindowAction(1, "ask-rating"), late) == "rating.timeout"
