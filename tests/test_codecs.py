@@ -149,6 +149,12 @@ def test_bx_card_and_family_tables_keep_their_rules():
     assert not set(bx.CARDS) & set(bx.OTHER_FAMILIES)
 
 
+def test_bx_units_as_a_technician_writes_them_and_the_6k_range():
+    # devices.toml's area_unit words (docs/boards.md), and BX-6K = device types 61-68 exactly
+    assert bx.UNITS == ("8px", "px", "px+flag")
+    assert [bx.area_unit(t) for t in (0x60, 0x61, 0x68, 0x69)] == ["8px", "px", "px", "8px"]
+
+
 def test_bx_escaping_and_text_roundtrip_byte_by_byte():
     text = "A001 请到1号窗口".encode("gb2312") + bytes([0xA5, 0x5A, 0xA6, 0x5B])
     frame = bx.request(bx.DYNAMIC_TEXT, bx.dynamic_text(text))
@@ -556,6 +562,8 @@ def test_escpos_status_masks_and_words():
     assert escpos.PrinterStatus.decode(None, None, S(3)).cutter_error is True
     assert escpos.PrinterStatus.decode(None, None, S(5)).unrecoverable is True
     assert escpos.PrinterStatus().condition == "unknown" and escpos.PrinterStatus().paper == "unknown"
+    # a printer that has said nothing yet is known as little as one that did not answer
+    assert escpos.PrinterStatus() == escpos.PrinterStatus.decode(None, None, None, None)
     assert escpos.describe_status(3, S(3, 5)) == "0x3a error cause: cutter error, unrecoverable error"
     assert escpos.describe_status(3, S()) == "0x12 error cause: no cutter error"
     assert escpos.describe_status(2, S(2, 5)) == "0x36 offline cause: cover open, stopped at paper end"
