@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
+from kioskd.api.pages import PAGES
 from kioskd.config import Config
 from kioskd.sim.hall import SimHall
 from kioskd.sim.idcard import make_card
@@ -33,6 +34,8 @@ async def run_sim(cfg: Config, state: Path, *, broker: str = "auto", demo: bool 
         print(f"  broker   {sim.broker.kind} at {sim.broker.url}, topics kioskd/v1/{cfg.hall.id}/#")
         print(f"  state    {sim.state}")
         print(f"  console  kioskd diag --api {hall.api_url} -c {cfg.path}")
+        for url in screen_urls(cfg, hall.api_url):
+            print(f"  screen   {url}")
         print(f"  central  kioskd command --broker {sim.broker.url} --hall {cfg.hall.id} --key "
               f"{hall.state_dir / 'keys' / 'command.key'} window.pause '{{\"window\": 1}}'")
         for dev_id, twin in sim.twins.items():
@@ -73,3 +76,11 @@ async def _demo(sim: SimHall, stop: asyncio.Event) -> None:
                 return
             except TimeoutError:
                 pass
+
+
+def screen_urls(cfg, base: str) -> list[str]:
+    """Each page a client of the config may open, with its token: a newcomer clicks straight
+    into the running hall (the demo's tokens; a real hall's are in its token files)."""
+    return [f"{base}/{page}?token={c.token}" for page, roles in PAGES.items()
+            for c in cfg.api.clients if c.role == roles[0]]
+

@@ -16,7 +16,8 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from kioskd import __version__, cardwords, jsonlimits
+from kioskd import __version__, boards, cardwords, jsonlimits
+from kioskd.api.pages import COOKIE, Pages
 from kioskd.config import ApiClient
 from kioskd.engine import order, queue
 from kioskd.engine.stats import day_stats
@@ -133,13 +134,18 @@ class ApiServer:
         r.add_get("/api/logs", self.logs)
         r.add_get("/api/events", self.events)
         r.add_get("/api/openapi.json", self.openapi)
+        r.add_get("/api/board", self.board)
+        self.pages = Pages(self)
+        self.pages.add_routes(r)
         self._runner: web.AppRunner | None = None
 
-    async def start(self) -> str:
+    async def start(self, port: int | None = None) -> str:
+        """Listen (on `port` instead of the config's: a test restarts it where it was)."""
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         api = self.hall.cfg.api
-        site = web.TCPSite(self._runner, api.host, api.port, reuse_address=True)
+        site = web.TCPSite(self._runner, api.host, api.port if port is None else port,
+                           reuse_address=True)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # the real one when the config says 0
         self.hall.listeners.add(self._broadcast)
@@ -165,10 +171,17 @@ class ApiServer:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler):
-        if request.path in ("/api/health", "/api/openapi.json"):
-            return await handler(request)
+        if request.path in ("/api/health", "/api/openapi.json") or Pages.is_page(request.path):
+            return await handler(request)  # a page answers for itself: it says what to do
         header = request.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
+        if not token and (token := request.cookies.get(COOKIE, "")):
+            # a screen set up with its token: the cookie is SameSite=Strict, and a change asked
+            # from another origin is refused all the same (a page elsewhere cannot act here)
+            origin = request.headers.get("Origin")
+            if request.method not in ("GET", "HEAD") and origin and \
+                    origin.split("://", 1)[-1] != request.host:
+                return _error(403, "auth.origin", "a request from another origin")
         client = self.client_for(token)
         if client is None:
             return _error(401, "auth.token", "a valid bearer token is required")
@@ -530,6 +543,20 @@ class ApiServer:
             raise _refusal(400, "request.json", "the body must be a JSON object")
         return body
 
+    async def board(self, request: web.Request) -> web.Response:
+        """What the hall TV shows: the hall board's view (the latest calls, newest first, and
+        the waiting count of each category), with names masked only where the hall's own LED
+        hall boards show them, and the hall's name and time zone for its clock."""
+        self._need(request, "board", "technician")
+        keeper = self.hall.boards
+        view = boards.hall_view(self.hall.state, calls=6,
+                                names=keeper.names if keeper.wants_names else None,
+                                notice=keeper.notice or next(
+                                    (d.options.get("notice", "") for d in keeper.hall_boards), ""))
+        h = self.hall.cfg.hall
+        return web.json_response({"hall": h.name, "timezone": h.timezone,
+                                  "now": self.hall.now().isoformat(), **view.as_json()})
+
     async def openapi(self, request: web.Request) -> web.Response:
         return web.json_response(OPENAPI)
 
@@ -562,6 +589,9 @@ OPENAPI: dict[str, Any] = {
         "/api/kiosks/{id}/card": {"get": _op("The card on a kiosk's reader: masked name, age, "
                                              "lane, keyed token", "kiosk (its own), technician")},
         "/api/stats": {"get": _op("Today's statistics per category, window and hour", "any")},
+        "/api/board": {"get": _op("The hall TV's view: latest calls (newest first), waiting per "
+                                  "category, notice, the hall's name and time zone",
+                                  "board, technician")},
         "/api/checkin": {"post": _op("Appointment check-in {kiosk?, code?}; without a code the "
                                      "ID card on the kiosk's reader", "kiosk, technician")},
         "/api/appointments": {"post": _op("Upload appointments {version, items: [{code, category,"

@@ -1,0 +1,106 @@
+"""The hall's screens, served by the daemon itself: no CDN, no build step, nothing the hall's
+closed network cannot reach. A page is a client of the local API and `WS /api/events` like any
+other; it never reaches into the daemon another way.
+
+A screen is set up once: its URL with `?token=TOKEN` (the token of an `[[api.client]]` whose
+role may open that page). The daemon keeps the token in an HttpOnly cookie, SameSite=Strict,
+and redirects to the bare URL, so the token is neither in the address bar nor readable by the
+page's scripts. A page without a valid token says so, and what to do, in words."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from aiohttp import web
+
+STATIC = Path(__file__).parent / "static"
+COOKIE = "kioskd_token"
+# page -> the roles whose token opens it
+PAGES = {"board": ("board", "technician")}
+ASSETS = {p.name for p in STATIC.iterdir() if p.suffix in (".js", ".css", ".svg")}
+_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+# the pages load only their own files and talk only to their own daemon
+_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'")
+
+NOT_SET_UP = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>此屏幕尚未配置 / This screen is not set up</title>
+<link rel="stylesheet" href="/static/screens.css"></head>
+<body class="not-set-up"><main>
+<h1>此屏幕尚未配置</h1>
+<p class="en" lang="en">This screen is not set up.</p>
+<p>{why_zh}</p><p class="en" lang="en">{why_en}</p>
+<h2>技术人员请 <span class="en" lang="en">For the technician</span></h2>
+<ol><li>在 devices.toml 中为此屏幕设一个 [[api.client]]，role 为 {roles}。
+<span class="en" lang="en">Give this screen an [[api.client]] in devices.toml with role {roles}.</span></li>
+<li>在此屏幕上打开一次 <code>{path}?token=令牌</code>，之后不再需要令牌。
+<span class="en" lang="en">Open <code>{path}?token=TOKEN</code> once on this screen; it is
+remembered after that.</span></li></ol>
+<p><code>kioskd sim</code> 会打印示例大厅每个屏幕的地址。
+<span class="en" lang="en"><code>kioskd sim</code> prints every screen's address for the
+example hall.</span></p>
+</main></body></html>
+"""
+
+
+def _headers() -> dict[str, str]:
+    return {"Content-Security-Policy": _CSP, "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+class Pages:
+    def __init__(self, server) -> None:
+        self.server = server
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        for name in PAGES:
+            router.add_get(f"/{name}", self.page)
+        router.add_get("/static/{name}", self.asset)
+
+    @staticmethod
+    def is_page(path: str) -> bool:
+        return path.startswith("/static/") or path.strip("/") in PAGES
+
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        name = request.path.strip("/")
+        roles = PAGES[name]
+        token = request.query.get("token")
+        if token is not None:
+            client = self.server.client_for(token)
+            if client is None or client.role not in roles:
+                return self._not_set_up(request, roles, offered=True)
+            # set up: the token goes into a cookie the page's scripts cannot read, and out of
+            # the address bar (and so out of the screen's history and any photo of it)
+            moved = web.HTTPSeeOther(location=request.path, headers=_headers())
+            moved.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/",
+                             max_age=10 * 365 * 24 * 3600)
+            raise moved
+        client = self.server.client_for(request.cookies.get(COOKIE, ""))
+        if client is None or client.role not in roles:
+            return self._not_set_up(request, roles, offered=False)
+        return web.FileResponse(STATIC / f"{name}.html", headers=_headers())
+
+    @staticmethod
+    def _not_set_up(request: web.Request, roles: tuple[str, ...], offered: bool) -> web.Response:
+        if offered:
+            why = ("此令牌无效，或不能打开这个屏幕。", "That token is not valid, or may not open this screen.")
+        else:
+            why = ("这台设备还没有这个屏幕的令牌。", "This device has no token for this screen yet.")
+        body = NOT_SET_UP.format(why_zh=why[0], why_en=why[1], path=html.escape(request.path),
+                                 roles=" / ".join(f'"{r}"' for r in roles))
+        resp = web.Response(text=body, status=401, content_type="text/html", headers=_headers())
+        if offered:
+            resp.del_cookie(COOKIE, path="/")
+        return resp
+
+    async def asset(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name not in ASSETS:  # a fixed set: no path from a request reaches the file system
+            raise web.HTTPNotFound()
+        return web.FileResponse(STATIC / name, headers={
+            "Content-Type": _TYPES[Path(name).suffix], "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff"})

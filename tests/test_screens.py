@@ -1,0 +1,143 @@
+"""The hall's screens in a real browser: Debian's chromium driven by Playwright against a
+simulated hall the test starts. Controls and texts are found as a person finds them (visible
+words); every page is checked with axe-core for serious or critical accessibility faults."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kioskd.sim.scenario import token
+from helpers import api
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).parent.parent / "docs" / "screens"
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                reason="Debian's chromium is not installed (scripts/system-deps)")
+
+
+@pytest.fixture
+async def browser():
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        # as root the sandbox cannot start; the rest keeps chromium off the closed network
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run",
+            "--autoplay-policy=no-user-gesture-required"])
+        yield b
+        await b.close()
+
+
+async def screen(browser, width: int, height: int):
+    context = await browser.new_context(viewport={"width": width, "height": height},
+                                        locale="zh-CN")
+    return context, await context.new_page()
+
+
+async def no_serious_violations(page) -> None:
+    from axe_playwright_python.async_playwright import Axe
+
+    results = await Axe().run(page)
+    bad = [(v["id"], v["impact"], v["help"]) for v in results.response["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert bad == []
+
+
+async def shot(page, name: str, tmp_path: Path) -> None:
+    """docs/screens/NAME.png when KIOSKD_SHOTS=write (the README shows them), else a temp file."""
+    folder = SHOTS if os.environ.get("KIOSKD_SHOTS") == "write" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(folder / f"{name}.png"))
+
+
+async def test_a_screen_without_its_token_says_what_to_do(sim, browser):
+    base = sim.hall.api_url
+    context, page = await screen(browser, 1280, 800)
+    for url in (f"{base}/board", f"{base}/board?token=wrong",
+                f"{base}/board?token={token(sim.hall.cfg, 'kiosk')}"):  # a kiosk's is no TV's
+        response = await page.goto(url)
+        assert response.status == 401
+        await page.get_by_role("heading", name="此屏幕尚未配置").wait_for()
+        assert "this screen is not set up" in (await page.content()).lower()
+        assert "Traceback" not in await page.content()
+    assert await context.cookies() == []
+    await no_serious_violations(page)
+    await context.close()
+
+
+async def test_the_hall_tv_shows_calls_as_they_come_and_reconnects_by_itself(sim, browser,
+                                                                             tmp_path):
+    hall = sim.hall
+    base, tv = hall.api_url, token(hall.cfg, "board")
+    for category in "AAB":
+        assert (await api(hall, "POST", "/api/tickets", {"category": "A" if category == "A"
+                                                         else "B", "kiosk": "kiosk-1"}))[0] == 201
+    context, page = await screen(browser, 1920, 1080)
+    response = await page.goto(f"{base}/board?token={tv}")
+    # set up once: the token went into an HttpOnly cookie and out of the address bar
+    assert page.url == f"{base}/board" and response.status == 200
+    (cookie,) = await context.cookies()
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["value"] == tv
+    assert await page.evaluate("document.cookie") == ""  # the page's scripts cannot read it
+    await page.get_by_text(hall.cfg.hall.name).first.wait_for()
+    waiting = page.locator("#waiting li", has_text="综合受理")
+    await waiting.filter(has_text="2 人").wait_for()
+    await page.locator("#calls").get_by_text("暂无叫号").wait_for()
+
+    # a clerk calls: the TV shows it at once, highlighted, without a reload
+    status, answer = await api(hall, "POST", "/api/windows/1/call-next", role="clerk", window=1)
+    assert status == 200
+    called = answer["events"][0]["data"]["ticket"]
+    newest = page.locator("#calls li").first
+    await newest.filter(has_text=called).filter(has_text="请到 1 号窗口").wait_for()
+    assert "new" in await newest.get_attribute("class")
+    await waiting.filter(has_text="1 人").wait_for()
+    await no_serious_violations(page)
+    await shot(page, "board", tmp_path)
+
+    # a reload shows the same call, but not as news
+    await page.reload()
+    await page.locator("#calls li", has_text=called).wait_for()
+    assert "new" not in (await page.locator("#calls li").first.get_attribute("class") or "")
+
+    # the daemon's API goes away and comes back where it was: the TV says it is connecting,
+    # then catches up by itself with what happened meanwhile (not highlighted)
+    port = int(base.rsplit(":", 1)[1])
+    await hall.api.stop()
+    await page.get_by_text("连接中…").wait_for()
+    await api_restart(hall, port)
+    await page.get_by_text("连接中…").wait_for(state="hidden", timeout=15000)
+    status, answer = await api(hall, "POST", "/api/windows/2/call-next", role="clerk", window=2)
+    second = answer["events"][0]["data"]["ticket"]
+    await page.locator("#calls li").first.filter(has_text=second).wait_for()
+    await context.close()
+
+
+async def api_restart(hall, port: int) -> None:
+    from kioskd.api.server import ApiServer
+
+    hall.api = ApiServer(hall)
+    assert await hall.api.start(port=port) == hall.api_url
+
+
+async def test_a_cookie_from_a_screen_acts_only_from_its_own_origin(sim):
+    """The screen's cookie authorises its page's API calls; a change asked from another origin
+    with it is refused (SameSite=Strict keeps browsers from sending it; this is the second lock)."""
+    import aiohttp
+
+    hall = sim.hall
+    kiosk = token(hall.cfg, "kiosk")
+    async with aiohttp.ClientSession(cookies={"kioskd_token": kiosk}) as http:
+        async with http.get(f"{hall.api_url}/api/queue") as r:
+            assert r.status == 200
+        async with http.post(f"{hall.api_url}/api/tickets", json={"category": "A"},
+                             headers={"Origin": "http://evil.example"}) as r:
+            assert (r.status, (await r.json())["error"]) == (403, "auth.origin")
+        async with http.post(f"{hall.api_url}/api/tickets", json={"category": "A"},
+                             headers={"Origin": hall.api_url}) as r:
+            assert r.status == 201
