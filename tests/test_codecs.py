@@ -159,6 +159,9 @@ def test_bx_escaping_and_text_roundtrip_byte_by_byte():
     text = "A001 请到1号窗口".encode("gb2312") + bytes([0xA5, 0x5A, 0xA6, 0x5B])
     frame = bx.request(bx.DYNAMIC_TEXT, bx.dynamic_text(text))
     assert frame.count(0x5A) == 1 and frame.endswith(b"\x5A")  # escaped inside
+    # a start byte inside would begin a frame on the controller: only the 8 of the start
+    assert frame.count(0xA5) == 8 and frame.startswith(bx.START)
+    assert bx.escape(bytes([0xA5, 0xA6, 0x5A, 0x5B, 0x00])) == bytes.fromhex("A602A601 5B025B01 00")
     codec = bx.BxCodec()
     out = [x for b in frame for x in codec.feed(bytes([b]))]
     assert len(out) == 1 and out[0].command == bx.DYNAMIC_TEXT

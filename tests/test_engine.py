@@ -631,3 +631,41 @@ def test_asking_again_for_a_rating_up_to_the_timeout_exactly(hall):
     assert again[0][0] == "rating.requested" and again[0][1]["again"] is True
     late = hall.now + timeout + timedelta(milliseconds=1)
     assert refused(q.decide, hall.state, q.WindowAction(1, "ask-rating"), late) == "rating.timeout"
+
+
+def test_a_call_back_is_not_a_call_of_the_line(rules):
+    """A skipped ticket comes back after N calls of its category; calling back a held citizen
+    is not one of them (nobody in the line moved)."""
+    h = rules(skip_requeue_after=2, categories=[Category("A", "综合受理")],
+              windows=[Window(1, ("A",))])
+    for _ in range(4):
+        h.issue()
+    h.call(1), h.act(1, "skip")  # A001: back after two more calls
+    h.call(1), h.act(1, "hold")  # A002, the first of them
+    back = h.act(1, "call-back", ticket="A002")
+    assert [t for t, _ in back] == ["ticket.called"]  # not requeued by the call-back
+    h.act(1, "finish")
+    assert "ticket.requeued" in [t for t, _ in h.act(1, "call-next")]  # A003: the second call
+
+
+def test_a_middling_rating_needs_no_reason_and_the_wait_is_kept_to_a_tenth(hall):
+    hall.issue(), hall.issue()
+    hall.serve(1)
+    ((_, given),) = hall.do(q.GiveRating(1, "A001", 3, "pad-w1"),
+                            hall.now + timedelta(seconds=6.04))
+    assert given["level"] == 3 and given["after_s"] == 6.0
+    hall.serve(1)
+    assert refused(hall.do, q.GiveRating(1, "A002", 2, "pad-w1"),
+                   hall.now + timedelta(seconds=6)) == "rating.reason_required"
+
+
+def test_an_appointment_code_of_64_characters_and_no_more(hall):
+    assert load(hall, appt("Y" * 64))[0][0] == "appointments.loaded"
+    assert refused(load, hall, appt("Y" * 65)) == "appointments.item"
+
+
+def test_a_category_without_a_count_alert_does_not_hide_the_next_ones(rules):
+    h = rules(categories=[Category("A", "综合受理"), Category("B", "不动产登记", alert_waiting=1)],
+              windows=[Window(1, ("A", "B"))])
+    h.issue("B"), h.issue("B")
+    assert [(d["kind"], d["category"]) for _, d in h.do(q.Tick())] == [("waiting_count", "B")]
