@@ -47,9 +47,16 @@ async def test_sim_serves_and_stops_clean(tmp_path, broker):
             await read_until(proc.stdout, lines,
                              lambda ls: any("Ctrl-C stops everything" in ln for ln in ls))
             api = re.search(r"API\s+(http://\S+)/api/health", "".join(lines)).group(1)
-            async with aiohttp.ClientSession() as http:
+            # a jar that keeps a cookie of an IP address, as browsers do
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
                 async with http.get(f"{api}/api/health") as r:
                     assert r.status == 200
+                # each screen's address as printed opens it: set up, then the page itself
+                screens = re.findall(r"screen\s+(http://\S+)", "".join(lines))
+                assert screens and all(u.startswith(f"{api}/") for u in screens)
+                for url in screens:
+                    async with http.get(url) as r:
+                        assert r.status == 200 and "text/html" in r.content_type, url
             await read_until(proc.stdout, lines, lambda ls: any(
                 ln.startswith("demo: ") and "accepted" in ln for ln in ls))
         kids = _children(proc.pid)
