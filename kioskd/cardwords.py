@@ -1,6 +1,6 @@
-"""What a citizen reads when the card on a kiosk's reader cannot be used, by the card error's
-stable code: Chinese first, then English. A kiosk page shows it as it is; nothing here is
-personal."""
+"""What a citizen reads at a kiosk when the card on its reader cannot be used, or a ticket
+cannot be issued, by the stable code: Chinese first, then English. A kiosk page shows it as it
+is; nothing here is personal."""
 
 from __future__ import annotations
 
@@ -23,3 +23,25 @@ WORDS: dict[str, tuple[str, str]] = {
 def words(code: str) -> tuple[str, str]:
     """(Chinese, English) for a card error code; a read that failed midway: place it again."""
     return WORDS.get(code, PLACE_AGAIN)
+
+
+ASK_STAFF = ("暂时无法取号，请到咨询引导台", "No ticket can be issued now: please ask at the guide desk.")
+
+
+def ticket_words(code: str, hours: tuple[str, str] | None = None, before_open: bool = False,
+                 per_person: int | None = None) -> tuple[str, str]:
+    """(Chinese, English) for a refused ticket, from the engine's code and the category's
+    rules; anything a citizen cannot act on sends them to the guide desk."""
+    if code == "category.closed" and hours:
+        if before_open:
+            return (f"未到取号时间，{hours[0]} 开始取号", f"Tickets from {hours[0]}.")
+        return (f"今日取号已结束（{hours[0]}-{hours[1]}）",
+                f"No more tickets today (issued {hours[0]}-{hours[1]}).")
+    if code == "category.quota":
+        return ("今日号已取完", "Today's tickets are all taken.")
+    if code == "category.requires_id":
+        return ("请先在读卡区放置身份证", "Place your ID card on the reader first.")
+    if code == "category.per_person":
+        return (f"您今日已取过此类号（每人每天 {per_person or 1} 张）",
+                f"You have taken today's ticket of this kind ({per_person or 1} a day).")
+    return ASK_STAFF

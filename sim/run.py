@@ -81,6 +81,6 @@ async def _demo(sim: SimHall, stop: asyncio.Event) -> None:
 def screen_urls(cfg, base: str) -> list[str]:
     """Each page a client of the config may open, with its token: a newcomer clicks straight
     into the running hall (the demo's tokens; a real hall's are in its token files)."""
-    return [f"{base}/{page}?token={c.token}" for page, roles in PAGES.items()
-            for c in cfg.api.clients if c.role == roles[0]]
+    return [f"{base}/{page}{'/' + c.kiosk if page == 'kiosk' else ''}?token={c.token}"
+            for page, roles in PAGES.items() for c in cfg.api.clients if c.role == roles[0]]
 

@@ -43,8 +43,8 @@ async def no_serious_violations(page) -> None:
     from axe_playwright_python.async_playwright import Axe
 
     results = await Axe().run(page)
-    bad = [(v["id"], v["impact"], v["help"]) for v in results.response["violations"]
-           if v["impact"] in ("serious", "critical")]
+    bad = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:5])
+           for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert bad == []
 
 
@@ -141,3 +141,108 @@ async def test_a_cookie_from_a_screen_acts_only_from_its_own_origin(sim):
         async with http.post(f"{hall.api_url}/api/tickets", json={"category": "A"},
                              headers={"Origin": hall.api_url}) as r:
             assert r.status == 201
+
+
+def kiosk_parts(sim, kiosk: str = "kiosk-1"):
+    cfg = sim.hall.cfg
+    return (sim.twin(cfg.devices_of(kiosk=kiosk, prefix="idcard.")[0].id),
+            sim.twin(cfg.devices_of(kiosk=kiosk, prefix="printer.")[0].id))
+
+
+async def open_kiosk(browser, sim, width=1080, height=1920):
+    context, page = await screen(browser, width, height)
+    base, tok = sim.hall.api_url, token(sim.hall.cfg, "kiosk", kiosk="kiosk-1")
+    await page.goto(f"{base}/kiosk/kiosk-1?token={tok}")
+    assert page.url == f"{base}/kiosk/kiosk-1"
+    await page.get_by_role("button", name="综合受理").wait_for()
+    return context, page
+
+
+async def test_a_citizen_takes_a_number_at_the_kiosk_by_touch_and_by_card(sim, browser, tmp_path):
+    from datetime import date
+
+    from kioskd.sim.idcard import make_card
+
+    hall = sim.hall
+    reader, printer = kiosk_parts(sim)
+    context, page = await open_kiosk(browser, sim)
+    await no_serious_violations(page)
+    await shot(page, "kiosk-portrait", tmp_path)
+    # another kiosk's token does not open this one
+    other = await context.new_page()
+    response = await other.goto(f"{hall.api_url}/kiosk/kiosk-1?token="
+                                f"{token(hall.cfg, 'kiosk', kiosk='guide-1')}")
+    assert response.status == 401
+    await other.close()
+
+    # a touch on a category that needs no card: the ticket prints, the screen says so
+    await page.get_by_role("button", name="综合受理").click()
+    await page.get_by_text("请取走您的号票").wait_for()
+    await page.locator("#number", has_text="A001").wait_for()
+    await printer.watch.until(lambda: printer.tickets, 10, "the ticket printed")
+    assert "A001" in printer.tickets[-1].text
+    await page.get_by_role("button", name="完成").click()
+    # live: the line grew without a reload
+    await page.get_by_role("button", name="综合受理").filter(has_text="等候 1 人").wait_for()
+
+    # a card on the reader: the masked name and the lane within a second or so
+    reader.place(make_card("王秀英", date(1952, 5, 1)))
+    await page.locator("#card", has_text="王*").filter(has_text="老年人优先").wait_for(timeout=3000)
+    assert "王秀英" not in await page.content()
+    await page.get_by_role("button", name="不动产登记").click()
+    await page.locator("#number", has_text="B001").wait_for()
+    assert hall.state.tickets["B001"].lane == "elderly"
+    assert "王*" not in await page.locator("#card").inner_text()  # gone with its ticket
+    reader.lift()
+    await page.get_by_role("button", name="完成").click()
+
+    # elder mode: one touch, large type; the landscape layout too
+    await page.get_by_role("button", name="长者模式").click()
+    assert "elder" in await page.evaluate("document.body.className")
+    await no_serious_violations(page)
+    await shot(page, "kiosk-elder", tmp_path)
+    await context.close()
+    context, page = await open_kiosk(browser, sim, 1920, 1080)
+    await shot(page, "kiosk-landscape", tmp_path)
+    await context.close()
+
+
+async def test_the_kiosk_says_why_a_category_cannot_issue_and_asks_for_the_card(
+        demo_cfg, hall_of, browser, tmp_path):
+    import dataclasses
+    from datetime import date
+
+    from kioskd.config import Category
+    from kioskd.sim.idcard import make_card
+
+    cats = {c.code: c for c in demo_cfg.categories}
+    cfg = dataclasses.replace(demo_cfg, categories=(
+        cats["A"], dataclasses.replace(cats["B"], hours=("08:30", "09:30")),  # the hall's 10:00
+        dataclasses.replace(cats["C"], requires_id=True, per_person_daily=1)))
+    sim = await hall_of(cfg)
+    reader, printer = kiosk_parts(sim)
+    context, page = await open_kiosk(browser, sim)
+    closed = page.get_by_role("button", name="不动产登记")
+    assert await closed.is_disabled()
+    await closed.filter(has_text="今日取号已结束（08:30-09:30）").wait_for()
+    await page.get_by_role("button", name="社保医保").filter(has_text="请先在读卡区放置身份证").wait_for()
+    await shot(page, "kiosk-reasons", tmp_path)
+
+    # a category that needs the card asks for it, and issues as soon as it is read
+    await page.get_by_role("button", name="社保医保").click()
+    await page.get_by_role("heading", name="请刷身份证").wait_for()
+    li_ming = make_card("李明", date(1990, 8, 20))
+    reader.place(li_ming)
+    await page.locator("#number", has_text="C001").wait_for(timeout=5000)
+    await page.get_by_role("button", name="完成").click()
+    # the same person again (the card read anew): refused in a sentence, nothing printed
+    printed = len(printer.tickets)
+    reader.lift()
+    reader.place(li_ming)
+    await page.locator("#card", has_text="李*").wait_for()
+    await page.get_by_role("button", name="社保医保").click()
+    await page.get_by_role("alert").filter(has_text="您今日已取过此类号（每人每天 1 张）").wait_for()
+    await no_serious_violations(page)
+    assert len(printer.tickets) == printed
+    reader.lift()
+    await context.close()

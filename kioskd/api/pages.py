@@ -16,8 +16,9 @@ from aiohttp import web
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "kioskd_token"
-# page -> the roles whose token opens it
-PAGES = {"board": ("board", "technician")}
+# page -> the roles whose token opens it (a kiosk's token opens only its own kiosk's page)
+PAGES = {"board": ("board", "technician"), "kiosk": ("kiosk", "technician")}
+ROUTES = {"board": "/board", "kiosk": "/kiosk/{id}"}
 ASSETS = {p.name for p in STATIC.iterdir() if p.suffix in (".js", ".css", ".svg")}
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 # the pages load only their own files and talk only to their own daemon
@@ -57,21 +58,28 @@ class Pages:
         self.server = server
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
-        for name in PAGES:
-            router.add_get(f"/{name}", self.page)
+        for name, route in ROUTES.items():
+            router.add_get(route, self.page, name=f"page-{name}")
         router.add_get("/static/{name}", self.asset)
 
     @staticmethod
     def is_page(path: str) -> bool:
-        return path.startswith("/static/") or path.strip("/") in PAGES
+        return path.startswith("/static/") or path.strip("/").split("/")[0] in PAGES
+
+    @staticmethod
+    def opens(client, name: str, request: web.Request) -> bool:
+        if client is None or client.role not in PAGES[name]:
+            return False
+        return not (name == "kiosk" and client.role == "kiosk"
+                    and client.kiosk != request.match_info["id"])
 
     async def page(self, request: web.Request) -> web.StreamResponse:
-        name = request.path.strip("/")
+        name = request.path.strip("/").split("/")[0]
         roles = PAGES[name]
         token = request.query.get("token")
         if token is not None:
             client = self.server.client_for(token)
-            if client is None or client.role not in roles:
+            if not self.opens(client, name, request):
                 return self._not_set_up(request, roles, offered=True)
             # set up: the token goes into a cookie the page's scripts cannot read, and out of
             # the address bar (and so out of the screen's history and any photo of it)
@@ -80,7 +88,7 @@ class Pages:
                              max_age=10 * 365 * 24 * 3600)
             raise moved
         client = self.server.client_for(request.cookies.get(COOKIE, ""))
-        if client is None or client.role not in roles:
+        if not self.opens(client, name, request):
             return self._not_set_up(request, roles, offered=False)
         return web.FileResponse(STATIC / f"{name}.html", headers=_headers())
 
@@ -92,10 +100,9 @@ class Pages:
             why = ("这台设备还没有这个屏幕的令牌。", "This device has no token for this screen yet.")
         body = NOT_SET_UP.format(why_zh=why[0], why_en=why[1], path=html.escape(request.path),
                                  roles=" / ".join(f'"{r}"' for r in roles))
-        resp = web.Response(text=body, status=401, content_type="text/html", headers=_headers())
-        if offered:
-            resp.del_cookie(COOKIE, path="/")
-        return resp
+        # a wrong token offered leaves a screen's own cookie alone: a mistyped URL on a screen
+        # that is set up must not take it out of service
+        return web.Response(text=body, status=401, content_type="text/html", headers=_headers())
 
     async def asset(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]

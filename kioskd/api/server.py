@@ -242,7 +242,9 @@ class ApiServer:
             return self._issued(holder, *await self.hall.execute(
                 queue.IssueTicket(category, kiosk, holder, lane)))
         except Refused as exc:
-            return _error(409, exc.code, str(exc))
+            zh, en = self._ticket_words(exc.code, category, self.hall.now())
+            return web.json_response({"error": exc.code, "message": str(exc),
+                                      "words": zh, "words_en": en}, status=409)
 
     async def kiosk_card(self, request: web.Request) -> web.Response:
         """What the kiosk page shows of the card on its reader: the masked name, the age and
@@ -305,8 +307,35 @@ class ApiServer:
         place = next((k for k in self.hall.cfg.kiosks if k.id == kiosk), None)
         if place is None:
             return _error(404, "request.kiosk", f"no kiosk {kiosk!r}")
+        h, state, now = self.hall.cfg.hall, self.hall.state, self.hall.now()
         return web.json_response({"id": place.id, "name": place.name, "guide": place.guide,
-                                  "printer": self.hall.kiosk_printer(kiosk)})
+                                  "printer": self.hall.kiosk_printer(kiosk),
+                                  "hall": h.name, "timezone": h.timezone, "now": now.isoformat(),
+                                  "categories": [self._offer(c, kiosk, now)
+                                                 for c in state.categories]})
+
+    def _offer(self, code: str, kiosk: str, now) -> dict[str, Any]:
+        """One category as the kiosk's home screen offers it: its line and estimate, and
+        whether a ticket without a card would be issued now (the engine decides, on a copy of
+        nothing: decide is pure), and if not, why, in the citizen's words."""
+        state = self.hall.state
+        cat = state.categories[code]
+        waiting = len(state.waiting((code,)))
+        offer: dict[str, Any] = {"code": code, "name": cat.name, "waiting": waiting,
+                                 "wait_min": order.estimated_wait(state, code, waiting),
+                                 "available": True, "needs_card": cat.requires_id}
+        try:
+            queue.decide(state, queue.IssueTicket(code, kiosk), now)
+        except Refused as exc:
+            zh, en = self._ticket_words(exc.code, code, now)
+            offer.update(available=False, reason=exc.code, message=zh, message_en=en)
+        return offer
+
+    def _ticket_words(self, code: str, category: str, now) -> tuple[str, str]:
+        cat = self.hall.state.categories.get(category)
+        hours = cat.hours if cat else None
+        return cardwords.ticket_words(code, hours, bool(hours) and now.strftime("%H:%M") < hours[0],
+                                      cat.per_person_daily if cat else None)
 
     async def reprint(self, request: web.Request) -> web.Response:
         """Print a ticket of today's again (the first print failed, or the citizen lost it),

@@ -1,0 +1,169 @@
+// The self-service kiosk (取号机): touch only. Home offers each category with its line and an
+// honest estimate, greyed with the reason in words when it cannot issue now; a card on the
+// kiosk's reader shows the masked name and lane within a second; a touch issues the ticket.
+// Data from GET /api/kiosks/{id} and its /card, changes from WS /api/events.
+"use strict";
+
+const KIOSK = decodeURIComponent(location.pathname.split("/")[2]);
+const IDLE_MS = 60000; // back home, the card's data gone from the page
+const CARD_POLL_MS = 400;
+const LANES = { elderly: ["老年人优先", "Senior priority"], appointment: ["预约", "Appointment"],
+                disabled: ["残疾人优先", "Disability priority"] };
+let tz, skew = 0, card = null, idleTimer = null, offers = [];
+
+const $ = (id) => document.getElementById(id);
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+function en(text) { const s = el("span", "en", text); s.lang = "en"; return s; }
+
+function show(id) {
+  for (const s of document.querySelectorAll("main > section")) s.hidden = s.id !== id;
+  clearTimeout(idleTimer);
+  if (id !== "home") idleTimer = setTimeout(home, IDLE_MS);
+}
+
+function home() {
+  show("home");
+  refresh();
+}
+
+async function api(path, body) {
+  const r = await fetch(path, body === undefined ? { cache: "no-store" } : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (r.status === 401) { location.reload(); return null; }
+  return { status: r.status, body: await r.json() };
+}
+
+function renderCategories() {
+  const box = $("categories");
+  box.replaceChildren();
+  for (const c of offers) {
+    const b = el("button", "category");
+    b.type = "button";
+    b.dataset.code = c.code;
+    b.append(el("span", "name", c.name));
+    const est = c.wait_min === null ? "暂无窗口办理" : c.wait_min === 0 ? "即到即办" : `约 ${c.wait_min} 分钟`;
+    b.append(el("span", "line", `等候 ${c.waiting} 人 · ${est}`));
+    const cardOk = c.reason === "category.requires_id" && card && !card.error;
+    if (!c.available && !cardOk) {
+      if (c.reason === "category.requires_id") {
+        b.classList.add("needs-card");
+      } else {
+        b.disabled = true;
+        b.setAttribute("aria-disabled", "true");
+      }
+      b.append(el("span", "reason", c.message));
+      b.lastChild.append(en(c.message_en));
+    }
+    b.addEventListener("click", () => take(c));
+    box.append(b);
+  }
+}
+
+async function refresh() {
+  const r = await api(`/api/kiosks/${encodeURIComponent(KIOSK)}`);
+  if (!r || r.status !== 200) return;
+  $("hall").textContent = r.body.hall;
+  tz = r.body.timezone;
+  skew = Date.parse(r.body.now) - Date.now();
+  offers = r.body.categories;
+  renderCategories();
+}
+
+function renderCard() {
+  const box = $("card");
+  box.replaceChildren();
+  if (!card) {
+    box.append("请将身份证放在读卡区 ", en("Place your ID card on the reader"));
+    box.className = "";
+  } else if (card.error) {
+    box.append(card.message + " ", en(card.message_en));
+    box.className = "card-error";
+  } else {
+    const lane = LANES[card.lane];
+    box.append(el("strong", "holder", card.name), " 已读取身份证 ", en("ID card read"));
+    if (lane) box.append(el("span", "lane", lane[0]), en(lane[1]));
+    box.className = "card-read";
+  }
+}
+
+async function pollCard() {
+  try {
+    const r = await api(`/api/kiosks/${encodeURIComponent(KIOSK)}/card`);
+    const next = r && r.status === 200 ? r.body.card : null;
+    if (JSON.stringify(next) !== JSON.stringify(card)) {
+      card = next;
+      renderCard();
+      renderCategories();
+      if (card && !card.error && !$("need-card").hidden && pending) {
+        const c = pending; pending = null; take(c);
+      }
+    }
+  } finally {
+    setTimeout(pollCard, CARD_POLL_MS);
+  }
+}
+
+let pending = null;
+async function take(c) {
+  if (c.reason === "category.requires_id" && !(card && !card.error)) {
+    pending = c;
+    $("need-card-for").replaceChildren(c.name);
+    show("need-card");
+    return;
+  }
+  const r = await api("/api/tickets", { category: c.code, kiosk: KIOSK });
+  if (!r) return;
+  if (r.status === 201) {
+    const t = r.body;
+    $("number").textContent = t.number;
+    $("result-category").textContent = c.name;
+    const wait = t.wait_min === null ? "" : t.wait_min === 0 ? "，即将为您服务" : `，预计等候约 ${t.wait_min} 分钟`;
+    $("ahead").replaceChildren(`您前面还有 ${t.ahead} 人${wait}`, en(`${t.ahead} ahead of you`));
+    $("on-screen").hidden = !t.on_screen;
+    card = null; // taken with this ticket: gone from the page
+    renderCard();
+    show("result");
+  } else {
+    $("refused-words").textContent = r.body.words || "暂时无法取号，请到咨询引导台";
+    $("refused-words-en").textContent = r.body.words_en || "";
+    show("refused");
+  }
+}
+
+function connect() {
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/events`);
+  ws.onopen = () => { $("offline").hidden = true; refresh(); };
+  ws.onmessage = (m) => {
+    const env = JSON.parse(m.data);
+    if (/^(ticket|service|window|stats|appointment)\./.test(env.type) && !$("home").hidden) refresh();
+  };
+  ws.onclose = () => { $("offline").hidden = false; setTimeout(connect, 2000); };
+}
+
+function tick() {
+  const now = new Date(Date.now() + skew);
+  $("clock").textContent = new Intl.DateTimeFormat("zh-CN", { timeZone: tz, month: "long", day: "numeric",
+    weekday: "short", hour: "2-digit", minute: "2-digit", hour12: false }).format(now);
+}
+
+function toggle(id, cls) {
+  const on = document.body.classList.toggle(cls);
+  $(id).setAttribute("aria-pressed", String(on));
+}
+
+for (const b of document.querySelectorAll("button.back")) b.addEventListener("click", home);
+$("elder").addEventListener("click", () => toggle("elder", "elder"));
+$("english").addEventListener("click", () => toggle("english", "english"));
+document.addEventListener("pointerdown", () => {
+  clearTimeout(idleTimer);
+  if ($("home").hidden) idleTimer = setTimeout(home, IDLE_MS);
+});
+refresh().then(tick);
+setInterval(tick, 1000);
+pollCard();
+connect();
