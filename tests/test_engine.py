@@ -636,16 +636,19 @@ def test_asking_again_for_a_rating_up_to_the_timeout_exactly(hall):
 def test_a_call_back_is_not_a_call_of_the_line(rules):
     """A skipped ticket comes back after N calls of its category; calling back a held citizen
     is not one of them (nobody in the line moved)."""
-    h = rules(skip_requeue_after=2, categories=[Category("A", "综合受理")],
+    h = rules(skip_requeue_after=3, categories=[Category("A", "综合受理")],
               windows=[Window(1, ("A",))])
-    for _ in range(4):
+    for _ in range(5):
         h.issue()
-    h.call(1), h.act(1, "skip")  # A001: back after two more calls
+    h.call(1), h.act(1, "skip")  # A001: back after three more calls
     h.call(1), h.act(1, "hold")  # A002, the first of them
     back = h.act(1, "call-back", ticket="A002")
     assert [t for t, _ in back] == ["ticket.called"]  # not requeued by the call-back
     h.act(1, "finish")
-    assert "ticket.requeued" in [t for t, _ in h.act(1, "call-next")]  # A003: the second call
+    assert "ticket.requeued" not in [t for t, _ in h.act(1, "call-next")]  # A003: the second
+    h.act(1, "finish")
+    assert "ticket.requeued" in [t for t, _ in h.act(1, "call-next")]  # A004: the third
+    assert h.rebuilt() == h.state
 
 
 def test_a_middling_rating_needs_no_reason_and_the_wait_is_kept_to_a_tenth(hall):
@@ -669,3 +672,64 @@ def test_a_category_without_a_count_alert_does_not_hide_the_next_ones(rules):
               windows=[Window(1, ("A", "B"))])
     h.issue("B"), h.issue("B")
     assert [(d["kind"], d["category"]) for _, d in h.do(q.Tick())] == [("waiting_count", "B")]
+
+
+
+def test_the_priority_streak_counts_priority_calls_in_a_row(rules):
+    h = rules(priority_streak=5, categories=[Category("A", "综合受理")], windows=[Window(1, ("A",))])
+    h.issue(lane="elderly"), h.issue(lane="elderly"), h.issue()
+    streaks = []
+    for _ in range(3):
+        h.serve(1)
+        streaks.append(h.state.windows[1].streak)
+    assert streaks == [1, 2, 0]  # a normal call ends the streak
+
+
+def test_a_recall_puts_the_ticket_first_on_the_hall_board(hall):
+    from kioskd import boards
+
+    hall.issue(), hall.issue()
+    hall.call(1, T0 + M)
+    hall.call(2, T0 + 2 * M)
+    assert [c.ticket for c in boards.hall_view(hall.state).calls] == ["A002", "A001"]
+    hall.act(1, "recall", now=T0 + 3 * M)
+    assert [c.ticket for c in boards.hall_view(hall.state).calls] == ["A001", "A002"]
+
+
+def test_a_new_list_of_appointments_keeps_those_already_used(hall):
+    load(hall, appt("Y1"), appt("Y2"))
+    hall.do(q.CheckIn("kiosk-1", "Y1"), T0 + 60 * M)
+    hall.do(q.LoadAppointments("v2", (appt("Y1"), appt("Y2"))), T0 + 61 * M)
+    assert [a.status for a in hall.state.appointments.values()] == ["checked_in", "booked"]
+    assert refused(hall.do, q.CheckIn("kiosk-1", "Y1"), T0 + 62 * M) == "appointment.used"
+
+
+def test_per_person_counts_one_a_ticket(rules):
+    h = rules(categories=[Category("A", "综合受理", per_person_daily=2)], windows=[Window(1, ("A",))])
+    who = holder("tok-7")
+    assert [h.issue(who=who)["ticket"] for _ in range(2)] == ["A001", "A002"]
+    assert refused(h.issue, who=who) == "category.per_person"
+
+
+def test_a_clerk_signed_out_leaves_no_staff_number_behind(hall):
+    hall.act(1, "sign-in", clerk="李娜", staff_no="0101")
+    assert hall.state.windows[1].staff_no == "0101"
+    hall.act(1, "sign-out")
+    assert (hall.state.windows[1].clerk, hall.state.windows[1].staff_no) == (None, "")
+
+
+def test_older_journals_replay(demo_cfg):
+    """Rows written before Tick and before a ticket carried its order: a ticket.issued of a
+    later day starts that day, a missing order is the next one, a check-in or a miss of an
+    appointment the list no longer has changes nothing."""
+    h = EngineHall(make_config(demo_cfg))
+    state = h.state
+    q.evolve(state, "ticket.issued", {"ticket": "A001", "category": "A", "day": state.day}, T0)
+    q.evolve(state, "ticket.issued", {"ticket": "A002", "category": "A", "day": state.day}, T0)
+    assert [t.order for t in state.tickets.values()] == [0, 1] and state.next_order == 2
+    q.evolve(state, "appointment.checked_in", {"code": "gone", "ticket": "A002"}, T0)
+    q.evolve(state, "appointment.missed", {"code": "gone"}, T0)
+    q.evolve(state, "ticket.issued", {"ticket": "A001", "category": "A", "day": "2026-11-25"},
+             T0 + timedelta(days=1))
+    assert state.day == "2026-11-25" and list(state.tickets) == ["A001"]
+    assert state.tickets["A001"].order == 0 and state.counters == {"A": 1}
