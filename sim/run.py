@@ -81,6 +81,7 @@ async def _demo(sim: SimHall, stop: asyncio.Event) -> None:
 def screen_urls(cfg, base: str) -> list[str]:
     """Each page a client of the config may open, with its token: a newcomer clicks straight
     into the running hall (the demo's tokens; a real hall's are in its token files)."""
-    return [f"{base}/{page}{'/' + c.kiosk if page == 'kiosk' else ''}?token={c.token}"
+    where = {"kiosk": lambda c: f"/{c.kiosk}", "window": lambda c: f"/{c.window}"}
+    return [f"{base}/{page}{where.get(page, lambda c: '')(c)}?token={c.token}"
             for page, roles in PAGES.items() for c in cfg.api.clients if c.role == roles[0]]
 

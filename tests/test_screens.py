@@ -246,3 +246,48 @@ async def test_the_kiosk_says_why_a_category_cannot_issue_and_asks_for_the_card(
     assert len(printer.tickets) == printed
     reader.lift()
     await context.close()
+
+
+async def test_a_clerk_works_the_window_from_its_page_and_cannot_rate(sim, browser, tmp_path):
+    import re
+
+    hall, cfg = sim.hall, sim.hall.cfg
+    board = sim.twin(cfg.devices_of(window=1, prefix="board.")[0].id)
+    pad = sim.twin(cfg.devices_of(window=1, prefix="pad.")[0].id)
+    context, page = await screen(browser, 1366, 768)
+    other = await page.goto(f"{hall.api_url}/window/1?token={token(cfg, 'clerk', window=2)}")
+    assert other.status == 401  # window 2's clerk does not work window 1
+    await page.goto(f"{hall.api_url}/window/1?token={token(cfg, 'clerk', window=1)}")
+    assert page.url == f"{hall.api_url}/window/1"
+    await page.get_by_role("heading", name="1 号窗口").wait_for()
+    if await page.get_by_role("button", name="签到").is_enabled():
+        await page.get_by_role("button", name="签到").click()
+    await page.get_by_text("服务中").wait_for()
+    for _ in range(2):
+        assert (await api(hall, "POST", "/api/tickets", {"category": "A", "kiosk": "kiosk-1"}))[0] == 201
+    await page.locator("#next li", has_text="A002").wait_for()
+
+    # the keypad's key 1 calls next: the page, the window board and the call agree
+    await page.keyboard.press("1")
+    await page.locator("#current", has_text="A001").filter(has_text="已叫号").wait_for()
+    await board.watch.until(lambda: "A001" in board.text, 10, "the window board shows A001")
+    await page.get_by_role("button", name="重呼").click()
+    await page.locator("#current", has_text="重呼 1 次").wait_for()
+    await no_serious_violations(page)
+    await shot(page, "window", tmp_path)
+    await page.get_by_role("button", name="办结").click()
+    await pad.watch.until(lambda: pad.prompt is not None and pad.prompt.ticket == "A001", 10,
+                          "the pad asks the citizen")
+    # the clerk's page has no way to rate: only 请评价, which asks the citizen on the pad
+    assert await page.get_by_role("button", name=re.compile("满意")).count() == 0
+    await page.locator("#current", has_text="A001 等待评价").wait_for()
+
+    # transfer the next citizen to window 3
+    await page.get_by_role("button", name="叫号").click()
+    await page.locator("#current", has_text="A002").wait_for()
+    await page.get_by_role("button", name="转移").click()
+    await page.get_by_label("转移到").select_option(label="3 号窗口")
+    await page.get_by_role("button", name="确认转移").click()
+    await page.locator("#current", has_text="空闲").wait_for()
+    assert hall.state.tickets["A002"].directed == 3
+    await context.close()

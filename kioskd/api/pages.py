@@ -16,9 +16,10 @@ from aiohttp import web
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "kioskd_token"
-# page -> the roles whose token opens it (a kiosk's token opens only its own kiosk's page)
-PAGES = {"board": ("board", "technician"), "kiosk": ("kiosk", "technician")}
-ROUTES = {"board": "/board", "kiosk": "/kiosk/{id}"}
+# page -> the roles whose token opens it (a kiosk's or clerk's token opens only its own)
+PAGES = {"board": ("board", "technician"), "kiosk": ("kiosk", "technician"),
+         "window": ("clerk", "technician")}
+ROUTES = {"board": "/board", "kiosk": "/kiosk/{id}", "window": "/window/{n}"}
 ASSETS = {p.name for p in STATIC.iterdir() if p.suffix in (".js", ".css", ".svg")}
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 # the pages load only their own files and talk only to their own daemon
@@ -70,8 +71,11 @@ class Pages:
     def opens(client, name: str, request: web.Request) -> bool:
         if client is None or client.role not in PAGES[name]:
             return False
-        return not (name == "kiosk" and client.role == "kiosk"
-                    and client.kiosk != request.match_info["id"])
+        if name == "kiosk" and client.role == "kiosk":
+            return client.kiosk == request.match_info["id"]
+        if name == "window" and client.role == "clerk":
+            return str(client.window) == request.match_info["n"]
+        return True
 
     async def page(self, request: web.Request) -> web.StreamResponse:
         name = request.path.strip("/").split("/")[0]

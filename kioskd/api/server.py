@@ -125,6 +125,7 @@ class ApiServer:
         r.add_post("/api/ratings", self.rating_attempt)
         r.add_post("/api/windows/{n}/rating", self.rating_attempt)
         r.add_post("/api/windows/{n}/{action}", self.window)
+        r.add_get("/api/windows/{n}", self.window_view)
         r.add_post("/api/devices/{id}/{command}", self.device_command)
         # the technician's console (kioskd diag)
         r.add_get("/api/devices/{id}/frames", self.device_frames)
@@ -411,6 +412,43 @@ class ApiServer:
         window = next(w for w in queue.snapshot(self.hall.state)["windows"] if w["number"] == n)
         return web.json_response({"events": [e.to_dict() for e in envs], "window": window})
 
+    async def window_view(self, request: web.Request) -> web.Response:
+        """What the clerk's page shows: the window, its current ticket, the tickets it would
+        call in the order it would call them, the held and skipped it may call back, and
+        today's figures of this window. No personal data: lanes, never names or numbers."""
+        client = self._need(request, "clerk", "technician")
+        n = _window_number(request.match_info["n"])
+        state = self.hall.state
+        if n is None or n not in state.windows:
+            return _error(404, "window.unknown", "no such window")
+        if client.role == "clerk" and client.window != n:
+            return _error(403, "auth.window", f"this token belongs to window {client.window}")
+        w, now = state.windows[n], self.hall.now()
+
+        def row(t) -> dict[str, Any]:
+            return {"ticket": t.number, "category": t.category,
+                    "category_name": state.categories[t.category].name, "lane": t.lane,
+                    "status": t.status, "recalls": t.recalls,
+                    "waited_min": int(((t.called_at or now) - t.issued_at).total_seconds() // 60)}
+
+        current = state.tickets.get(w.current) if w.current else None
+        if current is not None and current.status not in ("called", "serving"):
+            current = None  # finished here: the window is free (its rating may still be asked)
+        return web.json_response({
+            "window": {"number": n, "name": w.rule.name, "state": w.state, "clerk": w.clerk,
+                       "staff_no": w.staff_no, "awaiting_rating": w.awaiting_rating,
+                       "categories": list(order.serves(state, w)[0])},
+            "current": row(current) if current else None,
+            "next": [row(t) for t in order.candidates(state, w)],
+            "held": [row(t) for t in state.tickets.values() if t.status == "held"
+                     and t.window == n],
+            "skipped": [row(t) for t in state.tickets.values() if t.status == "skipped"
+                        and order.can_call(state, w, t)],
+            "categories": [{"code": c, "name": cat.name} for c, cat in state.categories.items()],
+            "windows": sorted(state.windows),
+            "today": day_stats(state)["windows"].get(str(n), {}),
+            "timezone": self.hall.cfg.hall.timezone, "now": now.isoformat()})
+
     async def rating_attempt(self, request: web.Request) -> web.Response:
         """No token rates, whatever its role: a rating comes only from the window's pad, sealed
         with the pad's key (工作人员不得代替服务对象作出评价). An attempt here is refused and
@@ -627,6 +665,9 @@ OPENAPI: dict[str, Any] = {
                                           " start, end, id_number?}]}", "technician")},
         "/api/tickets": {"post": _op("Issue a ticket {category, kiosk?, priority?}",
                                      "kiosk (its own kiosk), technician")},
+        "/api/windows/{n}": {"get": _op("The clerk's page: the window, its current ticket, what "
+                                        "it would call next in order, held and skipped, today's "
+                                        "figures", "clerk (its own), technician")},
         "/api/windows/{n}/{action}": {"post": _op(
             "Window action: " + ", ".join(queue.WINDOW_ACTIONS) + "; body {ticket} for call and "
             "call-back, {to_category} or {to_window} for transfer, {case_no?} (办件编号) for finish. "

@@ -1,0 +1,146 @@
+// The clerk's page (窗口), beside the clerk's business system at 1366×768: the current ticket,
+// one button per window action with a keypad-like shortcut key, what this window will call
+// next in order, held and skipped tickets to call back, today's figures. The clerk never rates:
+// there is no rating control here, only 请评价 (ask the citizen, on the window's pad).
+"use strict";
+
+const N = decodeURIComponent(location.pathname.split("/")[2]);
+const LANES = { elderly: "老年人优先", appointment: "预约", disabled: "残疾人优先", pregnant: "孕妇优先",
+                military: "军人优先", assisted: "帮办代办" };
+// label, action, shortcut key, when it applies
+const ACTIONS = [
+  ["叫号", "call-next", "1", (v) => !v.current && v.window.state === "open"],
+  ["重呼", "recall", "2", (v) => v.current && v.current.status === "called"],
+  ["过号", "skip", "3", (v) => v.current && v.current.status === "called"],
+  ["开始办理", "start", "4", (v) => v.current && v.current.status === "called"],
+  ["办结", "finish", "5", (v) => !!v.current],
+  ["挂起", "hold", "6", (v) => !!v.current],
+  ["转移", "transfer", "7", (v) => !!v.current],
+  ["暂停", "pause", "8", (v) => v.window.state === "open" && !v.current],
+  ["恢复", "resume", "9", (v) => v.window.state === "paused"],
+  ["请评价", "ask-rating", "0", (v) => !!v.current || !!v.window.awaiting_rating],
+  ["签到", "sign-in", "S", (v) => v.window.state === "closed"],
+  ["签退", "sign-out", "Q", (v) => v.window.state !== "closed" && !v.current],
+];
+let view = null, tz, skew = 0;
+
+const $ = (id) => document.getElementById(id);
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+async function refresh() {
+  const r = await fetch(`/api/windows/${encodeURIComponent(N)}`, { cache: "no-store" });
+  if (r.status === 401 || r.status === 403) { location.reload(); return; }
+  if (!r.ok) return;
+  view = await r.json();
+  tz = view.timezone;
+  skew = Date.parse(view.now) - Date.now();
+  render();
+}
+
+function ticketLine(t) {
+  const li = el("li");
+  li.append(el("strong", "ticket", t.ticket), ` ${t.category_name}`);
+  if (t.lane) li.append(el("span", "lane", LANES[t.lane] || t.lane));
+  li.append(el("span", "waited", ` 已等 ${t.waited_min} 分钟`));
+  return li;
+}
+
+function render() {
+  const w = view.window;
+  $("title").textContent = `${w.number} 号窗口${w.name ? " · " + w.name : ""}`;
+  const state = { open: "服务中", paused: "暂停", closed: "未签到" }[w.state];
+  $("who").textContent = w.clerk ? `${w.clerk}（工号 ${w.staff_no || "—"}）· ${state}` : state;
+  const cur = $("current");
+  cur.replaceChildren();
+  if (view.current) {
+    const c = view.current;
+    cur.append(el("span", "number", c.ticket), el("span", "category", c.category_name));
+    if (c.lane) cur.append(el("span", "lane", LANES[c.lane] || c.lane));
+    cur.append(el("span", "status", { called: "已叫号", serving: "办理中" }[c.status] || c.status),
+               el("span", "waited", `等候 ${c.waited_min} 分钟`));
+    if (c.recalls) cur.append(el("span", "recalls", `重呼 ${c.recalls} 次`));
+  } else {
+    cur.append(el("span", "idle", w.awaiting_rating ? `${w.awaiting_rating} 等待评价` : "空闲"));
+  }
+  const bar = $("actions");
+  bar.replaceChildren();
+  for (const [label, action, key, applies] of ACTIONS) {
+    const b = el("button", "action");
+    b.type = "button";
+    b.dataset.action = action;
+    b.append(label, el("kbd", "", key));
+    b.setAttribute("aria-keyshortcuts", key);
+    b.disabled = !applies(view);
+    b.addEventListener("click", () => act(action));
+    bar.append(b);
+  }
+  const list = (id, rows, back) => {
+    $(id).replaceChildren(...rows.map((t) => {
+      const li = ticketLine(t);
+      if (back) {
+        const b = el("button", "callback", "回呼");
+        b.type = "button";
+        b.addEventListener("click", () => act(back, { ticket: t.ticket }));
+        li.append(b);
+      }
+      return li;
+    }));
+    if (!rows.length) $(id).append(el("li", "empty", "无"));
+  };
+  list("next", view.next.slice(0, 12));
+  list("held", view.held, "call-back");
+  list("skipped", view.skipped, "call");
+  const d = view.today;
+  $("today").textContent = `办结 ${d.served || 0} 件 · 平均办理 ${d.service_avg_s ? Math.round(d.service_avg_s / 60) + " 分钟" : "—"}` +
+    ` · 满意率 ${d.satisfaction === null || d.satisfaction === undefined ? "—" : (d.satisfaction * 100).toFixed(1) + "%"}`;
+  const sel = $("transfer-to");
+  sel.replaceChildren(...view.categories.map((c) => new Option(`业务：${c.name}`, `c:${c.code}`)),
+    ...view.windows.filter((n) => String(n) !== String(w.number)).map((n) => new Option(`${n} 号窗口`, `w:${n}`)));
+}
+
+async function act(action, body = {}) {
+  if (action === "transfer" && !body.to_category && !body.to_window) {
+    $("transfer").hidden = false;
+    $("transfer-to").focus();
+    return;
+  }
+  const r = await fetch(`/api/windows/${encodeURIComponent(N)}/${action}`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const answer = await r.json();
+  $("said").textContent = r.ok ? "" : answer.message;
+  $("transfer").hidden = true;
+  refresh();
+}
+
+$("transfer-go").addEventListener("click", () => {
+  const [kind, target] = $("transfer-to").value.split(":");
+  act("transfer", kind === "c" ? { to_category: target } : { to_window: Number(target) });
+});
+$("transfer-cancel").addEventListener("click", () => { $("transfer").hidden = true; });
+document.addEventListener("keydown", (e) => {
+  if (e.target.tagName === "SELECT" || e.target.tagName === "INPUT" || !view) return;
+  const found = ACTIONS.find(([, , key]) => key === e.key.toUpperCase());
+  if (found && found[3](view)) { e.preventDefault(); act(found[1]); }
+});
+
+function connect() {
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/events`);
+  ws.onopen = () => { $("offline").hidden = true; refresh(); };
+  ws.onmessage = (m) => {
+    if (/^(ticket|service|window|rating|alert|stats)\./.test(JSON.parse(m.data).type)) refresh();
+  };
+  ws.onclose = () => { $("offline").hidden = false; setTimeout(connect, 2000); };
+}
+
+function tick() {
+  $("clock").textContent = new Intl.DateTimeFormat("zh-CN", { timeZone: tz, hour: "2-digit",
+    minute: "2-digit", hour12: false }).format(new Date(Date.now() + skew));
+}
+refresh().then(tick);
+setInterval(tick, 1000);
+connect();
