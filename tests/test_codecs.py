@@ -155,6 +155,17 @@ def test_bx_units_as_a_technician_writes_them_and_the_6k_range():
     assert [bx.area_unit(t) for t in (0x60, 0x61, 0x68, 0x69)] == ["8px", "px", "px", "8px"]
 
 
+def test_bx_area_defaults_are_the_vendor_sdks_and_a_window_board_uses_them():
+    """bx.k.java BxAreaDynamic: area 0 at 0,0, 64x32, run mode cycle with timeout 5, left,
+    several lines, wrapping where the text says, speed 0; kioskd's own: shown at once, stay 1."""
+    a = bx.Area(b"A001")
+    assert (a.number, a.x, a.y, a.width, a.height, a.run_mode, a.timeout_s, a.align, a.lines,
+            a.wrap, a.speed, a.effect, a.stay) == (0, 0, 0, 64, 32, bx.RUN_CYCLE, 5,
+                                                     bx.ALIGN_LEFT, 2, 1, 0, bx.SHOW, 1)
+    for unit in bx.UNITS:
+        assert bx.dynamic_text(b"A001", unit=unit) == bx.dynamic_areas([a], unit)
+
+
 def test_bx_escaping_and_text_roundtrip_byte_by_byte():
     text = "A001 请到1号窗口".encode("gb2312") + bytes([0xA5, 0x5A, 0xA6, 0x5B])
     frame = bx.request(bx.DYNAMIC_TEXT, bx.dynamic_text(text))

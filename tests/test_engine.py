@@ -733,3 +733,37 @@ def test_older_journals_replay(demo_cfg):
              T0 + timedelta(days=1))
     assert state.day == "2026-11-25" and list(state.tickets) == ["A001"]
     assert state.tickets["A001"].order == 0 and state.counters == {"A": 1}
+
+
+def test_a_skip_and_a_transfer_start_the_recalls_again_and_free_the_window(rules):
+    h = rules(recall_limit=1, skip_requeue_after=0, categories=[Category("A", "综合受理")],
+              windows=[Window(1, ("A",)), Window(2, ("A",))])
+    h.issue(), h.issue()
+    h.call(1), h.act(1, "recall")
+    h.act(1, "skip")
+    assert q.snapshot(h.state)["windows"][0]["current"] is None
+    assert h.act(1, "call", ticket="A001")[0][1]["ticket"] == "A001"
+    assert h.act(1, "recall")[0][1]["count"] == 1  # a new call, a new recall
+    h.act(1, "transfer", to_window=2)
+    assert q.snapshot(h.state)["windows"][0]["current"] is None
+    h.act(2, "call", ticket="A001")
+    assert h.act(2, "recall")[0][1]["count"] == 1
+    h.act(2, "hold")
+    assert q.snapshot(h.state)["windows"][1]["current"] is None
+
+
+def test_a_ticket_transferred_to_the_end_of_the_line_stays_before_later_ones(rules):
+    h = rules(transfer_keeps_place=False)
+    h.issue("A"), h.issue("B")
+    h.call(1)  # A001
+    h.act(1, "transfer", to_category="B")
+    later = h.issue("B")
+    moved, new = h.state.tickets["A001"], h.state.tickets[later["ticket"]]
+    assert moved.order < new.order
+    assert [t.number for t in order_of(h, 2)] == ["B001", "A001", later["ticket"]]
+
+
+def order_of(h, window):
+    from kioskd.engine import order
+
+    return order.candidates(h.state, h.state.windows[window])
