@@ -21,7 +21,7 @@ from kioskd.drivers.printer.escpos import FIELDS, FOOTER
 from kioskd.drivers.registry import TYPES
 from kioskd.errors import ConfigError
 
-ROLES = ("kiosk", "clerk", "pad", "board", "technician")
+ROLES = ("kiosk", "clerk", "pad", "board", "manager", "technician")
 SERIAL_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
 DEFAULT_PATHS = (Path("devices.toml"), Path("/etc/kioskd/devices.toml"))
 

@@ -152,6 +152,21 @@ class Journal:
                                "ts < ? ORDER BY seq DESC LIMIT 1", (type_, before_ts)).fetchone()
         return self._envelope(row) if row else None
 
+    def of_type(self, type_: str, limit: int = 400) -> list[Envelope]:
+        """The newest rows of one type, newest first (the manager's list of past days)."""
+        rows = self._db.execute("SELECT seq,id,ts,type,data,prev FROM journal WHERE type = ? "
+                                "ORDER BY seq DESC LIMIT ?", (type_, limit)).fetchall()
+        return [self._envelope(r) for r in rows]
+
+    def count_types(self, from_ts: str, to_ts: str, types: Iterable[str]) -> dict[str, int]:
+        """How many rows of each type have from_ts <= ts < to_ts (every type named, 0 too)."""
+        types = list(types)
+        marks = ",".join("?" * len(types))
+        found = dict(self._db.execute(
+            f"SELECT type, count(*) FROM journal WHERE ts >= ? AND ts < ? AND type IN ({marks}) "
+            "GROUP BY type", (from_ts, to_ts, *types)).fetchall())
+        return {t: found.get(t, 0) for t in types}
+
     def mark_delivered(self, seqs: Iterable[int]) -> None:
         self._db.executemany("UPDATE journal SET delivered = 1 WHERE seq = ?",
                              [(s,) for s in seqs])

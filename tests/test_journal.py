@@ -90,6 +90,12 @@ def test_reading_by_day_by_type_and_what_central_has(tmp_path):
     assert [e.seq for e in j.since_ts("2026-11-24")] == [3, 4]  # the hall's day, in order
     assert j.last_of("day.stats", "2026-11-24").data == {"d": 1}  # the newest before a time
     assert j.last_of("day.stats", "9999").seq == 4 and j.last_of("nothing", "9999") is None
+    # the manager's page: the rows of a type newest first, and a day's rows counted by type
+    assert [e.data for e in j.of_type("day.stats")] == [{"d": 2}, {"d": 1}]
+    assert [e.seq for e in j.of_type("ticket.issued", limit=1)] == [3]
+    assert j.count_types("2026-11-24", "2026-11-25", ["ticket.issued", "day.stats", "x"]) == {
+        "ticket.issued": 1, "day.stats": 1, "x": 0}
+    assert j.count_types("2026-11-23", "2026-11-24", ["ticket.issued"]) == {"ticket.issued": 1}
     assert j.delivered_upto() == 0 and j.backlog() == 4
     j.mark_delivered_upto(3)
     assert j.delivered_upto() == 3 and j.backlog() == 1

@@ -291,3 +291,43 @@ async def test_a_clerk_works_the_window_from_its_page_and_cannot_rate(sim, brows
     await page.locator("#current", has_text="空闲").wait_for()
     assert hall.state.tickets["A002"].directed == 3
     await context.close()
+
+
+async def test_the_manager_reads_today_and_a_past_day_and_takes_the_tables_away(sim, browser,
+                                                                                tmp_path):
+    hall, cfg = sim.hall, sim.hall.cfg
+    for category in "AAB":
+        assert (await api(hall, "POST", "/api/tickets", {"category": category,
+                                                         "kiosk": "kiosk-1"}))[0] == 201
+    for action in ("call-next", "start", "finish"):
+        assert (await api(hall, "POST", f"/api/windows/1/{action}", role="clerk", window=1))[0] == 200
+    sim.clock.advance(hours=15)  # past the hall's midnight: the day's figures go to the journal
+    hall.tick_soon()
+    await hall.watch.until(lambda: hall.state.day == "2026-11-25", 10, "the next day")
+    assert (await api(hall, "POST", "/api/tickets", {"category": "A", "kiosk": "kiosk-1"}))[0] == 201
+    assert (await api(hall, "GET", "/api/stats?day=2026-11-23", role="technician"))[0] == 404
+
+    context = await browser.new_context(viewport={"width": 1440, "height": 1000},
+                                        accept_downloads=True)
+    page = await context.new_page()
+    await page.goto(f"{hall.api_url}/manage?token={token(cfg, 'manager')}")
+    assert page.url == f"{hall.api_url}/manage"
+    summary = page.locator("#summary")
+    await summary.locator(".figure", has_text="取号").filter(has_text="1").first.wait_for()
+    await page.get_by_label("日期").select_option("2026-11-24")
+    await page.locator("#categories tr", has_text="A").filter(has_text="2").first.wait_for()
+    row = page.locator("#windows tbody tr").first
+    assert (await row.locator("td").nth(1).inner_text()) == "1"  # window 1 served one
+    await page.locator("#chart svg text", has_text="17时").wait_for()  # the hall's usual day
+    heights = await page.locator("#chart svg rect").evaluate_all(
+        "rs => rs.map(r => Number(r.getAttribute('height')))")
+    assert len(heights) == 10 and heights[2] > 0 and heights.count(0) == 9  # 3 at 10时 alone
+    await no_serious_violations(page)
+    await shot(page, "manage", tmp_path)
+    async with page.expect_download() as download:
+        await page.locator("#categories a.csv").click()
+    saved = tmp_path / "categories.csv"
+    await (await download.value).save_as(saved)
+    text = saved.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("类别,取号,办结") and "\nA,2,1," in text
+    await context.close()

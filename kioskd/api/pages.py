@@ -18,8 +18,8 @@ STATIC = Path(__file__).parent / "static"
 COOKIE = "kioskd_token"
 # page -> the roles whose token opens it (a kiosk's or clerk's token opens only its own)
 PAGES = {"board": ("board", "technician"), "kiosk": ("kiosk", "technician"),
-         "window": ("clerk", "technician")}
-ROUTES = {"board": "/board", "kiosk": "/kiosk/{id}", "window": "/window/{n}"}
+         "window": ("clerk", "technician"), "manage": ("manager", "technician")}
+ROUTES = {"board": "/board", "kiosk": "/kiosk/{id}", "window": "/window/{n}", "manage": "/manage"}
 ASSETS = {p.name for p in STATIC.iterdir() if p.suffix in (".js", ".css", ".svg")}
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 # the pages load only their own files and talk only to their own daemon

@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 import re
+from datetime import date, timedelta
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -91,6 +92,8 @@ def _log_refusal(request: web.Request, status: int, text: str) -> None:
     log.info("api: %s %s refused: %d %s", request.method, request.path[:80], status, code)
 
 
+# what the manager's page counts from the journal for a day
+DAY_COUNTS = ("alert.raised", "rating.missed", "rating.refused")
 SOCKETS_PER_TOKEN = 4  # a page, its reload, the console: more is a leak or a flood
 STREAM_QUEUE = 500  # events a socket may fall behind before it is dropped (~150 KB)
 
@@ -115,6 +118,7 @@ class ApiServer:
         r.add_get("/api/devices", self.devices)
         r.add_get("/api/queue", self.queue)
         r.add_get("/api/stats", self.stats)
+        r.add_get("/api/stats/days", self.stats_days)
         r.add_post("/api/checkin", self.checkin)
         r.add_get("/api/kiosks/{id}", self.kiosk)
         r.add_get("/api/kiosks/{id}/card", self.kiosk_card)
@@ -217,7 +221,30 @@ class ApiServer:
         return web.json_response(queue.snapshot(self.hall.state))
 
     async def stats(self, request: web.Request) -> web.Response:
-        return web.json_response(day_stats(self.hall.state))
+        """A day's statistics: today's from the queue, a past day's as the journal recorded it
+        at that midnight (stats.daily), each with the day's alerts, missed and refused ratings
+        counted from the journal."""
+        state = self.hall.state
+        day = request.query.get("day", state.day)
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            return _error(400, "request.day", "day is YYYY-MM-DD")
+        if day == state.day:
+            stats = day_stats(state)
+        else:
+            found = next((e for e in self.hall.journal.of_type("stats.daily")
+                          if e.data.get("day") == day), None)
+            if found is None:
+                return _error(404, "stats.no_day", f"the journal has no statistics of {day}")
+            stats = {k: v for k, v in found.data.items() if k != "next_day"}
+        nxt = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+        stats["journal"] = self.hall.journal.count_types(day, nxt, DAY_COUNTS)
+        return web.json_response(stats)
+
+    async def stats_days(self, request: web.Request) -> web.Response:
+        """The days /api/stats can show: today, then the past days the journal still holds."""
+        past = [e.data["day"] for e in self.hall.journal.of_type("stats.daily") if "day" in e.data]
+        return web.json_response({"today": self.hall.state.day, "days": past,
+                                  "hall": self.hall.cfg.hall.name})
 
     async def tickets(self, request: web.Request) -> web.Response:
         client = self._need(request, "kiosk", "technician")
@@ -655,7 +682,10 @@ OPENAPI: dict[str, Any] = {
                                                   "last document", "clerk (its own), technician")},
         "/api/kiosks/{id}/card": {"get": _op("The card on a kiosk's reader: masked name, age, "
                                              "lane, keyed token", "kiosk (its own), technician")},
-        "/api/stats": {"get": _op("Today's statistics per category, window and hour", "any")},
+        "/api/stats": {"get": _op("A day's statistics per category, window, clerk and hour "
+                                  "{?day=YYYY-MM-DD: a past day as the journal holds it}, with "
+                                  "the day's alerts, missed and refused ratings", "any")},
+        "/api/stats/days": {"get": _op("The days /api/stats can show", "any")},
         "/api/board": {"get": _op("The hall TV's view: latest calls (newest first), waiting per "
                                   "category, notice, the hall's name and time zone",
                                   "board, technician")},
