@@ -525,6 +525,24 @@ def test_bx_codec_reports_each_bad_frame_and_reads_on():
     assert [type(x).__name__ for x in codec.feed(foreign)] == ["UnsupportedProtocol"]
     assert codec.feed(good) == [bx.BxCodec().feed(good)[0]]
     assert not codec._foreign_end
+    # ...but only after a 5M frame: a stray end byte on a fresh line, or after a good frame, is
+    # noise and is reported as such
+    fresh = bx.BxCodec()
+    for _ in range(2):
+        assert [str(x) if not isinstance(x, bx.Packet) else "packet" for x in fresh.feed(
+            b"\x5A" + good)] == ["1 bytes outside any frame skipped", "packet"]
+
+
+def test_bx_area_parsing_reads_each_field_from_its_own_bytes():
+    """An area may carry bytes after its text (kept out of the text), and a card's voice
+    byte (5K1Q-YY, 6K-YY) right after the timeout is not part of the timeout."""
+    args = bytearray(bx.dynamic_areas([bx.Area(b"A001", timeout_s=5)]))
+    area_len = int.from_bytes(args[2:4], "little")
+    args[4 + 14] = 0x01  # voice on
+    args += b"\xEE"  # one byte after the text, inside the area
+    args[2:4] = (area_len + 1).to_bytes(2, "little")
+    (area,) = bx.parse_dynamic_areas(bytes(args))
+    assert area.text == b"A001" and area.timeout_s == 5
 
 
 def test_bx_codec_holds_exactly_one_frame_of_the_controllers_buffer():
