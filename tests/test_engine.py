@@ -767,3 +767,17 @@ def order_of(h, window):
     from kioskd.engine import order
 
     return order.candidates(h.state, h.state.windows[window])
+
+
+def test_a_citizen_sent_to_a_window_goes_before_the_anti_starvation_rule(rules):
+    """Found by the state machine (tests/test_engine_props.py): a ticket transferred to this
+    window in a priority lane, while the window's priority streak had run out and a normal
+    ticket had waited long, lost its place to the normal ticket. Transferred first, always."""
+    h = rules(priority_streak=1, starving_after_min=10, categories=[Category("A", "综合受理")],
+              windows=[Window(1, ("A",)), Window(2, ("A",))])
+    h.issue(), h.issue(lane="elderly"), h.issue(lane="elderly")
+    assert h.serve(1) == "A002"  # the window's streak: one priority call
+    assert h.call(2) == "A003"
+    h.act(2, "transfer", to_window=1)
+    assert h.call(1, T0 + 15 * M) == "A003"  # not A001, though it has waited 15 minutes
+    assert h.call(2, T0 + 15 * M) == "A001"

@@ -65,6 +65,8 @@ def next_for(state: HallState, w: WindowState, now: datetime) -> Ticket | None:
     tickets = candidates(state, w)
     if not tickets:
         return None
+    if tickets[0].directed == w.number:
+        return tickets[0]  # sent to this window: first, before the lanes and their streak rule
     if lane_rank(state, tickets[0].lane) < len(state.policy.lanes):
         return starving(state, w, tickets, now) or tickets[0]
     return tickets[0]
