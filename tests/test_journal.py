@@ -85,9 +85,11 @@ def test_an_append_is_all_or_none_and_its_rows_cannot_change(tmp_path):
 
 def test_reading_by_day_by_type_and_what_central_has(tmp_path):
     j = Journal(tmp_path / "j.sqlite3", "h")
+    assert j.last_ts() is None  # the hall's clock guard starts from the journal's last time
     j.append([("day.stats", {"d": 1}), ("ticket.issued", {})], "2026-11-23T18:00:00.000+08:00")
     j.append([("ticket.issued", {}), ("day.stats", {"d": 2})], TS)
     assert [e.seq for e in j.since_ts("2026-11-24")] == [3, 4]  # the hall's day, in order
+    assert j.last_ts() == TS
     assert j.last_of("day.stats", "2026-11-24").data == {"d": 1}  # the newest before a time
     assert j.last_of("day.stats", "9999").seq == 4 and j.last_of("nothing", "9999") is None
     # the manager's page: the rows of a type newest first, and a day's rows counted by type
