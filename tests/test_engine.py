@@ -601,9 +601,10 @@ def test_asking_for_a_rating_during_a_service_finishes_it(hall):
 
 
 def test_a_window_the_hall_does_not_have(hall):
-    with pytest.raises(Refused) as e:
-        hall.act(99, "call-next")
-    assert (e.value.code, str(e.value)) == ("window.unknown", "no window 99")
+    for cmd in (q.WindowAction(99, "call-next"), q.GiveRating(99, "A001", 5, "pad-w99")):
+        with pytest.raises(Refused) as e:
+            hall.do(cmd)
+        assert (e.value.code, str(e.value)) == ("window.unknown", "no window 99")
 
 
 @pytest.mark.parametrize("case_no,ok", [("7", True), ("2026-SB_001.a", True), ("x" * 64, True),
