@@ -659,6 +659,20 @@ def test_sam_frame_edges_resynchronise_at_the_next_preamble():
     assert str(out[0]) == f"checksum {bad[-1]:02X}, computed {ok[-1]:02X}"
 
 
+def test_sam_splitter_keeps_every_byte_of_frames_back_to_back_and_of_long_ones():
+    ok = sam.response(0x90)
+    assert sam.SamCodec().feed(ok + ok) == [sam.SamCodec().feed(ok)[0]] * 2
+    # an impossible length is refused as soon as the header is in, not one byte later
+    out = sam.SamCodec().feed(sam.PREAMBLE + H("00 00"))
+    assert out and str(out[0]) == "frame length 0 outside 2..4096"
+    # a stub cut by a long answer (a card read with its photo: over 255 bytes, so both bytes of
+    # its length, and of its checksum's span, count)
+    long = sam.response(0x90, bytes(range(256)) * 5)
+    out = sam.SamCodec().feed(sam.response(0x90, bytes(3000))[:20] + long)
+    assert [type(x) for x in out] == [FrameError, sam.Frame]
+    assert out[1].data == bytes(range(256)) * 5
+
+
 @pytest.mark.parametrize("payload,expect,words", [
     (H("00 00 90"), sam.SW_OK, None),
     (H("00 00 9F"), sam.SW_FOUND, None),
