@@ -152,7 +152,7 @@ ETHNICITIES = dict(enumerate(
     "俄罗斯 鄂温克 德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺".split(), 1))
 ETHNICITIES.update({97: "其他", 98: "外国血统中国籍人士"})
 
-CARD_TYPES = {" ": "resident", "": "resident", "I": "foreigner", "J": "hkmotw"}
+CARD_TYPES = {"": "resident", "I": "foreigner", "J": "hkmotw"}  # a resident's flag is blank
 # 'Y' (the 2023 foreigner card) is known but not read: its offsets are not established
 # (protocols.md §1.6), so it is refused by name rather than guessed
 UNSUPPORTED_TYPES = {"Y": "2023 foreign permanent residence card"}
