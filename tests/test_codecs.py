@@ -531,6 +531,19 @@ def test_bx_codec_reports_each_bad_frame_and_reads_on():
     for _ in range(2):
         assert [str(x) if not isinstance(x, bx.Packet) else "packet" for x in fresh.feed(
             b"\x5A" + good)] == ["1 bytes outside any frame skipped", "packet"]
+    # one byte of noise after a frame's end, ours or a 5M's, is reported, not swallowed
+    said = lambda xs: [str(x) if type(x) is FrameError else type(x).__name__ for x in xs]  # noqa: E731
+    assert said(bx.BxCodec().feed(good + b"\x00" + good)) == [
+        "Packet", "1 bytes outside any frame skipped", "Packet"]
+    assert said(bx.BxCodec().feed(foreign + b"\x00" + good)) == [
+        "UnsupportedProtocol", "1 bytes outside any frame skipped", "Packet"]
+    # an address whose low byte is 58 ('X') or A5 is an address like any other
+    for address in (0x58, 0x1A5):
+        (p,) = bx.BxCodec().feed(bx.request(bx.PING, address=address))
+        assert p.dst == address
+    # a packet with no data at all is a packet (and no answer: check_answer says so)
+    (empty,) = bx.BxCodec().feed(bx.encode(bx.Packet(bx.HOST_ADDR, 1, 0xFE, b"")))
+    assert isinstance(empty, bx.Packet) and empty.data == b""
 
 
 def test_bx_area_parsing_reads_each_field_from_its_own_bytes():
