@@ -684,6 +684,11 @@ def test_sam_splitter_keeps_every_byte_of_frames_back_to_back_and_of_long_ones()
     out = sam.SamCodec().feed(sam.response(0x90, bytes(3000))[:20] + long)
     assert [type(x) for x in out] == [FrameError, sam.Frame]
     assert out[1].data == bytes(range(256)) * 5
+    # ...and by the shortest frame the splitter takes (length 2)
+    shortest = sam.PREAMBLE + H("00 02 00") + bytes([0x02])
+    out = sam.SamCodec().feed(sam.response(0x90, bytes(sam.MAX_LEN - 4))[:20] + shortest)
+    assert [type(x) for x in out] == [FrameError, sam.Frame]
+    assert out[1] == sam.SamCodec().feed(shortest)[0]
 
 
 @pytest.mark.parametrize("payload,expect,words", [
