@@ -6,25 +6,13 @@
 
 const HIGHLIGHT_MS = 8000;
 const REFRESH_ON = /^(ticket|service|window|appointment|stats)\./;
-let tz = undefined;
-let skew = 0; // the hall's clock (the daemon's, guarded) minus this screen's
 let highlight = null; // {ticket, until}
-let retry = 1000;
 
-const $ = (id) => document.getElementById(id);
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 function render(view) {
   $("hall").textContent = view.hall;
   document.title = `${view.hall} 叫号大屏`;
-  tz = view.timezone;
-  skew = Date.parse(view.now) - Date.now();
+  hallClock.set(view.timezone, view.now);
   const calls = $("calls");
   calls.replaceChildren();
   if (!view.calls.length) calls.append(el("li", "empty", "暂无叫号"));
@@ -74,37 +62,21 @@ function chime() {
   } catch (e) { /* no audio device: the screen still shows the call */ }
 }
 
-function connect() {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/events`);
-  ws.onopen = () => {
-    retry = 1000;
-    $("offline").hidden = true;
-    refresh(); // what changed while away is shown, but not as news
-  };
-  ws.onmessage = (m) => {
-    const env = JSON.parse(m.data);
-    if (env.type === "ticket.called" || env.type === "ticket.recalled") {
-      highlight = { ticket: env.data.ticket, until: Date.now() + HIGHLIGHT_MS };
-      chime();
-      setTimeout(refresh, HIGHLIGHT_MS + 50); // the highlight ends by itself
-    }
-    if (REFRESH_ON.test(env.type)) refresh();
-  };
-  ws.onclose = () => {
-    $("offline").hidden = false;
-    setTimeout(connect, retry);
-    retry = Math.min(retry * 2, 5000);
-  };
+function onEvent(env) {
+  if (env.type === "ticket.called" || env.type === "ticket.recalled") {
+    highlight = { ticket: env.data.ticket, until: Date.now() + HIGHLIGHT_MS };
+    chime();
+    setTimeout(refresh, HIGHLIGHT_MS + 50); // the highlight ends by itself
+  }
+  if (REFRESH_ON.test(env.type)) refresh();
 }
 
 function tick() {
-  const now = new Date(Date.now() + skew);
-  const date = new Intl.DateTimeFormat("zh-CN", { timeZone: tz, dateStyle: "full" }).format(now);
-  const time = new Intl.DateTimeFormat("zh-CN", { timeZone: tz, hour: "2-digit", minute: "2-digit",
-                                                  second: "2-digit", hour12: false }).format(now);
+  const date = hallClock.format({ dateStyle: "full" });
+  const time = hallClock.format({ hour: "2-digit", minute: "2-digit", second: "2-digit" });
   $("clock").replaceChildren(el("span", "date", date), document.createTextNode(time));
 }
 
 refresh().then(tick);
 setInterval(tick, 1000);
-connect();
+liveEvents(onEvent, refresh); // on (re)connection: what changed while away, but not as news

@@ -9,16 +9,8 @@ const IDLE_MS = 60000; // back home, the card's data gone from the page
 const CARD_POLL_MS = 400;
 const LANES = { elderly: ["老年人优先", "Senior priority"], appointment: ["预约", "Appointment"],
                 disabled: ["残疾人优先", "Disability priority"] };
-let tz, skew = 0, card = null, idleTimer = null, offers = [];
+let card = null, idleTimer = null, offers = [];
 
-const $ = (id) => document.getElementById(id);
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-function en(text) { const s = el("span", "en", text); s.lang = "en"; return s; }
 
 function show(id) {
   for (const s of document.querySelectorAll("main > section")) s.hidden = s.id !== id;
@@ -68,8 +60,7 @@ async function refresh() {
   const r = await api(`/api/kiosks/${encodeURIComponent(KIOSK)}`);
   if (!r || r.status !== 200) return;
   $("hall").textContent = r.body.hall;
-  tz = r.body.timezone;
-  skew = Date.parse(r.body.now) - Date.now();
+  hallClock.set(r.body.timezone, r.body.now);
   offers = r.body.categories;
   renderCategories();
 }
@@ -135,20 +126,9 @@ async function take(c) {
   }
 }
 
-function connect() {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/events`);
-  ws.onopen = () => { $("offline").hidden = true; refresh(); };
-  ws.onmessage = (m) => {
-    const env = JSON.parse(m.data);
-    if (/^(ticket|service|window|stats|appointment)\./.test(env.type) && !$("home").hidden) refresh();
-  };
-  ws.onclose = () => { $("offline").hidden = false; setTimeout(connect, 2000); };
-}
-
 function tick() {
-  const now = new Date(Date.now() + skew);
-  $("clock").textContent = new Intl.DateTimeFormat("zh-CN", { timeZone: tz, month: "long", day: "numeric",
-    weekday: "short", hour: "2-digit", minute: "2-digit", hour12: false }).format(now);
+  $("clock").textContent = hallClock.format({ month: "long", day: "numeric", weekday: "short",
+                                              hour: "2-digit", minute: "2-digit" });
 }
 
 function toggle(id, cls) {
@@ -166,4 +146,6 @@ document.addEventListener("pointerdown", () => {
 refresh().then(tick);
 setInterval(tick, 1000);
 pollCard();
-connect();
+liveEvents((env) => {
+  if (/^(ticket|service|window|stats|appointment)\./.test(env.type) && !$("home").hidden) refresh();
+}, refresh);

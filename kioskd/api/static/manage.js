@@ -2,13 +2,6 @@
 // recorded them at midnight), as tables with a CSV download each and a chart of tickets per hour.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 const min = (s) => (s === null || s === undefined ? "—" : (s / 60).toFixed(1));
 const pct = (r) => (r === null || r === undefined ? "—" : (r * 100).toFixed(1) + "%");
 

@@ -22,23 +22,14 @@ const ACTIONS = [
   ["签到", "sign-in", "S", (v) => v.window.state === "closed"],
   ["签退", "sign-out", "Q", (v) => v.window.state !== "closed" && !v.current],
 ];
-let view = null, tz, skew = 0;
-
-const $ = (id) => document.getElementById(id);
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+let view = null;
 
 async function refresh() {
   const r = await fetch(`/api/windows/${encodeURIComponent(N)}`, { cache: "no-store" });
   if (r.status === 401 || r.status === 403) { location.reload(); return; }
   if (!r.ok) return;
   view = await r.json();
-  tz = view.timezone;
-  skew = Date.parse(view.now) - Date.now();
+  hallClock.set(view.timezone, view.now);
   render();
 }
 
@@ -128,19 +119,11 @@ document.addEventListener("keydown", (e) => {
   if (found && found[3](view)) { e.preventDefault(); act(found[1]); }
 });
 
-function connect() {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/events`);
-  ws.onopen = () => { $("offline").hidden = true; refresh(); };
-  ws.onmessage = (m) => {
-    if (/^(ticket|service|window|rating|alert|stats)\./.test(JSON.parse(m.data).type)) refresh();
-  };
-  ws.onclose = () => { $("offline").hidden = false; setTimeout(connect, 2000); };
-}
-
 function tick() {
-  $("clock").textContent = new Intl.DateTimeFormat("zh-CN", { timeZone: tz, hour: "2-digit",
-    minute: "2-digit", hour12: false }).format(new Date(Date.now() + skew));
+  $("clock").textContent = hallClock.format({ hour: "2-digit", minute: "2-digit" });
 }
 refresh().then(tick);
 setInterval(tick, 1000);
-connect();
+liveEvents((env) => {
+  if (/^(ticket|service|window|rating|alert|stats)\./.test(env.type)) refresh();
+}, refresh);
