@@ -634,21 +634,24 @@ def test_asking_again_for_a_rating_up_to_the_timeout_exactly(hall):
     assert refused(q.decide, hall.state, q.WindowAction(1, "ask-rating"), late) == "rating.timeout"
 
 
-def test_a_call_back_is_not_a_call_of_the_line(rules):
+@pytest.mark.parametrize("after", [2, 3])
+def test_a_call_back_is_not_a_call_of_the_line(rules, after):
     """A skipped ticket comes back after N calls of its category; calling back a held citizen
-    is not one of them (nobody in the line moved)."""
-    h = rules(skip_requeue_after=3, categories=[Category("A", "综合受理")],
+    is not one of them (nobody in the line moved): not when the call-back is decided (N = 2:
+    it would requeue at once), nor when it is replayed into the state (N = 3: one call early)."""
+    h = rules(skip_requeue_after=after, categories=[Category("A", "综合受理")],
               windows=[Window(1, ("A",))])
     for _ in range(5):
         h.issue()
-    h.call(1), h.act(1, "skip")  # A001: back after three more calls
+    h.call(1), h.act(1, "skip")  # A001: back after `after` more calls
     h.call(1), h.act(1, "hold")  # A002, the first of them
     back = h.act(1, "call-back", ticket="A002")
     assert [t for t, _ in back] == ["ticket.called"]  # not requeued by the call-back
+    for _ in range(after - 2):
+        h.act(1, "finish")
+        assert "ticket.requeued" not in [t for t, _ in h.act(1, "call-next")]
     h.act(1, "finish")
-    assert "ticket.requeued" not in [t for t, _ in h.act(1, "call-next")]  # A003: the second
-    h.act(1, "finish")
-    assert "ticket.requeued" in [t for t, _ in h.act(1, "call-next")]  # A004: the third
+    assert "ticket.requeued" in [t for t, _ in h.act(1, "call-next")]  # the `after`-th call
     assert h.rebuilt() == h.state
 
 
