@@ -110,6 +110,13 @@ def test_gender_and_ethnicity_codes_of_the_national_standards():
     assert len(sam.ETHNICITIES) == 58
     assert [sam.ETHNICITIES[n] for n in (1, 25, 26, 43, 44, 56, 97, 98)] == [
         "汉", "水", "东乡", "乌孜别克", "俄罗斯", "基诺", "其他", "外国血统中国籍人士"]
+    # a sex code outside the standard (a garbled field) reads as unknown, never guessed
+    for card, at in ((make_card("张三", date(1970, 1, 1)), 30),
+                     (make_card("陈大文", date(1985, 6, 1), region="810000", card_type="hkmotw"), 30),
+                     (make_card("SMITH", date(1980, 1, 1), card_type="foreigner"), 120)):
+        block = bytearray(sam.encode_text(card))
+        block[at:at + 2] = "5".encode("utf-16-le")
+        assert sam.decode_text(bytes(block)).gender == "未知"
 
 
 def test_fields_a_card_type_does_not_carry_are_empty_and_bad_text_is_replaced():

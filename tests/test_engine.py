@@ -706,6 +706,10 @@ def test_a_new_list_of_appointments_keeps_those_already_used(hall):
     hall.do(q.LoadAppointments("v2", (appt("Y1"), appt("Y2"))), T0 + 61 * M)
     assert [a.status for a in hall.state.appointments.values()] == ["checked_in", "booked"]
     assert refused(hall.do, q.CheckIn("kiosk-1", "Y1"), T0 + 62 * M) == "appointment.used"
+    # one not used yet takes the new list's slot
+    hall.do(q.LoadAppointments("v3", (appt("Y1"), appt("Y2", start="11:00", end="11:30"))),
+            T0 + 63 * M)
+    assert hall.state.appointments["Y2"].start.hour == 11
 
 
 def test_per_person_counts_one_a_ticket(rules):
