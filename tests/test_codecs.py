@@ -117,6 +117,10 @@ def test_gender_and_ethnicity_codes_of_the_national_standards():
         block = bytearray(sam.encode_text(card))
         block[at:at + 2] = "5".encode("utf-16-le")
         assert sam.decode_text(bytes(block)).gender == "未知"
+    # an ethnic code that is not digits (a garbled field) is no ethnicity, and no crash
+    garbled = bytearray(sam.encode_text(make_card("张三", date(1970, 1, 1))))
+    garbled[32:36] = "ab".encode("utf-16-le")
+    assert sam.decode_text(bytes(garbled)).ethnicity == ""
 
 
 def test_fields_a_card_type_does_not_carry_are_empty_and_bad_text_is_replaced():

@@ -632,6 +632,8 @@ def test_asking_again_for_a_rating_up_to_the_timeout_exactly(hall):
     assert again[0][0] == "rating.requested" and again[0][1]["again"] is True
     late = hall.now + timeout + timedelta(milliseconds=1)
     assert refused(q.decide, hall.state, q.WindowAction(1, "ask-rating"), late) == "rating.timeout"
+    hall.act(1, "ask-rating", now=hall.now + timeout / 2)  # asked again: the clock runs on
+    assert hall.state.windows[1].rating_since == hall.now
 
 
 @pytest.mark.parametrize("after", [2, 3])
@@ -758,6 +760,7 @@ def test_a_skip_and_a_transfer_start_the_recalls_again_and_free_the_window(rules
     assert h.act(2, "recall")[0][1]["count"] == 1
     h.act(2, "hold")
     assert q.snapshot(h.state)["windows"][1]["current"] is None
+    assert q.snapshot(h.state)["held"] == ["A001"]
 
 
 def test_a_ticket_transferred_to_the_end_of_the_line_stays_before_later_ones(rules):
