@@ -117,6 +117,10 @@ def test_gender_and_ethnicity_codes_of_the_national_standards():
         block = bytearray(sam.encode_text(card))
         block[at:at + 2] = "5".encode("utf-16-le")
         assert sam.decode_text(bytes(block)).gender == "未知"
+    # a number whose check digit is wrong says so (a value, not a method to call)
+    assert sam.decode_text(sam.encode_text(make_card("张三", date(1970, 1, 1),
+                                                     bad_check_digit=True))).number_valid is False
+    assert sam.decode_text(sam.encode_text(make_card("张三", date(1970, 1, 1)))).number_valid is True
     # an ethnic code that is not digits (a garbled field) is no ethnicity, and no crash
     garbled = bytearray(sam.encode_text(make_card("张三", date(1970, 1, 1))))
     garbled[32:36] = "ab".encode("utf-16-le")
