@@ -344,8 +344,8 @@ class ApiServer:
 
     def _offer(self, code: str, kiosk: str, now) -> dict[str, Any]:
         """One category as the kiosk's home screen offers it: its line and estimate, and
-        whether a ticket without a card would be issued now (the engine decides, on a copy of
-        nothing: decide is pure), and if not, why, in the citizen's words."""
+        whether a ticket without a card would be issued now (the engine decides: decide is
+        pure, so asking issues nothing), and if not, why, in the citizen's words."""
         state = self.hall.state
         cat = state.categories[code]
         waiting = len(state.waiting((code,)))
