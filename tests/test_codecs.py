@@ -622,6 +622,8 @@ def test_escpos_status_masks_and_words():
     assert escpos.PrinterStatus.decode(None, None, S(3)).cutter_error is True
     assert escpos.PrinterStatus.decode(None, None, S(5)).unrecoverable is True
     assert escpos.PrinterStatus().condition == "unknown" and escpos.PrinterStatus().paper == "unknown"
+    # the paper sensor alone silent: the printer is not "ok", its state is not known
+    assert escpos.PrinterStatus.decode(S(), S(), S(), None).condition == "unknown"
     # a printer that has said nothing yet is known as little as one that did not answer
     assert escpos.PrinterStatus() == escpos.PrinterStatus.decode(None, None, None, None)
     assert escpos.describe_status(3, S(3, 5)) == "0x3a error cause: cutter error, unrecoverable error"
