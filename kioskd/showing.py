@@ -64,6 +64,14 @@ class BoardKeeper:
                                 names=self.names if o.get("names") == "masked" else None,
                                 notice=self.notice or o.get("notice", ""))
 
+    def screen_view(self, calls: int) -> boards.HallView:
+        """The hall TV page's view: the LED hall boards' rules (names only where one of them
+        shows names, their notice or central's)."""
+        notice = next((d.options.get("notice", "") for d in self.hall_boards), "")
+        return boards.hall_view(self._state(), calls=calls,
+                                names=self.names if self.wants_names else None,
+                                notice=self.notice or notice)
+
     def changed(self) -> None:
         """The queue changed: every hall board whose view differs gets the new one."""
         for dev in self.hall_boards:

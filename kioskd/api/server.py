@@ -17,11 +17,11 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from kioskd import __version__, boards, cardwords, jsonlimits
+from kioskd import __version__, cardwords, jsonlimits
 from kioskd.api.pages import COOKIE, Pages
 from kioskd.config import ApiClient
 from kioskd.engine import order, queue
-from kioskd.engine.stats import day_stats
+from kioskd.engine.stats import day_stats, window_stats
 from kioskd.errors import DeviceError, DiskFull, Refused
 
 log = logging.getLogger("kioskd.api")
@@ -473,7 +473,7 @@ class ApiServer:
                         and order.can_call(state, w, t)],
             "categories": [{"code": c, "name": cat.name} for c, cat in state.categories.items()],
             "windows": sorted(state.windows),
-            "today": day_stats(state)["windows"].get(str(n), {}),
+            "today": window_stats(state, n),
             "timezone": self.hall.cfg.hall.timezone, "now": now.isoformat()})
 
     async def rating_attempt(self, request: web.Request) -> web.Response:
@@ -642,11 +642,7 @@ class ApiServer:
         the waiting count of each category), with names masked only where the hall's own LED
         hall boards show them, and the hall's name and time zone for its clock."""
         self._need(request, "board", "technician")
-        keeper = self.hall.boards
-        view = boards.hall_view(self.hall.state, calls=6,
-                                names=keeper.names if keeper.wants_names else None,
-                                notice=keeper.notice or next(
-                                    (d.options.get("notice", "") for d in keeper.hall_boards), ""))
+        view = self.hall.boards.screen_view(calls=6)
         h = self.hall.cfg.hall
         return web.json_response({"hall": h.name, "timezone": h.timezone,
                                   "now": self.hall.now().isoformat(), **view.as_json()})

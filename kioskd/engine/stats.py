@@ -50,19 +50,25 @@ def _satisfaction(ratings: list[Rating]) -> dict[str, Any]:
             "satisfaction": round(good / len(ratings), 4) if ratings else None}
 
 
+def window_stats(state: HallState, n: int, tickets: list[Ticket] | None = None,
+                 ratings: list[Rating] | None = None) -> dict[str, Any]:
+    """One window's day (the clerk's page asks for its own alone)."""
+    tickets = list(state.tickets.values()) if tickets is None else tickets
+    ratings = list(state.ratings.values()) if ratings is None else ratings
+    served = [t for t in tickets if t.served_by == n]
+    services = [s for t in served if (s := _service_s(t)) is not None]
+    return {"served": len(served), "skipped": state.windows[n].skipped,
+            "service_avg_s": _avg(services),
+            **_satisfaction([r for r in ratings if r.window == n])}
+
+
 def day_stats(state: HallState) -> dict[str, Any]:
     tickets = list(state.tickets.values())
     hours: dict[str, list[Ticket]] = {}
     for t in tickets:
         hours.setdefault(f"{t.issued_at.hour:02d}", []).append(t)
-    windows = {}
     ratings = list(state.ratings.values())
-    for n, w in state.windows.items():
-        served = [t for t in tickets if t.served_by == n]
-        services = [s for t in served if (s := _service_s(t)) is not None]
-        windows[str(n)] = {"served": len(served), "skipped": w.skipped,
-                           "service_avg_s": _avg(services),
-                           **_satisfaction([r for r in ratings if r.window == n])}
+    windows = {str(n): window_stats(state, n, tickets, ratings) for n in state.windows}
     clerks = {c: _satisfaction([r for r in ratings if r.clerk == c])
               for c in sorted({r.clerk for r in ratings if r.clerk})}
     return {
