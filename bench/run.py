@@ -641,6 +641,12 @@ async def _raw_tcp_frame(n: int, frame: bytes, db: Path, burst: int = 1) -> list
     return out
 
 
+async def _pages(n: int, folder: Path) -> None:
+    from pages import bench_pages  # bench/pages.py: Chromium, when installed
+
+    await bench_pages(n, folder, report)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=500)
@@ -664,6 +670,7 @@ def main() -> int:
             "calls": lambda: asyncio.run(bench_calls(min(n, 200), folder)),
             "backlog": lambda: asyncio.run(bench_backlog(args.backlog, folder)),
             "memory": lambda: bench_backlog_memory(100_000, folder),
+            "pages": lambda: asyncio.run(_pages(min(n, 100), folder)),
         }
         for name, run in runs.items():
             if not args.only or args.only in name:

@@ -99,6 +99,11 @@ class Driver:
     def is_reply(self, frame: Any) -> bool:
         return True
 
+    async def pause(self, delay: float) -> None:
+        """The supervisor's wait before opening again; a device that can say it has arrived
+        (a tablet's page connecting) ends it early."""
+        await asyncio.sleep(delay)
+
     def on_frame(self, frame: Any) -> None:
         """A frame nobody asked for."""
         log.debug("%s: unsolicited frame ignored", self.id)

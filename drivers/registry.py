@@ -52,6 +52,10 @@ TYPES: dict[str, DeviceType] = {
                    "kioskd.drivers.pad.driver:SerialPadDriver", "kioskd.sim.pad:SerialPadTwin"),
         DeviceType("pad.mqtt", ("window",), ("mqtt", "mqtts"), {**PAD, **MQTT_LOGIN, "topic": str},
                    "kioskd.drivers.pad.driver:MqttPadDriver", "kioskd.sim.pad:MqttPadTwin"),
+        # the rating tablet: a page the daemon serves (/pad/{n}), no wire of its own; its key
+        # comes from the technician's enrollment (kioskd.tablets), not from devices.toml
+        DeviceType("pad.web", ("window",), (), {"timeout_ms": int, "ping_ms": int},
+                   "kioskd.drivers.pad.driver:WebPadDriver", "kioskd.sim.pad:WebPadTwin"),
         DeviceType("camera.uvc", ("window",), ("v4l2", "file"),
                    {"width": int, "height": int, "decoder": str, "still_ms": int,
                     "auto_capture": bool, "pace": bool, "loop": bool, "jpeg_quality": int},

@@ -116,7 +116,7 @@ class Supervisor:
                 self._fail("fault", exc)
             await self.driver.close()
             self.driver.counters.reconnects += 1
-            await asyncio.sleep(self.backoff.delay(attempt))
+            await self.driver.pause(self.backoff.delay(attempt))
             attempt += 1
 
     def _fail(self, state: str, exc: BaseException) -> None:

@@ -29,17 +29,20 @@ from kioskd.drivers.caller.driver import KeyPress
 from kioskd.drivers.printer.escpos import FAULTS, TicketText
 from kioskd.drivers.registry import TYPES, load
 from kioskd.drivers.supervisor import Backoff, DeviceState, Supervisor
+from kioskd.drivers.weblink import WebLinks
 from kioskd.engine import queue
 from kioskd.errors import ConfigError, DeviceError, DiskFull, KioskdError, Refused
 from kioskd.journal import Envelope, Journal
 from kioskd.ledger import commit, rebuild
 from kioskd.logring import LogRing
 from kioskd.scans import ScanStore
+from kioskd.signatures import Signatures
+from kioskd.tablets import Tablets
 from kioskd.showing import BoardKeeper
 from kioskd.privacy import (Holder, age_on, holder_token, install_log_scrubber, link_sig,
                             load_key, mask_name, mask_name_board)
 from kioskd.uplink.mqtt import Uplink, rfc3339
-from kioskd.voice import Announcer
+from kioskd.voice import Announcer, wav_bytes
 from kioskd.watch import Watch
 
 log = logging.getLogger("kioskd")
@@ -58,6 +61,18 @@ def _clerk_label(clerk: str | None, staff_no: str) -> str:
     if not clerk:
         return ""
     return f"{clerk} 工号{staff_no}" if staff_no else clerk
+
+
+def issued_view(envs: list[Envelope], results: list[dict[str, Any]]) -> dict[str, Any]:
+    """A ticket just issued as the kiosk shows it: the number, the line ahead, and whether it
+    printed (else the page shows it with its QR)."""
+    d = next(e for e in envs if e.type == "ticket.issued").data
+    printed = next((r for r in results if r.get("effect") == "print"), {})
+    return {"ticket": d["ticket"], "number": d["ticket"], "category": d["category"],
+            "ahead": d["ahead"], "wait_min": d["wait_min"], "lane": d["lane"],
+            "appointment": d["appointment"],
+            "printed": bool(printed.get("printed")), "print_error": printed.get("error"),
+            "on_screen": not printed.get("printed"), "qr": printed.get("qr")}
 
 
 @dataclass
@@ -89,11 +104,16 @@ class Hall:
         self.boards = BoardKeeper(cfg, self.drivers, lambda: self.state, self.spawn)
         self.board_text = self.boards.window_text  # what each window board should show now
         self.scans = ScanStore(self.state_dir / "scans", cfg.hall.scan_quota_mb)
+        self.signatures = Signatures(self)
+        self.web_links = WebLinks()  # the tablets' pages, connected through the API
         self.window_pages: dict[int, list[str]] = {}  # captured since the window's last document
         self.kiosk_notices: dict[str, str] = {}  # the last scan's outcome: a ticket or an error code
         # real-name halls: ticket -> the card holder's name, in memory only, until the rating
         self.real_names: dict[str, str] = {}
+        # ticket -> the card holder's masked name (张*), in memory only, for the clerk's page
+        self.masked_names: dict[str, str] = {}
         self.listeners: set[Callable[[Envelope], None]] = set()
+        self._spoken: dict[str, bytes] = {}  # kiosk prompts made in the hall's voice
         self.api_url = ""
         self._tasks: list[asyncio.Task] = []
         self._device_tasks: dict[str, asyncio.Task] = {}  # device id -> its supervisor's run
@@ -152,8 +172,12 @@ class Hall:
         return load_key(cfg.uplink.command_key_file or self.state_dir / "keys" / "command.key")
 
     def _start_devices(self) -> None:
+        self.tablets = Tablets(self.state_dir / "keys" / "tablets", self.cfg.devices,
+                               self.monotonic)
         for dev in self.cfg.devices:
-            self.drivers[dev.id] = load(TYPES[dev.type].driver)(dev, self._on_input)
+            driver = self.drivers[dev.id] = load(TYPES[dev.type].driver)(dev, self._on_input)
+            if dev.type == "pad.web":  # a page: its socket arrives through the API
+                driver.links, driver.key_of = self.web_links, self.tablets.key
             self._supervise(dev.id)
 
     def _supervise(self, dev_id: str) -> None:
@@ -334,6 +358,7 @@ class Hall:
         if queue.rollover_due(self.state, now):  # the first command of a day closes the last
             envs = commit(self.state, self.journal, queue.decide(self.state, queue.Tick(), now), now)
             self.real_names.clear()
+            self.masked_names.clear()
             self.boards.new_day()
         envs += commit(self.state, self.journal, queue.decide(self.state, cmd, now), now)
         holder = getattr(cmd, "holder", None)
@@ -341,6 +366,8 @@ class Hall:
             for env in envs:
                 if env.type == "ticket.issued" and holder.name:
                     self.real_names[env.data["ticket"]] = holder.name
+                if env.type == "ticket.issued":  # the clerk greets 张先生 by this: memory only
+                    self.masked_names[env.data["ticket"]] = holder.masked_name
                 if env.type == "ticket.issued" and self.boards.wants_names:
                     self.boards.names[env.data["ticket"]] = mask_name_board(holder.masked_name)
         for env in envs:
@@ -438,9 +465,10 @@ class Hall:
         if n:
             log.info("retention: %d journal rows older than %d days purged", n,
                      self.cfg.hall.retention_days)
-        gone = self.scans.purge(self.now().date(), self.cfg.hall.scan_retention_days)
+        gone = self.scans.purge(self.now().date(), self.cfg.hall.scan_retention_days) + \
+            self.signatures.purge(self.now().date(), self.cfg.hall.scan_retention_days)
         if gone:
-            log.info("retention: %d scanned files older than %d days deleted", gone,
+            log.info("retention: %d scanned and signed files older than %d days deleted", gone,
                      self.cfg.hall.scan_retention_days)
         self.watch.changed()
         return n
@@ -544,6 +572,8 @@ class Hall:
             self.spawn(self._keys(inp.payload, inp.device), f"keys:{dev.id}")
         elif inp.kind == "rating":
             self.spawn(self._rating(dev.window, inp), f"rating:{dev.id}")
+        elif inp.kind == "signature":
+            self.spawn(self.signatures.received(dev.id, dev.window, inp.payload), f"sign:{dev.id}")
         elif inp.kind == "scan" and dev.window is not None:
             self.spawn(self._page_captured(dev.id, dev.window, inp.payload), f"page:{dev.id}")
         elif inp.kind == "code" and dev.kiosk:
@@ -591,12 +621,13 @@ class Hall:
     async def _scanned_at_kiosk(self, kiosk: str, scan) -> None:
         """An appointment QR at a kiosk checks the appointment in (and prints its ticket)."""
         try:
-            envs, _ = await self.execute(queue.CheckIn(kiosk, scan.code.strip()))
+            envs, results = await self.execute(queue.CheckIn(kiosk, scan.code.strip()))
         except Refused as exc:
             log.info("kiosk %s: scanned code not checked in: %s", kiosk, exc.code)
-            self.kiosk_notices[kiosk] = exc.code
+            zh, en = cardwords.checkin_words(exc.code)
+            self.kiosk_notices[kiosk] = {"error": exc.code, "words": zh, "words_en": en}
         else:
-            self.kiosk_notices[kiosk] = envs[-1].data["ticket"]
+            self.kiosk_notices[kiosk] = issued_view(envs, results)
         self.watch.changed()
 
     def _card(self, inp: DeviceInput) -> KioskCard:
@@ -738,6 +769,16 @@ class Hall:
         shown = await self.boards.announce(text, seconds)
         spoken = self.announcer.notice(text)
         return {**shown, "spoken": spoken.get("spoken", True)}
+
+    async def speak_wav(self, text: str) -> bytes:
+        """`text` in the hall's voice as a WAV (a kiosk's prompt, played by its own speaker);
+        the same few prompts are asked for all day, so each is made once."""
+        if text not in self._spoken:
+            pcm = await asyncio.to_thread(self.announcer.render_once, text)
+            self._spoken[text] = wav_bytes(pcm)
+            while len(self._spoken) > 64:  # numbers taken: a day's worth would be megabytes
+                self._spoken.pop(next(iter(self._spoken)))
+        return self._spoken[text]
 
     async def load_appointments(self, version: str, items: list[dict[str, Any]]) -> Envelope:
         """A new appointment list (from central or the API). An item's `id_number` becomes the

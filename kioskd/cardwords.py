@@ -28,6 +28,22 @@ def words(code: str) -> tuple[str, str]:
 ASK_STAFF = ("暂时无法取号，请到咨询引导台", "No ticket can be issued now: please ask at the guide desk.")
 
 
+CHECKIN: dict[str, tuple[str, str]] = {
+    "appointment.unknown": ("未找到此预约，请核对预约号或到咨询引导台",
+                            "No appointment with this code: check it, or ask at the guide desk."),
+    "appointment.not_today": ("您的预约不是今天，请按预约日期前来",
+                              "Your appointment is on another day."),
+    "appointment.used": ("此预约已签到，请勿重复取号", "This appointment has checked in already."),
+    "appointment.too_early": ("还未到签到时间，请稍后再来签到",
+                              "Check-in for your appointment has not opened yet."),
+}
+
+
+def checkin_words(code: str) -> tuple[str, str]:
+    """(Chinese, English) for a refused appointment check-in (by QR, code or card)."""
+    return CHECKIN.get(code, ASK_STAFF)
+
+
 def ticket_words(code: str, hours: tuple[str, str] | None = None, before_open: bool = False,
                  per_person: int | None = None) -> tuple[str, str]:
     """(Chinese, English) for a refused ticket, from the engine's code and the category's

@@ -194,6 +194,7 @@ class Kiosk:
     # a staffed guide desk (导服台): staff may ask for a priority lane there, after seeing the
     # certificate; a self-service kiosk gives only the lanes a card or appointment proves
     guide: bool = False
+    idle_s: int = 60  # the kiosk page goes home (and forgets the card) after this long untouched
 
 
 @dataclass(frozen=True)
@@ -728,12 +729,13 @@ def _kiosks(raw: dict, c: _Checker) -> list[Kiosk]:
     out: list[Kiosk] = []
     for i, t in enumerate(_array(raw, "kiosk", c)):
         at = f"kiosk[{i}]"
-        c.unknown_keys(t, {"id", "name", "guide"}, at)
+        c.unknown_keys(t, {"id", "name", "guide", "idle_s"}, at)
         kid = c.take(t, "id", str, at, default="")
         if kid in {k.id for k in out}:
             c.bad(f"{at}.id", f"duplicate kiosk id {kid!r}")
         out.append(Kiosk(kid, c.take(t, "name", str, at, required=False, default=""),
-                         c.take(t, "guide", bool, at, required=False, default=False)))
+                         c.take(t, "guide", bool, at, required=False, default=False),
+                         c.int_in(t, "idle_s", at, 60, 10, 600, " s")))
     return out
 
 
@@ -802,9 +804,12 @@ def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[
         options = dtype.options if dtype else {}
         if dtype:
             c.unknown_keys(t, base | set(options), at)
-        url = c.take(t, "url", str, at, default="")
+        url = c.take(t, "url", str, at, default="", required=tname != "pad.web")
         endpoint = Endpoint("none", raw=url)
-        if url and dtype:
+        if url and tname == "pad.web":
+            c.bad(f"{at}.url", "a rating tablet has no url: its page connects to the daemon "
+                               "(/pad/N, docs/pad-web.md)")
+        elif url and dtype:
             try:
                 endpoint = parse_endpoint(url, dtype.schemes)
             except ValueError as exc:
@@ -852,7 +857,7 @@ def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[
             problem = _escpos_profile_problem(opts["profile"])
             if problem:
                 c.bad(f"{at}.profile", problem)
-        if tname.startswith("pad."):
+        if tname.startswith("pad.") and tname != "pad.web":  # a tablet's key: at enrollment
             _pad_key(t, opts, path, at, c)
         if tname == "caller.serial":
             _keypads(opts, window, windows, at, c)

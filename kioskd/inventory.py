@@ -271,6 +271,9 @@ def take(cfg: Config | None, sys_root: Path = Path("/sys"), dev: Path = Path("/d
         if d.url.scheme in ("tcp", "mqtt", "mqtts"):
             network.append((d.id, d.url.raw))
             continue
+        if d.type == "pad.web":  # a tablet's page, on the hall's network: not on this box
+            network.append((d.id, f"/pad/{d.window}"))
+            continue
         f = _match(d, found)
         if f is not None:
             f.configured.append(d.id)

@@ -12,7 +12,7 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
-FILE_ID = re.compile(r"^\d{4}-\d{2}-\d{2}/[A-Za-z0-9_\-]+\.(jpg|pdf)$")
+FILE_ID = re.compile(r"^\d{4}-\d{2}-\d{2}/[A-Za-z0-9_\-]+\.(jpg|pdf|png)$")
 
 
 class ScanStore:
@@ -35,9 +35,16 @@ class ScanStore:
         return f"{day}/{stem}-{n:04d}.{ext}"
 
     def save_jpeg(self, day: str, stem: str, jpeg: bytes) -> str:
-        file_id = self._next(day, stem, "jpg")
+        return self._save(day, stem, "jpg", jpeg)
+
+    def save_png(self, day: str, stem: str, png: bytes) -> str:
+        """A citizen's signature from the window's tablet (STATE/signatures/, same retention)."""
+        return self._save(day, stem, "png", png)
+
+    def _save(self, day: str, stem: str, ext: str, data: bytes) -> str:
+        file_id = self._next(day, stem, ext)
         tmp = self.path(file_id).with_suffix(".part")
-        tmp.write_bytes(jpeg)
+        tmp.write_bytes(data)
         tmp.replace(self.path(file_id))  # a reader never sees half a page
         self._keep_quota()
         return file_id
@@ -58,7 +65,7 @@ class ScanStore:
         return file_id
 
     def _keep_quota(self) -> None:
-        files = sorted((p for p in self.root.glob("*/*") if p.suffix in (".jpg", ".pdf")))
+        files = sorted((p for p in self.root.glob("*/*") if p.suffix in (".jpg", ".pdf", ".png")))
         total = sum(p.stat().st_size for p in files)
         for old in files:
             if total <= self.quota:

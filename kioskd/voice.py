@@ -224,6 +224,10 @@ class Announcer:
             else chime()
         return (_silence(GAP_S)).join([once] * self.cfg.repeat)
 
+    def render_once(self, text: str) -> bytes:
+        """`text` said once in the hall's voice (a kiosk's prompt), or the chime."""
+        return self._synth(self.cfg.voice, text) if self.espeak else chime()
+
     def _synth(self, voice: str, text: str) -> bytes:
         fd, name = tempfile.mkstemp(suffix=".wav")
         os.close(fd)

@@ -17,6 +17,7 @@ from kioskd.drivers.supervisor import Backoff
 from kioskd.devicebroker import DAEMON_USER
 from kioskd.sim.broker import Mosquitto, lock_down, make_broker
 from kioskd.sim.twin import Twin
+from kioskd.tablets import Tablets
 
 log = logging.getLogger("kioskd.sim")
 
@@ -97,6 +98,9 @@ class SimHall:
                         options = {**options, "username": daemon[0], "password": daemon[1]}
                 await twin.start()
                 self.twins[dev.id] = twin
+                if not TYPES[dev.type].schemes:  # a page (pad.web): it comes to the daemon
+                    devices.append(dev)
+                    continue
                 devices.append(dataclasses.replace(
                     dev, url=parse_endpoint(twin.url, TYPES[dev.type].schemes), options=options))
             up = self.cfg.uplink
@@ -109,20 +113,38 @@ class SimHall:
                 uplink=dataclasses.replace(up, url=self.broker.url, host="127.0.0.1",
                                            port=self.broker.port, tls=False))
             self._wired = wired
+            self._enroll_tablets()
             await self._start_daemon()
         except BaseException:
             await self.stop()
             raise
         return self.hall
 
+    def _enroll_tablets(self) -> None:
+        """The rating tablets' twins, enrolled before the daemon first starts, as a technician
+        would have done once (the code's HTTP path is tests/test_tablet.py's): the daemon comes
+        up with its tablets enrolled, as a hall does every morning."""
+        web = [t for t in self.twins.values() if t.dev.type == "pad.web"]
+        if not web:
+            return
+        tablets = Tablets(self.state / "daemon" / "keys" / "tablets", self.cfg.devices)
+        for twin in web:
+            offer = tablets.offer(twin.dev.id)
+            _, twin.cookie = tablets.redeem(offer.window, offer.code)
+            twin.key = tablets.take_key(twin.dev.id)
+
     async def _start_daemon(self) -> None:
         self.hall = Hall(self._wired, state=self.state / "daemon", backoff=self.backoff,
                          clock=self.clock)
         await self.hall.start()
         hall = self.hall
+        for twin in self.twins.values():
+            if twin.dev.type == "pad.web" and not twin.evicted:
+                await twin.attach(hall.api_url)  # a tablet's page connects
         await hall.watch.until(
             lambda: all(s.state.state == "ready" for d, s in hall.supervisors.items()
-                        if d not in self.faulty),
+                        if d not in self.faulty and not getattr(self.twins.get(d), "evicted",
+                                                                False)),
             10, "every simulated device is ready")
 
     async def restart_daemon(self) -> Hall:

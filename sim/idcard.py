@@ -48,6 +48,7 @@ class SamReaderTwin(Twin):
         self.text_block: bytes | None = None  # raw override, to feed malformed cards
         self._read_done = False  # a real reader finds a card once per placement
         self.reads = 0
+        self.empty_finds = 0  # FINDs answered "no card": the host has seen the reader empty
         self.sam_fault = False  # SAM self-test failed: 60 to the status check
         self.read_fault = False  # 41 to every read (a card pulled away mid-read)
         self.corrupt_next = 0  # this many answers go out with a wrong checksum
@@ -61,6 +62,13 @@ class SamReaderTwin(Twin):
 
     def lift(self) -> None:
         self.card, self._read_done = None, False
+
+    async def lifted(self) -> None:
+        """Lift the card and wait until the host's poll has found the reader empty: a card
+        placed again sooner is, to the host, the same placement (read once)."""
+        seen = self.empty_finds
+        self.lift()
+        await self.watch.until(lambda: self.empty_finds > seen, 5, "the host sees no card")
 
     def send(self, data: bytes) -> None:
         if self.corrupt_next:
@@ -84,6 +92,8 @@ class SamReaderTwin(Twin):
                 self.send(sam.response(sam.SW_FOUND, bytes(4)))
             else:
                 self.send(sam.response(0x80))
+                self.empty_finds += 1
+                self.watch.changed()
         elif cmd == sam.SELECT:
             self.send(sam.response(sam.SW_OK, bytes(8)) if self.card else sam.response(0x81))
         elif cmd in (sam.READ_TEXT_PHOTO, sam.READ_TEXT_PHOTO_FP) and self.card \

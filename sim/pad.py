@@ -10,6 +10,9 @@ reason codes (and text); `never` leaves the prompt unanswered (it times out: rat
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +20,7 @@ from typing import Any
 
 from kioskd.config import DeviceConfig
 from kioskd.drivers.pad import message, proto
-from kioskd.drivers.pad.seal import seal
+from kioskd.drivers.pad.seal import seal, seal_signature
 from kioskd.sim.twin import MqttTwin, Twin
 from kioskd.watch import Watch
 
@@ -82,6 +85,11 @@ class PadScreen:
         mac = seal(key or self.key, str(txn), ticket, level, reasons, text)
         self.send_rating(txn, level, reasons, text, mac)
         return txn
+
+    def _prompt_message(self, m: message.PadMessage) -> None:
+        """A JSON pad's prompt (pad.mqtt, pad.web): its reasons and the prompt on screen."""
+        self.reasons = [(r["code"], r["name"]) for r in m.data.get("reasons", [])]
+        self._prompted(Prompt(m.txn, m.data["window"], m.data["ticket"], m.data["clerk"]))
 
     def _prompted(self, p: Prompt) -> None:
         self.prompt = p
@@ -194,8 +202,7 @@ class MqttPadTwin(PadScreen, MqttTwin):
     def on_frame(self, m: message.PadMessage) -> None:
         op = m.data.get("op")
         if op == "prompt":
-            self.reasons = [(r["code"], r["name"]) for r in m.data.get("reasons", [])]
-            self._prompted(Prompt(m.txn, m.data["window"], m.data["ticket"], m.data["clerk"]))
+            self._prompt_message(m)
         elif op == "idle":
             self.prompt = None
         elif op == "result":
@@ -211,3 +218,138 @@ class MqttPadTwin(PadScreen, MqttTwin):
                     mac: bytes) -> None:
         self._publish("rating", {"transaction": txn, "level": level, "reasons": list(reasons),
                                  "text": text, "seal": mac.hex()})
+
+
+class WebPadTwin(PadScreen):
+    """The rating tablet's page (pad.web), as a program: enrolled by the sim (SimHall), then on
+    its socket (/api/pads/{id}/link) with the page's messages. Tests of the
+    page itself drive the real page in Chromium; this twin lets every other test and `kioskd
+    sim` have the window's tablet without a browser. A browser enrolled later takes its place."""
+
+    def __init__(self, dev: DeviceConfig, link: Path):  # noqa: ARG002 (no wire: the API)
+        self.watch = Watch()
+        self.silent = False
+        self.codec = message.MessageCodec(message.HOST_TO_PAD)
+        self.url = ""
+        self.cookie = ""  # the enrolled token, as the page's cookie
+        self.api = ""
+        self.evicted = False  # another tablet was enrolled: this one is out
+        self.signed: list[tuple[str, bool]] = []  # (txn, accepted) of each signature sent
+        self.sign_asked: Prompt | None = None
+        self._ws: Any = None
+        self._session: Any = None
+        self._runner: asyncio.Task | None = None
+        self._online = asyncio.Event()
+        self.dev = dataclasses.replace(dev, options={**dev.options, "key": b""})
+        self._screen_init()
+
+    async def start(self) -> None:
+        pass  # the daemon is not up yet: the sim attaches the twin once it is
+
+    async def attach(self, api_url: str) -> None:
+        """Connect to the daemon at `api_url` (enrolled by the sim: `cookie`, `key`)."""
+        import aiohttp
+
+        self.api = api_url
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        await self.come_back()
+
+    def _auth(self) -> dict[str, str]:
+        return {"Cookie": f"kioskd_token={self.cookie}"}
+
+    async def come_back(self) -> None:
+        if self._runner is None or self._runner.done():
+            self._online.clear()
+            self._runner = asyncio.get_running_loop().create_task(self._run())
+            async with asyncio.timeout(5):
+                await self._online.wait()
+        self.watch.changed()
+
+    async def _run(self) -> None:
+        import aiohttp
+
+        while not self.evicted:
+            try:
+                async with self._session.ws_connect(f"{self.api}/api/pads/{self.dev.id}/link",
+                                                    headers=self._auth()) as ws:
+                    self._ws = ws
+                    self._online.set()
+                    async for msg in ws:
+                        if msg.type == aiohttp.WSMsgType.TEXT:
+                            self._on_bytes(msg.data.encode("utf-8"))
+            except aiohttp.WSServerHandshakeError as exc:
+                if exc.status in (401, 403):
+                    self.evicted = True
+                    log.info("%s: the daemon no longer takes this tablet (%d)", self.dev.id,
+                             exc.status)
+            except (aiohttp.ClientError, OSError):
+                pass
+            finally:
+                self._ws = None
+                self.watch.changed()
+            await asyncio.sleep(0.1)  # the daemon restarting: try again soon
+
+    async def go_offline(self) -> None:
+        self.prompt = None  # the screen goes dark with the power
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+            self._runner = None
+        self.watch.changed()
+
+    async def stop(self) -> None:
+        await self._stop_jobs()
+        await self.go_offline()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _send(self, kind: str, data: dict[str, Any]) -> None:
+        if self._ws is None or self._ws.closed:
+            raise RuntimeError(f"{self.dev.id} is not connected")
+        self._spawn(self._ws.send_str(f"{kind}\n{json.dumps(data, ensure_ascii=False)}"))
+
+    def _on_bytes(self, data: bytes) -> None:
+        for m in self.codec.feed(data):
+            if isinstance(m, message.PadMessage):
+                self.on_frame(m)
+
+    def on_frame(self, m: message.PadMessage) -> None:
+        op = m.data.get("op")
+        if op == "prompt":
+            self._prompt_message(m)
+        elif op == "idle":
+            self.prompt = self.sign_asked = None
+        elif op == "sign":
+            self.sign_asked = Prompt(m.txn, m.data["window"], m.data["ticket"], "")
+        elif op == "result":
+            self._result(m.data.get("rating"), bool(m.data.get("accepted")))
+            self.watch.changed()
+            return
+        elif op == "signed":
+            self.signed.append((m.data.get("signature"), bool(m.data.get("accepted"))))
+            if m.data.get("accepted"):
+                self.sign_asked = None
+            self.watch.changed()
+            return
+        if not self.silent:
+            self._send("response", {"transaction": m.txn, "status": "ok"})
+        self.watch.changed()
+
+    def send_rating(self, txn: str, level: int, reasons: tuple[int, ...], text: str,
+                    mac: bytes) -> None:
+        self._send("rating", {"transaction": txn, "level": level, "reasons": list(reasons),
+                              "text": text, "seal": mac.hex()})
+
+    def sign(self, image: bytes, *, txn: str | None = None, key: bytes | None = None) -> str:
+        """The citizen signs (`image`, PNG bytes) on the request shown."""
+        asked = self.sign_asked
+        if txn is None:
+            if asked is None:
+                raise RuntimeError(f"{self.dev.id} shows no signing area")
+            txn = asked.txn
+        mac = seal_signature(key or self.key, txn, asked.ticket if asked else "", image)
+        self._send("signature", {"transaction": txn, "image": base64.b64encode(image).decode(),
+                                 "seal": mac.hex()})
+        return txn

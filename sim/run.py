@@ -34,12 +34,13 @@ async def run_sim(cfg: Config, state: Path, *, broker: str = "auto", demo: bool 
         print(f"  broker   {sim.broker.kind} at {sim.broker.url}, topics kioskd/v1/{cfg.hall.id}/#")
         print(f"  state    {sim.state}")
         print(f"  console  kioskd diag --api {hall.api_url} -c {cfg.path}")
-        for url in screen_urls(cfg, hall.api_url):
+        for url in screen_urls(cfg, hall.api_url, hall.tablets):
             print(f"  screen   {url}")
         print(f"  central  kioskd command --broker {sim.broker.url} --hall {cfg.hall.id} --key "
               f"{hall.state_dir / 'keys' / 'command.key'} window.pause '{{\"window\": 1}}'")
         for dev_id, twin in sim.twins.items():
-            print(f"  device   {dev_id:<12} {twin.dev.type:<15} twin at {twin.url}")
+            print(f"  device   {dev_id:<12} {twin.dev.type:<15} twin at "
+                  f"{twin.url or f'{hall.api_url}/pad/{twin.dev.window} (a tablet page)'}")
         print("  Ctrl-C stops everything.\n", flush=True)
         demo_task = asyncio.create_task(_demo(sim, stop)) if demo else None
         await stop.wait()
@@ -78,10 +79,16 @@ async def _demo(sim: SimHall, stop: asyncio.Event) -> None:
                 pass
 
 
-def screen_urls(cfg, base: str) -> list[str]:
+def screen_urls(cfg, base: str, tablets=None) -> list[str]:
     """Each page a client of the config may open, with its token: a newcomer clicks straight
-    into the running hall (the demo's tokens; a real hall's are in its token files)."""
+    into the running hall (the demo's tokens; a real hall's are in its token files). A rating
+    tablet's page comes with a fresh one-time enrollment code instead: the browser that opens
+    it becomes the window's tablet (in place of the simulated one)."""
     where = {"kiosk": lambda c: f"/{c.kiosk}", "window": lambda c: f"/{c.window}"}
-    return [f"{base}/{page}{where.get(page, lambda c: '')(c)}?token={c.token}"
+    urls = [f"{base}/{page}{where.get(page, lambda c: '')(c)}?token={c.token}"
             for page, roles in PAGES.items() for c in cfg.api.clients if c.role == roles[0]]
+    for dev in cfg.devices:
+        if dev.type == "pad.web" and tablets is not None:
+            urls.append(f"{base}/pad/{dev.window}?enroll={tablets.offer(dev.id).code}")
+    return urls
 

@@ -19,7 +19,7 @@ async def test_roles_and_errors(sim):
     kiosk, clerk1 = bearer(token(cfg, "kiosk")), bearer(token(cfg, "clerk", window=1))
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{base}/api/health") as r:
-            assert r.status == 200 and (await r.json())["devices"] == {"ready": 14}
+            assert r.status == 200 and (await r.json())["devices"] == {"ready": 15}
         for headers in ({}, bearer("wrong-token-wrong-token")):
             async with http.get(f"{base}/api/queue", headers=headers) as r:
                 assert r.status == 401 and (await r.json())["error"] == "auth.token"
@@ -57,3 +57,17 @@ async def test_websocket_streams_events(sim):
             env = json.loads(msg.data)
             assert env["type"] == "ticket.issued" and env["data"]["ticket"] == "B001"
             assert env["seq"] == hall.journal.last_seq
+
+
+async def test_every_api_route_is_in_the_openapi_document(sim):
+    """The document a hall's integrator reads names every route the daemon answers."""
+    server = sim.hall.api
+    routes = {(r.method.lower(), r.resource.canonical) for r in server.app.router.routes()
+              if r.resource is not None and r.resource.canonical.startswith("/api/")
+              and r.method != "HEAD"}
+    from kioskd.api.server import OPENAPI
+
+    # the two rating paths that only refuse are listed; windows/{n}/{action} covers the rest
+    documented = {(m, p) for p, ops in OPENAPI["paths"].items() for m in ops}
+    missing = {(m, p) for m, p in routes if (m, p) not in documented}
+    assert missing == set()

@@ -24,7 +24,7 @@ def check(tmp_path, text: str, capsys) -> tuple[int, list[str], str]:
 
 def test_repository_config_is_valid(capsys):
     assert main(["check-config", "-c", str(REPO / "devices.toml")]) == 0
-    assert "14 devices" in capsys.readouterr().out
+    assert "15 devices" in capsys.readouterr().out
 
 
 MISTAKES = [
@@ -55,7 +55,7 @@ MISTAKES = [
     ("clerk without a window", 'role = "clerk"\nwindow = 1\n', 'role = "clerk"\n',
      "api.client[2].window", "missing"),
     ("usb url without a product id", 'url = "usb://0400:c35a"', 'url = "usb://0400"',
-     "device[9].url", "expected usb://VID:PID"),
+     "device[10].url", "expected usb://VID:PID"),
     ("usb board (not usable)", 'url = "serial:///dev/kioskd/board-w1?baud=9600"',
      'url = "usb://0416:5011"', "device[2].url", "not usable here"),
     ("unknown printer profile", 'profile = "default"', 'profile = "XP-58"', "device[1].profile",

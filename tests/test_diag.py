@@ -56,7 +56,7 @@ async def test_devices_screen_shows_every_device_and_a_change_at_once(sim, conso
     rows = cells(app, "devices")
     assert sorted(r[0] for r in rows) == sorted(d.id for d in sim.hall.cfg.devices)
     assert all(r[2] == "ready" for r in rows), rows
-    assert "14 devices ready" in text(app, "banner")
+    assert "15 devices ready" in text(app, "banner")
     await sim.twin("board-w3").unplug()
     await until(pilot, lambda: any(r[0] == "board-w3" and r[2] != "ready"
                                    for r in cells(app, "devices")), "board-w3 shown down")
@@ -135,6 +135,19 @@ async def test_pad_test_prompt_and_its_answer(sim, console):
     assert "answered the test prompt with 5" in await result_of(app, pilot, "c", "last")
 
 
+async def test_a_rating_tablet_is_enrolled_from_the_console(sim, console):
+    import re
+
+    app, pilot = console
+    await open_device(app, pilot, "pad-w4")
+    said = await result_of(app, pilot, "n", "enroll")
+    code = re.search(r"enrollment code (\d{8}) \(good for 10 minutes, once\)", said).group(1)
+    assert f"/pad/4?enroll={code}" in said
+    # the code works once on the tablet (tests/test_tablet.py follows it through)
+    tablet, _ = sim.hall.tablets.redeem(4, code)
+    assert tablet.device == "pad-w4"
+
+
 async def test_camera_capture_and_reconnect(sim, console):
     app, pilot = console
     hall = sim.hall
@@ -162,7 +175,7 @@ async def test_queue_events_uplink_logs_and_help(sim, console):
     await pilot.press("q")
     await until(pilot, lambda: ["A", "综合受理", "1"] == cells(app, "categories")[0][:3],
                 "one waiting in A")
-    assert [r[0] for r in cells(app, "windows")] == ["1", "2", "3"]
+    assert [r[0] for r in cells(app, "windows")] == ["1", "2", "3", "4"]
     await pilot.press("e")
     log = lambda: "\n".join(str(x) for x in app.screen.query_one(  # noqa: E731
         "#event-log", RichLog).lines)

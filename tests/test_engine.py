@@ -472,9 +472,24 @@ def test_statistics_per_category_window_and_hour(hall):
     assert (a["issued"], a["served"], a["skipped"], a["wait_avg_s"]) == (2, 1, 1, 1500.0)
     assert (b["issued"], b["served"], b["wait_p90_s"], b["service_avg_s"]) == (1, 1, 1200.0, 300.0)
     assert s["windows"]["1"] == {"served": 1, "skipped": 1, "service_avg_s": 300.0, "rated": 0,
-                                 "satisfied": 0, "satisfaction": None}
+                                 "satisfied": 0, "satisfaction": None, "utilisation": 1.0}
     assert s["hours"]["09"]["issued"] == 3 and s["total"]["served"] == 2
     assert s["categories"]["C"]["issued"] == 0  # a category nobody took a number of
+
+
+def test_median_wait_and_window_utilisation(hall):
+    """p50 is the nearest rank (as p90); a window's utilisation is its time with citizens
+    (called to finished) over its span from the first call to the last finish."""
+    for _ in range(3):
+        hall.issue("A")
+    for start in (10, 30, 40):  # with citizens 10-15, 30-35, 40-50: 20 of 40 minutes
+        hall.call(1, T0 + start * M)
+        hall.act(1, "start", now=T0 + start * M)
+        hall.act(1, "finish", now=T0 + (start + (10 if start == 40 else 5)) * M)
+    s = day_stats(hall.state)
+    assert s["categories"]["A"]["wait_p50_s"] == 30 * 60.0  # waits 10, 30, 40 minutes
+    assert s["windows"]["1"]["utilisation"] == 0.5
+    assert s["windows"]["2"]["utilisation"] is None  # served nobody: no span to share
 
 
 def test_a_service_finished_without_its_start_event_has_no_service_time(hall):

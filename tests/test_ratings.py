@@ -1,4 +1,4 @@
-"""好差评 end to end, on both pad protocols: the flow, what central receives, and every way a
+"""好差评 end to end, on the three pad types (serial, MQTT, the tablet page): the flow, what central receives, and every way a
 clerk (or anyone else) might try to rate for the citizen — each refused, audited to central,
 and absent from the statistics, while the citizen's own rating counts exactly once."""
 
@@ -14,7 +14,7 @@ from kioskd.engine import queue
 from kioskd.sim.idcard import make_card
 from helpers import HALL_DAY, api
 
-PADS = {1: "pad-w1", 3: "pad-w3"}  # pad.serial, pad.mqtt in the demo hall
+PADS = {1: "pad-w1", 3: "pad-w3", 4: "pad-w4"}  # pad.serial, pad.mqtt, pad.web in the demo
 
 
 class Clock:
@@ -86,7 +86,7 @@ async def rated_once(hall, ticket: str) -> None:
 
 
 # --- the flow --------------------------------------------------------------------------------
-@pytest.mark.parametrize("window", [1, 3], ids=["pad.serial", "pad.mqtt"])
+@pytest.mark.parametrize("window", [1, 3, 4], ids=["pad.serial", "pad.mqtt", "pad.web"])
 async def test_good_rating_reaches_central_with_what_it_needs(rated_hall, sub, window):
     sim, hall = rated_hall, rated_hall.hall
     card = make_card("李秀兰", date(1980, 4, 2), serial=31)
@@ -113,7 +113,7 @@ async def test_good_rating_reaches_central_with_what_it_needs(rated_hall, sub, w
     await rated_once(hall, ticket)
 
 
-@pytest.mark.parametrize("window", [1, 3], ids=["pad.serial", "pad.mqtt"])
+@pytest.mark.parametrize("window", [1, 3, 4], ids=["pad.serial", "pad.mqtt", "pad.web"])
 async def test_bad_rating_needs_a_reason_and_may_add_text(rated_hall, window):
     sim, hall = rated_hall, rated_hall.hall
     ticket, pad = await served(sim, window)
@@ -153,7 +153,7 @@ async def test_scripted_pad_rates_by_itself(hall_of, demo_cfg):
         (2, [1], "太慢"), (4, [], "")]
 
 
-@pytest.mark.parametrize("device", ["pad-w1", "pad-w3"])
+@pytest.mark.parametrize("device", ["pad-w1", "pad-w3", "pad-w4"])
 async def test_a_pad_that_goes_offline_is_a_device_fault_and_asks_again_when_back(
         rated_hall, sub, device):
     sim, hall = rated_hall, rated_hall.hall
@@ -317,7 +317,7 @@ async def test_a_second_rating_of_one_service_is_refused(rated_hall, sub):
     await rated_once(hall, ticket)
 
 
-@pytest.mark.parametrize("window", [1, 3], ids=["pad.serial", "pad.mqtt"])
+@pytest.mark.parametrize("window", [1, 3, 4], ids=["pad.serial", "pad.mqtt", "pad.web"])
 async def test_a_replayed_pad_message_is_refused(rated_hall, sub, window):
     sim, hall = rated_hall, rated_hall.hall
     ticket, pad = await served(sim, window)
@@ -360,7 +360,7 @@ async def test_real_name_hall_sends_the_name_never_the_id_number(hall_of, demo_c
     assert card.id_number.encode() not in sub.payloads()
 
 
-@pytest.mark.parametrize("device", ["pad-w1", "pad-w3"])
+@pytest.mark.parametrize("device", ["pad-w1", "pad-w3", "pad-w4"])
 async def test_pings_never_take_a_prompts_answer(hall_of, demo_cfg, device):
     """Pings every 10 ms while prompts go out: each request gets its own answer (a prompt
     once claimed the ping's answer slot and the ping timed out: a false `stale`)."""

@@ -106,13 +106,14 @@ async def test_appointment_qr_at_the_kiosk_checks_in_and_prints(sim):
     gun, printer = sim.twin("scanner-k1"), sim.twin("printer-k1")
     gun.scan("YY0100", aim="]Q1")
     await hall.watch.until(lambda: "kiosk-1" in hall.kiosk_notices, 5, "the scan's outcome")
-    assert hall.kiosk_notices["kiosk-1"] == "C001"
+    assert hall.kiosk_notices["kiosk-1"]["ticket"] == "C001"
     await printer.watch.until(lambda: printer.tickets, 5, "the ticket printed")
     assert "C001" in printer.tickets[-1].big
     del hall.kiosk_notices["kiosk-1"]
     gun.scan("YY0100", aim="]Q1")  # the same QR again
     await hall.watch.until(lambda: "kiosk-1" in hall.kiosk_notices, 5, "the second scan")
-    assert hall.kiosk_notices["kiosk-1"] == "appointment.used"
+    assert hall.kiosk_notices["kiosk-1"]["error"] == "appointment.used"
+    assert hall.kiosk_notices["kiosk-1"]["words"] == "此预约已签到，请勿重复取号"
 
 
 @pytest.mark.skipif(uinput_usable() is not None, reason=f"uinput gun: {uinput_usable()}; the "

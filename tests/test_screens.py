@@ -4,6 +4,7 @@ words); every page is checked with axe-core for serious or critical accessibilit
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from pathlib import Path
@@ -207,6 +208,84 @@ async def test_a_citizen_takes_a_number_at_the_kiosk_by_touch_and_by_card(sim, b
     await context.close()
 
 
+async def test_appointments_check_in_at_the_kiosk_by_qr_and_by_code(sim, browser):
+    from datetime import timedelta
+
+    from kioskd.engine import queue
+
+    hall = sim.hall
+    now = hall.now()
+    slot = {"category": "C", "start": (now + timedelta(minutes=5)).isoformat(),
+            "end": (now + timedelta(minutes=35)).isoformat()}
+    await hall.execute(queue.LoadAppointments("v1", ({"code": "YY0100", **slot},
+                                                     {"code": "YY0200", **slot})))
+    reader, printer = kiosk_parts(sim)
+    context, page = await open_kiosk(browser, sim)
+    # the booking's QR at the kiosk's gun: the screen shows the ticket it printed
+    sim.twin("scanner-k1").scan("YY0100", aim="]Q1")
+    await page.locator("#number", has_text="C001").wait_for(timeout=5000)
+    await printer.watch.until(lambda: printer.tickets, 10, "printed")
+    await page.get_by_role("button", name="完成").click()
+    # the code typed on the on-screen keypad
+    await page.get_by_role("button", name="预约签到").click()
+    for key in "YY0200":
+        await page.get_by_role("button", name=key, exact=True).click()
+    await page.locator("#code", has_text="YY0200").wait_for()
+    await no_serious_violations(page)
+    await page.get_by_role("button", name="确认签到").click()
+    await page.locator("#number", has_text="C002").wait_for()
+    assert hall.state.tickets["C002"].lane == "appointment"
+    await page.get_by_role("button", name="完成").click()
+    # the same code again: refused in a sentence
+    await page.get_by_role("button", name="预约签到").click()
+    for key in "YY0200":
+        await page.get_by_role("button", name=key, exact=True).click()
+    await page.get_by_role("button", name="确认签到").click()
+    await page.get_by_role("alert").filter(has_text="此预约已签到，请勿重复取号").wait_for()
+    await context.close()
+
+
+async def test_elder_mode_speaks_and_an_idle_kiosk_forgets_the_card(demo_cfg, hall_of, browser):
+    import dataclasses
+    from datetime import date
+
+    from kioskd.sim.idcard import make_card
+
+    cfg = dataclasses.replace(demo_cfg, kiosks=tuple(
+        dataclasses.replace(k, idle_s=10) if k.id == "kiosk-1" else k for k in demo_cfg.kiosks))
+    sim = await hall_of(cfg)
+    hall = sim.hall
+    reader, printer = kiosk_parts(sim)
+    context, page = await open_kiosk(browser, sim)
+    spoken, heard = [], asyncio.Event()
+
+    def on_response(r) -> None:  # the audio's requests: the browser may ask in ranges
+        if "/voice/" in r.url:
+            spoken.append((r.url.split("/voice/")[1], r.status, r.headers.get("content-type")))
+            if len(set(spoken)) == 2:
+                heard.set()
+
+    page.on("response", on_response)
+    await page.get_by_role("button", name="长者模式").click()
+    await page.get_by_role("button", name="综合受理").click()
+    await page.locator("#number", has_text="A001").wait_for()
+    async with asyncio.timeout(5):
+        await heard.wait()
+    assert list(dict.fromkeys(spoken)) == [("home", 200, "audio/wav"),
+                                           ("take?ticket=A001", 200, "audio/wav")]
+    # a card read, then nobody touches the kiosk for idle_s: home, and the card forgotten by
+    # the page and by the daemon (the next citizen's ticket is not in its holder's name)
+    reader.place(make_card("王秀英", date(1952, 5, 1)))
+    await page.get_by_role("button", name="完成").click()
+    await page.locator("#card", has_text="王*").wait_for(timeout=3000)
+    reader.lift()
+    await page.get_by_role("button", name="预约签到").click()
+    await page.locator("#card", has_text="王*").wait_for(state="detached", timeout=15000)
+    await page.get_by_role("heading", name="请选择业务").wait_for()
+    assert "kiosk-1" not in hall.kiosk_cards
+    await context.close()
+
+
 async def test_the_kiosk_says_why_a_category_cannot_issue_and_asks_for_the_card(
         demo_cfg, hall_of, browser, tmp_path):
     import dataclasses
@@ -237,7 +316,7 @@ async def test_the_kiosk_says_why_a_category_cannot_issue_and_asks_for_the_card(
     await page.get_by_role("button", name="完成").click()
     # the same person again (the card read anew): refused in a sentence, nothing printed
     printed = len(printer.tickets)
-    reader.lift()
+    await reader.lifted()
     reader.place(li_ming)
     await page.locator("#card", has_text="李*").wait_for()
     await page.get_by_role("button", name="社保医保").click()
@@ -260,9 +339,16 @@ async def test_a_clerk_works_the_window_from_its_page_and_cannot_rate(sim, brows
     await page.goto(f"{hall.api_url}/window/1?token={token(cfg, 'clerk', window=1)}")
     assert page.url == f"{hall.api_url}/window/1"
     await page.get_by_role("heading", name="1 号窗口").wait_for()
-    if await page.get_by_role("button", name="签到").is_enabled():
-        await page.get_by_role("button", name="签到").click()
-    await page.get_by_text("服务中").wait_for()
+    # 签到: whoever works the window types their 工号; a wrong one is said, not taken
+    await page.get_by_role("button", name="签到").click()
+    await page.get_by_label("工号").fill("9999")
+    await page.get_by_label("工号").press("Enter")
+    await page.get_by_text("工号不正确").wait_for()
+    assert hall.state.windows[1].clerk is None
+    await page.get_by_label("工号").fill("0102")  # clerk-w2 works window 1 today
+    await page.get_by_label("工号").press("Enter")
+    await page.get_by_text("clerk-w2（工号 0102）· 服务中").wait_for()
+    assert hall.state.windows[1].staff_no == "0102"
     for _ in range(2):
         assert (await api(hall, "POST", "/api/tickets", {"category": "A", "kiosk": "kiosk-1"}))[0] == 201
     await page.locator("#next li", has_text="A002").wait_for()
@@ -278,6 +364,7 @@ async def test_a_clerk_works_the_window_from_its_page_and_cannot_rate(sim, brows
     await page.get_by_role("button", name="办结").click()
     await pad.watch.until(lambda: pad.prompt is not None and pad.prompt.ticket == "A001", 10,
                           "the pad asks the citizen")
+    assert pad.prompt.clerk == "clerk-w2 工号0102"  # who signed in, on the citizen's pad
     # the clerk's page has no way to rate: only 请评价, which asks the citizen on the pad
     assert await page.get_by_role("button", name=re.compile("满意")).count() == 0
     await page.locator("#current", has_text="A001 等待评价").wait_for()
@@ -331,3 +418,121 @@ async def test_the_manager_reads_today_and_a_past_day_and_takes_the_tables_away(
     text = saved.read_text(encoding="utf-8-sig")
     assert text.splitlines()[0].startswith("类别,取号,办结") and "\nA,2,1," in text
     await context.close()
+
+
+async def test_the_rating_tablet_is_enrolled_then_the_citizen_rates_and_signs_on_it(sim, browser,
+                                                                                     tmp_path):
+    """The tablet page in Chromium: enrolled with a technician's code (typed on the page), the
+    idle screen names who serves, a bad rating with a reason reaches central sealed with the
+    key the page holds, and a signature drawn with the pointer is kept as a PNG."""
+    hall, cfg = sim.hall, sim.hall.cfg
+    context, page = await screen(browser, 1280, 800)
+    response = await page.goto(f"{hall.api_url}/pad/4")
+    assert response.status == 401
+    await page.get_by_role("heading", name="此屏幕尚未配置").wait_for()
+    await no_serious_violations(page)
+    _, offer = await api(hall, "POST", "/api/pads/pad-w4/enroll", role="technician")
+    await page.get_by_label("登记码").fill(offer["code"])
+    await page.get_by_role("button", name="登记").click()
+    await page.wait_for_url(f"{hall.api_url}/pad/4")
+    assert await page.evaluate("document.cookie") == ""  # the token: HttpOnly
+    twin = sim.twin("pad-w4")
+    await twin.watch.until(lambda: twin.evicted, 5, "the twin is no longer the tablet")
+    sup = hall.supervisors["pad-w4"]
+    await hall.watch.until(lambda: sup.state.state == "ready", 10, "the page is the tablet")
+
+    assert (await api(hall, "POST", "/api/tickets", {"category": "A"}))[0] == 201
+    assert (await api(hall, "POST", "/api/windows/4/sign-in", role="clerk", window=4))[0] == 200
+    await page.reload()
+    await page.get_by_text("为您服务：clerk-w4　工号 0104").wait_for()
+    await no_serious_violations(page)
+    await shot(page, "pad-idle", tmp_path)
+    status, called = await api(hall, "POST", "/api/windows/4/call-next", role="clerk", window=4)
+    ticket = called["events"][0]["data"]["ticket"]
+
+    # 请签名: the citizen signs with the pointer; the image is kept with the ticket
+    assert (await api(hall, "POST", "/api/windows/4/ask-signature", role="clerk",
+                      window=4))[0] == 200
+    await page.get_by_role("heading", name="请在下方签名").wait_for()
+    area = await page.locator("canvas").bounding_box()
+    await page.mouse.move(area["x"] + 60, area["y"] + 60)
+    await page.mouse.down()
+    for i in range(1, 12):
+        await page.mouse.move(area["x"] + 60 + i * 40, area["y"] + 60 + (i % 3) * 30)
+    await page.mouse.up()
+    await shot(page, "pad-signature", tmp_path)
+    await page.get_by_role("button", name="确认签名").click()
+    await page.get_by_text("签名已提交").wait_for()
+    await hall.watch.until(lambda: hall.journal.of_type("signature.captured"), 5, "kept")
+    (captured,) = [e.data for e in hall.journal.of_type("signature.captured")]
+    image = (hall.state_dir / "signatures" / captured["file"]).read_bytes()
+    assert captured["ticket"] == ticket and image.startswith(b"\x89PNG")
+
+    # the rating: 不满意 needs a reason; the page's seal is the daemon's
+    assert (await api(hall, "POST", "/api/windows/4/finish", role="clerk", window=4))[0] == 200
+    await page.get_by_role("heading", name="请对本次服务进行评价").wait_for()
+    import re
+
+    level_button = lambda name: page.get_by_role("button", name=re.compile(f"^{name}( |$)"))  # noqa: E731
+    for level in ("非常满意", "满意", "基本满意", "不满意", "非常不满意"):
+        box = await level_button(level).bounding_box()
+        assert box["height"] >= 48 and box["width"] >= 48  # touch targets
+    await no_serious_violations(page)
+    await shot(page, "pad-prompt", tmp_path)
+    await level_button("不满意").click()
+    await page.get_by_role("button", name="提交评价").click()
+    await page.get_by_text("请至少选择一项原因").wait_for()  # said on the page, nothing sent
+    await page.get_by_role("button", name="办事效率").click()
+    await page.get_by_label("其他意见").fill("等得有点久")
+    await page.get_by_role("button", name="提交评价").click()
+    await page.get_by_text("感谢您的评价").wait_for()
+    await hall.watch.until(lambda: hall.journal.of_type("rating.given"), 5, "rated")
+    (given,) = [e.data for e in hall.journal.of_type("rating.given")]
+    assert (given["ticket"], given["level"], given["reasons"], given["text"], given["device"]) == (
+        ticket, 2, [2], "等得有点久", "pad-w4")
+    assert [e.data for e in hall.journal.of_type("rating.refused")] == []
+    await page.get_by_text("为您服务：clerk-w4").wait_for(timeout=10000)  # back to idle
+    await context.close()
+
+
+async def test_no_page_ever_shows_a_full_id_number_or_name(sim, browser):
+    """A card's holder goes through every screen (kiosk, window, tablet, TV, manager): neither
+    the ID number nor the full name is on any page, nor in any answer a page fetched."""
+    from datetime import date
+
+    from kioskd.sim.idcard import make_card
+
+    hall, cfg = sim.hall, sim.hall.cfg
+    reader, _ = kiosk_parts(sim)
+    card = make_card("欧阳明远", date(1950, 3, 7), serial=77)
+    reader.place(card)
+    await hall.watch.until(lambda: "kiosk-1" in hall.kiosk_cards, 5, "the card is read")
+    status, t = await api(hall, "POST", "/api/tickets", {"category": "A", "kiosk": "kiosk-1"})
+    assert status == 201 and t["holder"] == "欧***"
+    await reader.lifted()
+    reader.place(card)  # and on the reader again, for the kiosk's screen
+    await hall.watch.until(lambda: "kiosk-1" in hall.kiosk_cards, 5, "read again")
+    await api(hall, "POST", "/api/windows/4/sign-in", role="clerk", window=4)
+    await api(hall, "POST", "/api/windows/4/call", {"ticket": t["ticket"]}, role="clerk", window=4)
+    _, offer = await api(hall, "POST", "/api/pads/pad-w4/enroll", role="technician")
+    pages = [(f"/kiosk/kiosk-1?token={token(cfg, 'kiosk', kiosk='kiosk-1')}", "#card .holder"),
+             (f"/window/4?token={token(cfg, 'clerk', window=4)}", "#current .holder"),
+             (offer["url"], "#clerk"), (f"/board?token={token(cfg, 'board')}", "#calls li"),
+             (f"/manage?token={token(cfg, 'manager')}", "#windows table")]
+    seen: list[str] = []
+    for url, shown in pages:
+        context, page = await screen(browser, 1366, 900)
+
+        async def keep(response) -> None:
+            if "/api/" in response.url and response.status == 200 and \
+                    "json" in (response.headers.get("content-type") or ""):
+                seen.append(await response.text())
+
+        page.on("response", lambda r: asyncio.ensure_future(keep(r)))
+        await page.goto(f"{hall.api_url}{url}")
+        await page.locator(shown).first.wait_for()
+        seen.append(await page.content())
+        await context.close()
+    everything = "\n".join(seen)
+    assert "欧***" in everything  # the masked name is there: the pages did show the holder
+    assert card.id_number not in everything and "欧阳明远" not in everything

@@ -10,15 +10,17 @@ facing the citizen), as is a pad whose MQTT availability says "offline".
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import secrets
-from typing import Any
+from typing import Any, Callable
 
 from kioskd.drivers.base import DeviceInput, Driver
 from kioskd.drivers.mqttlink import MqttLink, login_of, open_mqtt
 from kioskd.drivers.pad import message, proto
-from kioskd.drivers.pad.seal import sealed
-from kioskd.errors import DeviceFault, DeviceNotReady
+from kioskd.drivers.pad.seal import sealed, signature_sealed
+from kioskd.drivers.weblink import WebLink, WebLinks
+from kioskd.errors import DeviceAbsent, DeviceFault, DeviceNotReady
 
 PING_MS = 5000
 
@@ -181,27 +183,14 @@ class SerialPadDriver(PadDriver):
                                      txn.to_bytes(2, "big") + bytes([0 if accepted else 1])))
 
 
-class MqttPadDriver(PadDriver):
-    """pad.mqtt (docs/pad-mqtt.md): tablets and networked pads."""
-
-    type = "pad.mqtt"
-
-    @property
-    def topic(self) -> str:
-        return self.cfg.options["topic"]
+class JsonPadDriver(PadDriver):
+    """The JSON messages of docs/pad-mqtt.md, whatever carries them (a broker, a WebSocket)."""
 
     def make_codec(self) -> message.MessageCodec:
         return message.MessageCodec()
 
-    async def connect(self) -> MqttLink:  # type: ignore[override]
-        return await open_mqtt(self.cfg.url, self.topic, self.id, message.PAD_TO_HOST,
-                               self.timeout * 3, login_of(self.cfg.options))
-
     def new_txn(self) -> str:
         return secrets.token_hex(8)
-
-    def describe(self) -> str:
-        return f"pad on {self.topic}"
 
     def is_reply(self, m: message.PadMessage) -> bool:
         return m.kind == "response" and m.txn == self.awaiting
@@ -219,14 +208,110 @@ class MqttPadDriver(PadDriver):
     def on_frame(self, m: message.PadMessage) -> None:
         if m.kind != "rating":
             return super().on_frame(m)
-        try:
-            mac = bytes.fromhex(m.data["seal"])
-        except ValueError:
-            mac = b""
         self.rating_in(m.txn, m.data["level"], tuple(m.data.get("reasons", [])),
-                       m.data.get("text", ""), mac)
+                       m.data.get("text", ""), _hex(m.data["seal"]))
 
     async def _send_result(self, txn: str, accepted: bool, code: str | None) -> None:
         await self.send(message.message("request", {
             "transaction": secrets.token_hex(8), "op": "result", "rating": txn,
+            "accepted": accepted, **({"error": code} if code else {})}))
+
+
+def _hex(text: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return b""
+
+
+class MqttPadDriver(JsonPadDriver):
+    """pad.mqtt (docs/pad-mqtt.md): tablets and networked pads."""
+
+    type = "pad.mqtt"
+
+    @property
+    def topic(self) -> str:
+        return self.cfg.options["topic"]
+
+    async def connect(self) -> MqttLink:  # type: ignore[override]
+        return await open_mqtt(self.cfg.url, self.topic, self.id, message.PAD_TO_HOST,
+                               self.timeout * 3, login_of(self.cfg.options))
+
+    def describe(self) -> str:
+        return f"pad on {self.topic}"
+
+
+SIGNATURE_MAX = 512 * 1024  # a PNG of a signing area is ~20-80 KB; base64 adds a third
+
+
+class WebPadDriver(JsonPadDriver):
+    """pad.web (docs/pad-web.md): the rating tablet, a page the daemon serves (/pad/{n}),
+    enrolled once by a technician (kioskd.tablets), on the page's WebSocket. It also takes the
+    citizen's signature (请签名), sealed as a rating is."""
+
+    type = "pad.web"
+    links: WebLinks | None = None  # the API's sockets, given by the hall
+    # the key of the tablet enrolled now (kioskd.tablets), given by the hall; None: none is
+    key_of: Callable[[str], bytes | None] = staticmethod(lambda device: None)
+
+    def __init__(self, *args: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self.sign_prompted: dict[str, str] = {}  # txn -> ticket: the latest 请签名 only
+
+    @property
+    def key(self) -> bytes:
+        return self.key_of(self.id) or b""
+
+    def make_codec(self) -> message.MessageCodec:
+        return message.MessageCodec(message.TABLET_TO_HOST, max_bytes=SIGNATURE_MAX * 4 // 3 + 4096)
+
+    async def connect(self) -> WebLink:  # type: ignore[override]
+        if self.links is None or self.key_of(self.id) is None:
+            raise DeviceAbsent(f"{self.id}: no tablet enrolled (a technician enrolls one: "
+                               "docs/pad-web.md)")
+        return await self.links.take(self.id, self.timeout * 3,
+                                     "the tablet's page is not open (/pad/"
+                                     f"{self.cfg.window})")
+
+    async def pause(self, delay: float) -> None:
+        if self.links is None:
+            return await super().pause(delay)
+        await self.links.wait_arrival(self.id, delay)
+
+    def describe(self) -> str:
+        return f"tablet page /pad/{self.cfg.window}"
+
+    async def handle(self, command: str, **args: Any) -> Any:
+        if command == "sign":
+            if not self.ready:
+                raise DeviceNotReady(f"{self.id} is not ready")
+            txn = self.new_txn()
+            self.sign_prompted = {txn: args["ticket"]}
+            await self._request("sign", txn, window=args["window"], ticket=args["ticket"],
+                                timeout_s=args.get("timeout_s", 0))
+            return {"txn": txn}
+        if command == "idle":
+            self.sign_prompted = {}
+        return await super().handle(command, **args)
+
+    def on_frame(self, m: message.PadMessage) -> None:
+        if m.kind != "signature":
+            return super().on_frame(m)
+        ticket = self.sign_prompted.get(m.txn)
+        try:
+            image = base64.b64decode(m.data["image"], validate=True)
+        except ValueError:
+            image = b""
+        ok = ticket is not None and bool(image) and signature_sealed(
+            self.key, _hex(m.data["seal"]), m.txn, ticket, image)
+        if ok:
+            self.sign_prompted.pop(m.txn, None)  # one signature per request
+        self.emit(DeviceInput(self.id, "signature", {
+            "ticket": ticket, "txn": m.txn, "image": image if ok else b"", "sealed": ok,
+            "size": len(image)}))
+
+    async def signed(self, txn: str, accepted: bool, code: str | None = None) -> None:
+        """Tell the tablet what became of its signature (the page shows 已签名 or asks again)."""
+        await self.send(message.message("request", {
+            "transaction": secrets.token_hex(8), "op": "signed", "signature": txn,
             "accepted": accepted, **({"error": code} if code else {})}))

@@ -15,6 +15,7 @@ from kioskd import jsonlimits
 from kioskd.errors import FrameError
 
 PAD_TO_HOST = ("response", "rating")
+TABLET_TO_HOST = ("response", "rating", "signature")  # pad.web: a tablet also takes signatures
 BOARD_TO_HOST = ("response",)  # a networked board answers, and says nothing by itself
 HOST_TO_PAD = ("request",)
 
@@ -34,8 +35,9 @@ def message(kind: str, data: dict[str, Any]) -> bytes:
 
 
 class MessageCodec:
-    def __init__(self, kinds: tuple[str, ...] = PAD_TO_HOST):
+    def __init__(self, kinds: tuple[str, ...] = PAD_TO_HOST, max_bytes: int = 64 * 1024):
         self.kinds = kinds
+        self.max_bytes = max_bytes  # a tablet's signature is a PNG: larger than any rating
 
     def feed(self, data: bytes) -> list[PadMessage | FrameError]:
         kind, _, payload = data.partition(b"\n")
@@ -43,13 +45,16 @@ class MessageCodec:
         if name not in self.kinds:
             return [FrameError(f"a message on subtopic {name!r} (expected {', '.join(self.kinds)})")]
         try:
-            obj = jsonlimits.loads(payload, max_bytes=64 * 1024)
+            obj = jsonlimits.loads(payload, max_bytes=self.max_bytes)
         except jsonlimits.JsonRefused as exc:
             return [FrameError(f"a {name} message refused: {exc} ({exc.code})")]
         if not isinstance(obj, dict) or not isinstance(obj.get("transaction"), str):
             return [FrameError(f"a {name} message without a \"transaction\" string")]
         if name == "rating" and not _rating_ok(obj):
             return [FrameError("a rating needs level 1-5, reasons [codes], text, seal (hex)")]
+        if name == "signature" and not (isinstance(obj.get("image"), str)
+                                        and isinstance(obj.get("seal"), str)):
+            return [FrameError("a signature needs image (base64 PNG) and seal (hex)")]
         return [PadMessage(name, obj)]
 
 

@@ -23,3 +23,17 @@ def seal(key: bytes, txn: str, ticket: str, level: int, reasons: tuple[int, ...]
 def sealed(key: bytes, mac: bytes, txn: str, ticket: str, level: int,
            reasons: tuple[int, ...] | list[int], text: str) -> bool:
     return hmac.compare_digest(mac, seal(key, txn, ticket, level, reasons, text))
+
+
+def signature_text(image: bytes) -> str:
+    """What a signature's seal covers in place of a rating's text: the image's own digest, so
+    the seal binds these very pixels to the prompt (level 0, no reasons: no rating has them)."""
+    return "signature:" + hashlib.sha256(image).hexdigest()
+
+
+def seal_signature(key: bytes, txn: str, ticket: str, image: bytes) -> bytes:
+    return seal(key, txn, ticket, 0, (), signature_text(image))
+
+
+def signature_sealed(key: bytes, mac: bytes, txn: str, ticket: str, image: bytes) -> bool:
+    return hmac.compare_digest(mac, seal_signature(key, txn, ticket, image))

@@ -19,7 +19,9 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from kioskd import __version__, cardwords, jsonlimits
 from kioskd.api.pages import COOKIE, Pages
+from kioskd.app import issued_view
 from kioskd.config import ApiClient
+from kioskd.drivers.weblink import WebLink
 from kioskd.engine import order, queue
 from kioskd.engine.stats import day_stats, window_stats
 from kioskd.errors import DeviceError, DiskFull, Refused
@@ -92,6 +94,13 @@ def _log_refusal(request: web.Request, status: int, text: str) -> None:
     log.info("api: %s %s refused: %d %s", request.method, request.path[:80], status, code)
 
 
+# what the kiosk says aloud in elder mode (适老化), in the hall's voice
+KIOSK_PROMPTS = {"home": "您好，请选择要办理的业务，或将身份证放在读卡区",
+                 "card": "请将身份证放在读卡区",
+                 "checkin": "请扫描预约二维码，或输入预约号",
+                 "take": "请取走您的号票，您的号码是 {ticket}",
+                 "refused": "暂时无法取号，请到咨询引导台"}
+
 # what the manager's page counts from the journal for a day
 DAY_COUNTS = ("alert.raised", "rating.missed", "rating.refused")
 SOCKETS_PER_TOKEN = 4  # a page, its reload, the console: more is a leak or a flood
@@ -122,6 +131,8 @@ class ApiServer:
         r.add_post("/api/checkin", self.checkin)
         r.add_get("/api/kiosks/{id}", self.kiosk)
         r.add_get("/api/kiosks/{id}/card", self.kiosk_card)
+        r.add_delete("/api/kiosks/{id}/card", self.kiosk_forget)
+        r.add_get("/api/kiosks/{id}/voice/{prompt}", self.kiosk_voice)
         r.add_post("/api/appointments", self.appointments)
         r.add_post("/api/tickets", self.tickets)
         r.add_post("/api/tickets/{number}/reprint", self.reprint)
@@ -140,6 +151,11 @@ class ApiServer:
         r.add_get("/api/events", self.events)
         r.add_get("/api/openapi.json", self.openapi)
         r.add_get("/api/board", self.board)
+        r.add_get("/api/pads/whoami", self.pad_whoami)
+        r.add_post("/api/pads/{id}/enroll", self.pad_enroll)
+        r.add_get("/api/pads/{id}", self.pad_view)
+        r.add_post("/api/pads/{id}/key", self.pad_key)
+        r.add_get("/api/pads/{id}/link", self.pad_link)
         self.pages = Pages(self)
         self.pages.add_routes(r)
         self._runner: web.AppRunner | None = None
@@ -172,7 +188,18 @@ class ApiServer:
         for c in self.clients:
             if token and hmac.compare_digest(c.token.encode(), token.encode()):
                 return c
-        return None
+        return self.hall.tablets.client_for(token)  # an enrolled rating tablet
+
+    async def enroll_tablet(self, window: str, code: str) -> str:
+        """A tablet's enrollment code (kioskd.tablets): its new token, audited; Refused."""
+        n = _window_number(window)
+        if n is None:
+            raise Refused("tablet.unknown", "window numbers are 1 to 4 digits")
+        found, token = self.hall.tablets.redeem(n, code)
+        # the tablet enrolled before is out now: its page's socket goes with its token
+        await self.hall.web_links.drop(found.device, "another tablet was enrolled")
+        self.hall.record("tablet.enrolled", {"device": found.device, "window": found.window})
+        return token
 
     @web.middleware
     async def _auth(self, request: web.Request, handler):
@@ -282,16 +309,44 @@ class ApiServer:
         if (refused := _not_its_kiosk(client, kiosk)) is not None:
             return refused
         card = self.hall.kiosk_cards.get(kiosk)
+        # what the kiosk's gun did (an appointment QR checked in, or why not): shown once
+        notice = self.hall.kiosk_notices.pop(kiosk, None) if client.role == "kiosk" else \
+            self.hall.kiosk_notices.get(kiosk)
         if card is None:
-            return web.json_response({"card": None, "notice": self.hall.kiosk_notices.get(kiosk)})
+            return web.json_response({"card": None, "notice": notice})
         if card.error:
             zh, en = cardwords.words(card.error)
             return web.json_response({"card": {"error": card.error, "message": zh,
-                                               "message_en": en}})
+                                               "message_en": en}, "notice": notice})
         h = card.holder
         return web.json_response({"card": {"name": h.masked_name, "age": h.age,
                                            "lane": queue.age_lane(self.hall.cfg.queue, h.age),
-                                           "token": h.token}})
+                                           "token": h.token}, "notice": notice})
+
+    async def kiosk_forget(self, request: web.Request) -> web.Response:
+        """The kiosk page went back home (the citizen left): the card read there is forgotten,
+        not kept for whoever touches the screen next."""
+        client = self._need(request, "kiosk", "technician")
+        kiosk = request.match_info["id"]
+        if (refused := _not_its_kiosk(client, kiosk)) is not None:
+            return refused
+        return web.json_response({"forgotten": self.hall.kiosk_cards.pop(kiosk, None) is not None})
+
+    async def kiosk_voice(self, request: web.Request) -> web.Response:
+        """A kiosk prompt spoken by the hall's voice (elder mode), as a WAV for the kiosk's own
+        speaker: the hall's speakers are for calls. Fixed prompts only (no text from a page
+        reaches a speaker); `?ticket=` adds the number just taken."""
+        client = self._need(request, "kiosk", "technician")
+        kiosk = request.match_info["id"]
+        if (refused := _not_its_kiosk(client, kiosk)) is not None:
+            return refused
+        ticket = request.query.get("ticket", "")
+        text = KIOSK_PROMPTS.get(request.match_info["prompt"])
+        if text is None or not re.fullmatch(r"[A-Z0-9]{0,8}", ticket):
+            return _error(404, "voice.prompt", f"prompts: {', '.join(KIOSK_PROMPTS)}")
+        wav = await self.hall.speak_wav(text.format(ticket=" ".join(ticket)))
+        return web.Response(body=wav, content_type="audio/wav",
+                            headers={"Cache-Control": "private, max-age=3600"})
 
     async def checkin(self, request: web.Request) -> web.Response:
         """An appointment checks in: by its code (the QR on the booking), else by the ID card
@@ -307,20 +362,16 @@ class ApiServer:
             return self._issued(holder, *await self.hall.execute(
                 queue.CheckIn(kiosk, code, holder)))
         except Refused as exc:
-            return _error(409, exc.code, str(exc))
+            zh, en = cardwords.checkin_words(exc.code)
+            return web.json_response({"error": exc.code, "message": str(exc), "words": zh,
+                                      "words_en": en}, status=409)
 
     def _issued(self, holder, envs, results) -> web.Response:
         issued = next(e for e in envs if e.type == "ticket.issued")
-        d = issued.data
-        printed = next((r for r in results if r.get("effect") == "print"), {})
         return web.json_response({
-            "ticket": d["ticket"], "number": d["ticket"], "category": d["category"],
-            "ahead": d["ahead"], "wait_min": d["wait_min"], "lane": d["lane"],
-            "appointment": d["appointment"], "seq": issued.seq,
+            # not printed: the kiosk shows the number and its QR on screen instead
+            **issued_view(envs, results), "seq": issued.seq,
             "holder": holder.masked_name if holder else None,
-            "printed": bool(printed.get("printed")), "print_error": printed.get("error"),
-            # not printed: the kiosk shows the number and this QR on screen instead
-            "on_screen": not printed.get("printed"), "qr": printed.get("qr"),
             # the kiosk's screen tells staff: the hall runs on its reserve
             "warning": "disk.low" if self.hall.disk_low else None},
             status=201)
@@ -337,6 +388,7 @@ class ApiServer:
             return _error(404, "request.kiosk", f"no kiosk {kiosk!r}")
         h, state, now = self.hall.cfg.hall, self.hall.state, self.hall.now()
         return web.json_response({"id": place.id, "name": place.name, "guide": place.guide,
+                                  "idle_s": place.idle_s,
                                   "printer": self.hall.kiosk_printer(kiosk),
                                   "hall": h.name, "timezone": h.timezone, "now": now.isoformat(),
                                   "categories": [self._offer(c, kiosk, now)
@@ -424,8 +476,22 @@ class ApiServer:
             return _error(400, "request.to_window", "to_window is a window number")
         if request.match_info["action"] in ("scan", "document"):
             return await self._scan(n, request.match_info["action"])
-        # a clerk signs in as themself; a technician may name the clerk
+        if request.match_info["action"] == "ask-signature":
+            try:
+                env = await self.hall.signatures.ask(n, client.name)
+            except Refused as exc:
+                return _error(409, exc.code, str(exc))
+            return web.json_response({"events": [env.to_dict()]})
+        # a clerk signs in as themself; a technician may name the clerk; at the window's page
+        # whoever works the window today types their 工号 (clerks move between windows)
         clerk = client.name if client.role == "clerk" else _text(body, "clerk", 32)
+        typed = _text(body, "staff_no", 16)
+        if typed is not None and request.match_info["action"] == "sign-in":
+            clerk = next((c.name for c in self.hall.cfg.api.clients
+                          if c.role == "clerk" and c.staff_no and c.staff_no == typed.strip()), None)
+            if clerk is None:
+                return _error(409, "window.staff_no", f"工号 {typed.strip()[:16]!r} is no clerk "
+                                                      "of this hall")
         staff_no = next((c.staff_no for c in self.hall.cfg.api.clients
                          if c.role == "clerk" and c.name == clerk), "")
         cmd = queue.WindowAction(n, request.match_info["action"], ticket=body.get("ticket"),
@@ -442,7 +508,8 @@ class ApiServer:
     async def window_view(self, request: web.Request) -> web.Response:
         """What the clerk's page shows: the window, its current ticket, the tickets it would
         call in the order it would call them, the held and skipped it may call back, and
-        today's figures of this window. No personal data: lanes, never names or numbers."""
+        today's figures of this window. No personal data but the masked name of the citizen
+        at the window (张*, from the card read at the kiosk); lanes, never names or numbers."""
         client = self._need(request, "clerk", "technician")
         n = _window_number(request.match_info["n"])
         state = self.hall.state
@@ -465,7 +532,9 @@ class ApiServer:
             "window": {"number": n, "name": w.rule.name, "state": w.state, "clerk": w.clerk,
                        "staff_no": w.staff_no, "awaiting_rating": w.awaiting_rating,
                        "categories": list(order.serves(state, w)[0])},
-            "current": row(current) if current else None,
+            # the one citizen at the window: the clerk greets them by the masked name (张*)
+            "current": {**row(current), "name": self.hall.masked_names.get(current.number)}
+            if current else None,
             "next": [row(t) for t in order.candidates(state, w)],
             "held": [row(t) for t in state.tickets.values() if t.status == "held"
                      and t.window == n],
@@ -474,6 +543,7 @@ class ApiServer:
             "categories": [{"code": c, "name": cat.name} for c, cat in state.categories.items()],
             "windows": sorted(state.windows),
             "today": window_stats(state, n),
+            "tablet": self.hall.tablets.device_of_window(n) is not None,  # 请签名 possible
             "timezone": self.hall.cfg.hall.timezone, "now": now.isoformat()})
 
     async def rating_attempt(self, request: web.Request) -> web.Response:
@@ -637,6 +707,76 @@ class ApiServer:
             raise _refusal(400, "request.json", "the body must be a JSON object")
         return body
 
+    # --- the rating tablet (pad.web) ---------------------------------------------------------------
+    def _tablet(self, request: web.Request, *roles: str) -> tuple[ApiClient, Any]:
+        """The pad.web device of the path, for its own tablet (or a technician)."""
+        client = self._need(request, "pad", *roles)
+        dev = self.hall.tablets.devices.get(request.match_info["id"])
+        if dev is None:
+            raise _refusal(404, "tablet.unknown", "no such pad.web device")
+        if client.role == "pad" and client.name != dev.id:
+            raise _refusal(403, "auth.pad", f"this token belongs to {client.name}")
+        return client, dev
+
+    async def pad_whoami(self, request: web.Request) -> web.Response:
+        """The tablet's page learns which device its cookie makes it."""
+        client = self._need(request, "pad")
+        return web.json_response({"device": client.name, "window": client.window})
+
+    async def pad_enroll(self, request: web.Request) -> web.Response:
+        """A one-time code for enrolling a tablet (the technician types it on the tablet, or
+        opens the URL there); audited."""
+        client = self._need(request, "technician")
+        try:
+            offer = self.hall.tablets.offer(request.match_info["id"])
+        except Refused as exc:
+            return _error(404, exc.code, str(exc))
+        self.hall.record("tablet.enroll_offered", {"device": offer.device, "window": offer.window,
+                                                   "by": client.name})
+        return web.json_response({"device": offer.device, "window": offer.window,
+                                  "code": offer.code, "expires_in_s": offer.expires_in_s,
+                                  "url": f"/pad/{offer.window}?enroll={offer.code}"})
+
+    async def pad_key(self, request: web.Request) -> web.Response:
+        """The tablet's key, to its own page, once after enrollment (kioskd.tablets)."""
+        _, dev = self._tablet(request)
+        try:
+            return web.json_response({"key": self.hall.tablets.take_key(dev.id).hex()})
+        except Refused as exc:
+            return _error(409, exc.code, str(exc))
+
+    async def pad_view(self, request: web.Request) -> web.Response:
+        """What the tablet's idle screen shows: the window and who serves there; the five
+        levels' reasons for a bad rating and the text limit."""
+        _, dev = self._tablet(request, "technician")
+        w = self.hall.state.windows[dev.window]
+        h, rating = self.hall.cfg.hall, self.hall.cfg.rating
+        return web.json_response({
+            "device": dev.id, "window": dev.window, "window_name": w.rule.name, "clerk": w.clerk,
+            "staff_no": w.staff_no, "state": w.state, "hall": h.name, "timezone": h.timezone,
+            "now": self.hall.now().isoformat(), "text_max": rating.text_max,
+            "reasons": [{"code": r.code, "name": r.name} for r in rating.reasons]})
+
+    async def pad_link(self, request: web.Request) -> web.StreamResponse:
+        """The tablet's own socket: pad.mqtt's messages as text (drivers/weblink.py)."""
+        _, dev = self._tablet(request)
+        ws = web.WebSocketResponse(heartbeat=10, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        link = WebLink(f"tablet page /pad/{dev.window}", ws.send_str, ws.close)
+        old = self.hall.web_links.offer(dev.id, link)
+        if old is not None:
+            await old.close()  # a reloaded page: the newer socket is the tablet
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    link.incoming(msg.data.encode("utf-8"))
+                elif msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            link.lost("the tablet's page closed")
+            self.hall.web_links.withdraw(dev.id, link)
+        return ws
+
     async def board(self, request: web.Request) -> web.Response:
         """What the hall TV shows: the hall board's view (the latest calls, newest first, and
         the waiting count of each category), with names masked only where the hall's own LED
@@ -664,6 +804,7 @@ OPENAPI: dict[str, Any] = {
     "security": [{"bearer": []}],
     "paths": {
         "/api/health": {"get": {**_op("Liveness and a device summary", "none"), "security": []}},
+        "/api/openapi.json": {"get": {**_op("This document", "none"), "security": []}},
         "/api/devices": {"get": _op("Every device with its state and counters", "any")},
         "/api/queue": {"get": _op("Waiting tickets with people ahead and estimated wait; windows",
                                   "any")},
@@ -677,7 +818,10 @@ OPENAPI: dict[str, Any] = {
         "/api/windows/{n}/document": {"post": _op("One PDF of the pages captured since the "
                                                   "last document", "clerk (its own), technician")},
         "/api/kiosks/{id}/card": {"get": _op("The card on a kiosk's reader: masked name, age, "
-                                             "lane, keyed token", "kiosk (its own), technician")},
+                                             "lane, keyed token; the gun's last check-in "
+                                             "(notice)", "kiosk (its own), technician"),
+                                  "delete": _op("Forget the card (the citizen left)",
+                                                "kiosk (its own), technician")},
         "/api/stats": {"get": _op("A day's statistics per category, window, clerk and hour "
                                   "{?day=YYYY-MM-DD: a past day as the journal holds it}, with "
                                   "the day's alerts, missed and refused ratings", "any")},
@@ -695,7 +839,8 @@ OPENAPI: dict[str, Any] = {
                                         "it would call next in order, held and skipped, today's "
                                         "figures", "clerk (its own), technician")},
         "/api/windows/{n}/{action}": {"post": _op(
-            "Window action: " + ", ".join(queue.WINDOW_ACTIONS) + "; body {ticket} for call and "
+            "Window action: " + ", ".join(queue.WINDOW_ACTIONS) + ", ask-signature (请签名, on the "
+            "window's tablet); {staff_no} (工号) for sign-in; body {ticket} for call and "
             "call-back, {to_category} or {to_window} for transfer, {case_no?} (办件编号) for finish. "
             "No action rates: only the window's pad does", "clerk (its own window), technician")},
         "/api/devices/{id}/{command}": {"post": _op(
@@ -718,5 +863,16 @@ OPENAPI: dict[str, Any] = {
         "/api/windows/{n}/rating": {"post": _op("Always refused (403 rating.pad_only) and audited",
                                                 "none")},
         "/api/events": {"get": _op("WebSocket: the live event stream, MQTT envelope", "any")},
+        "/api/kiosks/{id}/voice/{prompt}": {"get": _op(
+            "A kiosk prompt (" + ", ".join(KIOSK_PROMPTS) + ") in the hall's voice, WAV; "
+            "{?ticket=} for take", "kiosk (its own), technician")},
+        "/api/pads/whoami": {"get": _op("The rating tablet's own device and window", "pad")},
+        "/api/pads/{id}": {"get": _op("The tablet's idle view: window, clerk and 工号, reasons, "
+                                      "text limit", "pad (its own), technician")},
+        "/api/pads/{id}/enroll": {"post": _op("A one-time enrollment code for a pad.web tablet "
+                                              "(10 minutes, once)", "technician")},
+        "/api/pads/{id}/key": {"post": _op("The enrolled tablet's key, once", "pad (its own)")},
+        "/api/pads/{id}/link": {"get": _op("WebSocket: the tablet's messages (docs/pad-web.md)",
+                                           "pad (its own)")},
     },
 }

@@ -15,6 +15,24 @@ def _p90(values: list[float]) -> float | None:
     return ordered[math.ceil(0.9 * len(ordered)) - 1]  # nearest rank
 
 
+def _p50(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[math.ceil(0.5 * len(ordered)) - 1]  # nearest rank, as p90
+
+
+def _utilisation(served: list[Ticket]) -> float | None:
+    """The share of a window's working span (its first call to its last finish) spent with a
+    citizen (called to finished): idle windows and thin days show as a low share."""
+    spans = [(t.called_at, t.finished_at) for t in served if t.called_at and t.finished_at]
+    if not spans:
+        return None
+    whole = (max(f for _, f in spans) - min(c for c, _ in spans)).total_seconds()
+    busy = sum((f - c).total_seconds() for c, f in spans)
+    return round(min(1.0, busy / whole), 4) if whole > 0 else None
+
+
 def _avg(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
@@ -38,6 +56,7 @@ def _summary(tickets: list[Ticket]) -> dict[str, Any]:
         "skipped": sum(t.skips for t in tickets),
         "waiting": sum(1 for t in tickets if t.status == "waiting"),
         "wait_avg_s": _avg(waits),
+        "wait_p50_s": _p50(waits),
         "wait_p90_s": _p90(waits),
         "service_avg_s": _avg(services),
     }
@@ -58,7 +77,7 @@ def window_stats(state: HallState, n: int, tickets: list[Ticket] | None = None,
     served = [t for t in tickets if t.served_by == n]
     services = [s for t in served if (s := _service_s(t)) is not None]
     return {"served": len(served), "skipped": state.windows[n].skipped,
-            "service_avg_s": _avg(services),
+            "service_avg_s": _avg(services), "utilisation": _utilisation(served),
             **_satisfaction([r for r in ratings if r.window == n])}
 
 

@@ -5,7 +5,7 @@
 "use strict";
 
 const KIOSK = decodeURIComponent(location.pathname.split("/")[2]);
-const IDLE_MS = 60000; // back home, the card's data gone from the page
+let IDLE_MS = 60000; // back home, the card's data gone: [[kiosk]] idle_s
 const CARD_POLL_MS = 400;
 const LANES = { elderly: ["老年人优先", "Senior priority"], appointment: ["预约", "Appointment"],
                 disabled: ["残疾人优先", "Disability priority"] };
@@ -20,7 +20,21 @@ function show(id) {
 
 function home() {
   show("home");
+  if (card) {  // the citizen left: the card read here is forgotten, on the page and the daemon
+    card = null;
+    renderCard();
+    fetch(`/api/kiosks/${encodeURIComponent(KIOSK)}/card`, { method: "DELETE" });
+  }
+  code = "";
   refresh();
+}
+
+// elder mode (适老化): each screen's prompt said by the hall's voice, on this kiosk's speaker
+function speak(prompt, ticket) {
+  if (!document.body.classList.contains("elder")) return;
+  const q = ticket ? `?ticket=${encodeURIComponent(ticket)}` : "";
+  const audio = new Audio(`/api/kiosks/${encodeURIComponent(KIOSK)}/voice/${prompt}${q}`);
+  audio.play().catch(() => {});
 }
 
 async function api(path, body) {
@@ -60,6 +74,7 @@ async function refresh() {
   const r = await api(`/api/kiosks/${encodeURIComponent(KIOSK)}`);
   if (!r || r.status !== 200) return;
   $("hall").textContent = r.body.hall;
+  IDLE_MS = r.body.idle_s * 1000;
   hallClock.set(r.body.timezone, r.body.now);
   offers = r.body.categories;
   renderCategories();
@@ -86,6 +101,9 @@ async function pollCard() {
   try {
     const r = await api(`/api/kiosks/${encodeURIComponent(KIOSK)}/card`);
     const next = r && r.status === 200 ? r.body.card : null;
+    const notice = r && r.status === 200 ? r.body.notice : null;
+    if (notice && notice.error) refused(notice);  // the gun read an appointment QR
+    else if (notice) issued(notice, LANES.appointment[0]);
     if (JSON.stringify(next) !== JSON.stringify(card)) {
       card = next;
       renderCard();
@@ -105,26 +123,60 @@ async function take(c) {
     pending = c;
     $("need-card-for").replaceChildren(c.name);
     show("need-card");
+    speak("card");
     return;
   }
   const r = await api("/api/tickets", { category: c.code, kiosk: KIOSK });
   if (!r) return;
-  if (r.status === 201) {
-    const t = r.body;
-    $("number").textContent = t.number;
-    $("result-category").textContent = c.name;
-    const wait = t.wait_min === null ? "" : t.wait_min === 0 ? "，即将为您服务" : `，预计等候约 ${t.wait_min} 分钟`;
-    $("ahead").replaceChildren(`您前面还有 ${t.ahead} 人${wait}`, en(`${t.ahead} ahead of you`));
-    $("on-screen").hidden = !t.on_screen;
-    card = null; // taken with this ticket: gone from the page
-    renderCard();
-    show("result");
-  } else {
-    $("refused-words").textContent = r.body.words || "暂时无法取号，请到咨询引导台";
-    $("refused-words-en").textContent = r.body.words_en || "";
-    show("refused");
-  }
+  if (r.status === 201) issued(r.body, c.name);
+  else refused(r.body);
 }
+
+function issued(t, what) {
+  $("number").textContent = t.number;
+  const offer = offers.find((o) => o.code === t.category);
+  $("result-category").textContent = offer ? offer.name : what;
+  const wait = t.wait_min === null ? "" : t.wait_min === 0 ? "，即将为您服务" : `，预计等候约 ${t.wait_min} 分钟`;
+  $("ahead").replaceChildren(`您前面还有 ${t.ahead} 人${wait}`, en(`${t.ahead} ahead of you`));
+  $("on-screen").hidden = !t.on_screen;
+  card = null; // taken with this ticket: gone from the page
+  renderCard();
+  show("result");
+  speak("take", t.number);
+}
+
+function refused(body) {
+  $("refused-words").textContent = body.words || "暂时无法取号，请到咨询引导台";
+  $("refused-words-en").textContent = body.words_en || "";
+  show("refused");
+  speak("refused");
+}
+
+// 预约签到: the QR at the kiosk's gun (pollCard shows its outcome), or the code typed here
+let code = "";
+const KEYS = "1234567890ABCDEFGHJKLMNPQRSTUVWXYZ";
+function renderCode() { $("code").textContent = code || "—"; }
+function checkinScreen() {
+  code = "";
+  renderCode();
+  show("checkin");
+  speak("checkin");
+}
+$("keypad").replaceChildren(...[...KEYS].map((k) => {
+  const b = el("button", "key", k);
+  b.type = "button";
+  b.addEventListener("click", () => { if (code.length < 20) { code += k; renderCode(); } });
+  return b;
+}));
+$("code-delete").addEventListener("click", () => { code = code.slice(0, -1); renderCode(); });
+$("code-go").addEventListener("click", async () => {
+  if (!code) return;
+  const r = await api("/api/checkin", { code, kiosk: KIOSK });
+  if (!r) return;
+  if (r.status === 201) issued(r.body, LANES.appointment[0]);
+  else refused(r.body);
+});
+$("checkin-open").addEventListener("click", checkinScreen);
 
 function tick() {
   $("clock").textContent = hallClock.format({ month: "long", day: "numeric", weekday: "short",
@@ -137,7 +189,7 @@ function toggle(id, cls) {
 }
 
 for (const b of document.querySelectorAll("button.back")) b.addEventListener("click", home);
-$("elder").addEventListener("click", () => toggle("elder", "elder"));
+$("elder").addEventListener("click", () => { toggle("elder", "elder"); speak("home"); });
 $("english").addEventListener("click", () => toggle("english", "english"));
 document.addEventListener("pointerdown", () => {
   clearTimeout(idleTimer);

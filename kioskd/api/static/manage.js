@@ -82,12 +82,12 @@ async function show(day) {
     return d;
   }));
   chart(s.hours);
-  table($("categories"), "categories", ["类别", "取号", "办结", "过号", "等候中", "平均等候(分)", "P90等候(分)", "平均办理(分)"],
+  table($("categories"), "categories", ["类别", "取号", "办结", "过号", "等候中", "平均等候(分)", "P50等候(分)", "P90等候(分)", "平均办理(分)"],
     Object.entries(s.categories).map(([c, v]) => [c, v.issued, v.served, v.skipped, v.waiting,
-      min(v.wait_avg_s), min(v.wait_p90_s), min(v.service_avg_s)]));
-  table($("windows"), "windows", ["窗口", "办结", "过号", "平均办理(分)", "评价数", "满意", "满意率"],
+      min(v.wait_avg_s), min(v.wait_p50_s), min(v.wait_p90_s), min(v.service_avg_s)]));
+  table($("windows"), "windows", ["窗口", "办结", "过号", "平均办理(分)", "利用率", "评价数", "满意", "满意率"],
     Object.entries(s.windows).map(([w, v]) => [w, v.served, v.skipped, min(v.service_avg_s),
-      v.rated, v.satisfied, pct(v.satisfaction)]));
+      pct(v.utilisation), v.rated, v.satisfied, pct(v.satisfaction)]));
   table($("clerks"), "clerks", ["工作人员", "评价数", "满意", "满意率"],
     Object.entries(s.clerks).map(([c, v]) => [c, v.rated, v.satisfied, pct(v.satisfaction)]));
 }

@@ -19,9 +19,13 @@ const ACTIONS = [
   ["暂停", "pause", "8", (v) => v.window.state === "open" && !v.current],
   ["恢复", "resume", "9", (v) => v.window.state === "paused"],
   ["请评价", "ask-rating", "0", (v) => !!v.current || !!v.window.awaiting_rating],
-  ["签到", "sign-in", "S", (v) => v.window.state === "closed"],
+  ["请签名", "ask-signature", "W", (v) => !!v.current && v.tablet],
+  ["签到", "sign-in", "S", (v) => v.window.state === "closed" || !v.window.clerk],
   ["签退", "sign-out", "Q", (v) => v.window.state !== "closed" && !v.current],
 ];
+const SAID = { "window.staff_no": "工号不正确 / Unknown staff number",
+               "signature.no_tablet": "本窗口没有签名平板 / No signing tablet at this window",
+               "signature.tablet_down": "签名平板未连接 / The signing tablet is not connected" };
 let view = null;
 
 async function refresh() {
@@ -51,6 +55,7 @@ function render() {
   if (view.current) {
     const c = view.current;
     cur.append(el("span", "number", c.ticket), el("span", "category", c.category_name));
+    if (c.name) cur.append(el("span", "holder", c.name));
     if (c.lane) cur.append(el("span", "lane", LANES[c.lane] || c.lane));
     cur.append(el("span", "status", { called: "已叫号", serving: "办理中" }[c.status] || c.status),
                el("span", "waited", `等候 ${c.waited_min} 分钟`));
@@ -95,6 +100,11 @@ function render() {
 }
 
 async function act(action, body = {}) {
+  if (action === "sign-in" && !body.staff_no) {  // whoever works the window types their 工号
+    $("signin").hidden = false;
+    $("staff-no").focus();
+    return;
+  }
   if (action === "transfer" && !body.to_category && !body.to_window) {
     $("transfer").hidden = false;
     $("transfer-to").focus();
@@ -103,8 +113,9 @@ async function act(action, body = {}) {
   const r = await fetch(`/api/windows/${encodeURIComponent(N)}/${action}`, {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   const answer = await r.json();
-  $("said").textContent = r.ok ? "" : answer.message;
+  $("said").textContent = r.ok ? "" : (SAID[answer.error] || answer.message);
   $("transfer").hidden = true;
+  if (r.ok || action !== "sign-in") $("signin").hidden = true;
   refresh();
 }
 
@@ -113,6 +124,11 @@ $("transfer-go").addEventListener("click", () => {
   act("transfer", kind === "c" ? { to_category: target } : { to_window: Number(target) });
 });
 $("transfer-cancel").addEventListener("click", () => { $("transfer").hidden = true; });
+$("signin").addEventListener("submit", (e) => {
+  e.preventDefault();
+  act("sign-in", { staff_no: $("staff-no").value.trim() });
+});
+$("signin-cancel").addEventListener("click", () => { $("signin").hidden = true; });
 document.addEventListener("keydown", (e) => {
   if (e.target.tagName === "SELECT" || e.target.tagName === "INPUT" || !view) return;
   const found = ACTIONS.find(([, , key]) => key === e.key.toUpperCase());

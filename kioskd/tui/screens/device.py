@@ -23,6 +23,9 @@ ACTIONS: dict[str, list[tuple[str, str, str]]] = {
     "idcard.": [("c", "last", "Read card")],
     "board.": [("p", "pattern", "Test pattern"), ("w", "show", "Write text"),
                ("x", "restore", "Restore")],
+    # a rating tablet first (the prefix "pad." would take it): it is enrolled with a code
+    "pad.web": [("p", "prompt-test", "Test prompt"), ("c", "last", "Pad answer"),
+                ("n", "enroll", "Enrollment code")],
     "pad.": [("p", "prompt-test", "Test prompt"), ("c", "last", "Pad answer")],
     "camera.": [("c", "capture", "Capture"), ("s", "status", "Status"), ("k", "last", "Codes")],
     "scanner.": [("k", "last", "Codes")],
@@ -39,7 +42,7 @@ class DeviceScreen(DiagScreen):
     TITLE_TEXT = "Device"
     AUTO_FOCUS = "#frames"  # not the (hidden) text box: keys are actions here
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"),
-                *[Binding(k, f"do('{k}')", "", show=False) for k in "pscwxtrk"]]
+                *[Binding(k, f"do('{k}')", "", show=False) for k in "pscwxtrkn"]]
 
     def __init__(self, dev_id: str):
         super().__init__()
@@ -136,6 +139,8 @@ class DeviceScreen(DiagScreen):
         try:
             if action == "last":
                 answer = await self.app.api.get(f"/api/devices/{self.dev_id}/last")
+            elif action == "enroll":
+                answer = await self.app.api.post(f"/api/pads/{self.dev_id}/enroll", {})
             else:
                 answer = (await self.app.api.post(f"/api/devices/{self.dev_id}/{action}",
                                                   args))["result"]
@@ -170,6 +175,10 @@ def describe(action: str, answer) -> str:
             return f"card refused: {card['error']}"
         return (f"{card['name']}, age {card['age']}, lane {card['lane'] or 'normal'}, "
                 f"token {card['token']} ({card['seconds_ago']} s ago)")
+    if action == "enroll":
+        return (f"enrollment code {answer['code']} (good for {answer['expires_in_s'] // 60} "
+                f"minutes, once): type it on the tablet at /pad/{answer['window']}, or open "
+                f"{answer['url']} there")
     if action == "print-test":
         return f"printed {answer.get('bytes')} bytes, condition {answer.get('condition')}"
     return short(json.dumps(answer, ensure_ascii=False), 200)
