@@ -536,3 +536,46 @@ async def test_no_page_ever_shows_a_full_id_number_or_name(sim, browser):
     everything = "\n".join(seen)
     assert "欧***" in everything  # the masked name is there: the pages did show the holder
     assert card.id_number not in everything and "欧阳明远" not in everything
+
+
+async def test_a_kiosk_whose_printer_is_out_shows_the_ticket_and_its_qr(sim, browser, tmp_path):
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    hall = sim.hall
+    _, printer = kiosk_parts(sim)
+    printer.change(paper="out")
+    await hall.watch.until(lambda: not hall.kiosk_printer("kiosk-1")["prints"], 10,
+                           "paper out seen")
+    context, page = await open_kiosk(browser, sim)
+    await page.get_by_role("button", name="综合受理").click()
+    await page.locator("#number", has_text="A001").wait_for()
+    await page.get_by_text("打印机暂停，请记下您的号码或拍下二维码").wait_for()
+    qr = page.get_by_role("img", name="号票二维码")
+    await qr.wait_for()
+    await page.wait_for_function("() => document.querySelector('#ticket-qr').complete")
+    # what the citizen photographs is the ticket's own signed link
+    (found,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(await qr.screenshot())))
+    assert f"/{hall.cfg.hall.id}/{hall.state.day}/A001/" in found.text
+    await no_serious_violations(page)
+    await context.close()
+
+
+async def test_the_clerk_sees_the_time_limit_of_the_service(sim, browser):
+    from datetime import timedelta
+
+    hall, cfg = sim.hall, sim.hall.cfg
+    assert (await api(hall, "POST", "/api/tickets", {"category": "A"}))[0] == 201
+    await api(hall, "POST", "/api/windows/1/sign-in", role="clerk", window=1)
+    await api(hall, "POST", "/api/windows/1/call-next", role="clerk", window=1)
+    await api(hall, "POST", "/api/windows/1/start", role="clerk", window=1)
+    context, page = await screen(browser, 1366, 768)
+    await page.goto(f"{hall.api_url}/window/1?token={token(cfg, 'clerk', window=1)}")
+    await page.locator("#current .limit", has_text="限时办结：剩余 30 分钟").wait_for()
+    sim.clock.now += timedelta(minutes=31)  # category A: service_limit_min = 30
+    await page.reload()
+    await page.locator("#current .over", has_text="已超过限时 30 分钟（已办理 31 分钟）").wait_for()
+    await no_serious_violations(page)
+    await context.close()

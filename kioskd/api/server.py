@@ -133,6 +133,7 @@ class ApiServer:
         r.add_get("/api/kiosks/{id}/card", self.kiosk_card)
         r.add_delete("/api/kiosks/{id}/card", self.kiosk_forget)
         r.add_get("/api/kiosks/{id}/voice/{prompt}", self.kiosk_voice)
+        r.add_get("/api/kiosks/{id}/qr.svg", self.kiosk_qr)
         r.add_post("/api/appointments", self.appointments)
         r.add_post("/api/tickets", self.tickets)
         r.add_post("/api/tickets/{number}/reprint", self.reprint)
@@ -348,6 +349,20 @@ class ApiServer:
         return web.Response(body=wav, content_type="audio/wav",
                             headers={"Cache-Control": "private, max-age=3600"})
 
+    async def kiosk_qr(self, request: web.Request) -> web.Response:
+        """A ticket's QR drawn for the kiosk's screen (its printer is out: the citizen
+        photographs it). Drawn here, by the library the printer's QR comes from: no script
+        of the page draws codes, and the page never needs a CDN."""
+        client = self._need(request, "kiosk", "technician")
+        if (refused := _not_its_kiosk(client, request.match_info["id"])) is not None:
+            return refused
+        text = request.query.get("text", "")
+        if not 0 < len(text) <= 300:
+            return _error(400, "request.text", "text is 1-300 characters")
+        svg = await asyncio.to_thread(_qr_svg, text)
+        return web.Response(body=svg, content_type="image/svg+xml",
+                            headers={"Cache-Control": "no-store"})
+
     async def checkin(self, request: web.Request) -> web.Response:
         """An appointment checks in: by its code (the QR on the booking), else by the ID card
         just read at the kiosk."""
@@ -520,10 +535,19 @@ class ApiServer:
         w, now = state.windows[n], self.hall.now()
 
         def row(t) -> dict[str, Any]:
-            return {"ticket": t.number, "category": t.category,
-                    "category_name": state.categories[t.category].name, "lane": t.lane,
-                    "status": t.status, "recalls": t.recalls,
-                    "waited_min": int(((t.called_at or now) - t.issued_at).total_seconds() // 60)}
+            cat = state.categories[t.category]
+            waited = int(((t.called_at or now) - t.issued_at).total_seconds() // 60)
+            serving = int((now - t.started_at).total_seconds() // 60) if t.started_at else None
+            # 限时办结: the category's limits, and whether this ticket is past one now
+            over = (t.status == "waiting" and cat.wait_limit_min is not None
+                    and waited >= cat.wait_limit_min) or \
+                (t.status == "serving" and cat.service_limit_min is not None
+                 and serving is not None and serving >= cat.service_limit_min)
+            return {"ticket": t.number, "category": t.category, "category_name": cat.name,
+                    "lane": t.lane, "status": t.status, "recalls": t.recalls,
+                    "waited_min": waited, "serving_min": serving,
+                    "wait_limit_min": cat.wait_limit_min,
+                    "service_limit_min": cat.service_limit_min, "over_limit": over}
 
         current = state.tickets.get(w.current) if w.current else None
         if current is not None and current.status not in ("called", "serving"):
@@ -791,6 +815,18 @@ class ApiServer:
         return web.json_response(OPENAPI)
 
 
+def _qr_svg(text: str) -> bytes:
+    import io
+
+    import qrcode
+    import qrcode.image.svg
+
+    out = io.BytesIO()
+    qrcode.make(text, image_factory=qrcode.image.svg.SvgPathFillImage, box_size=10,
+                border=4).save(out)
+    return out.getvalue()
+
+
 def _op(summary: str, roles: str) -> dict[str, Any]:
     return {"summary": summary, "description": f"Roles: {roles}.",
             "responses": {"200": {"description": "OK"}, "401": {"description": "no valid token"},
@@ -866,6 +902,9 @@ OPENAPI: dict[str, Any] = {
         "/api/kiosks/{id}/voice/{prompt}": {"get": _op(
             "A kiosk prompt (" + ", ".join(KIOSK_PROMPTS) + ") in the hall's voice, WAV; "
             "{?ticket=} for take", "kiosk (its own), technician")},
+        "/api/kiosks/{id}/qr.svg": {"get": _op("A ticket's QR as SVG {?text=}, for the kiosk's "
+                                               "screen when its printer is out",
+                                               "kiosk (its own), technician")},
         "/api/pads/whoami": {"get": _op("The rating tablet's own device and window", "pad")},
         "/api/pads/{id}": {"get": _op("The tablet's idle view: window, clerk and 工号, reasons, "
                                       "text limit", "pad (its own), technician")},

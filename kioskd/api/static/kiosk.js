@@ -139,6 +139,10 @@ function issued(t, what) {
   const wait = t.wait_min === null ? "" : t.wait_min === 0 ? "，即将为您服务" : `，预计等候约 ${t.wait_min} 分钟`;
   $("ahead").replaceChildren(`您前面还有 ${t.ahead} 人${wait}`, en(`${t.ahead} ahead of you`));
   $("on-screen").hidden = !t.on_screen;
+  // the printer is out: the ticket's QR (the citizen's rating link) to photograph instead
+  const qr = $("ticket-qr");
+  qr.hidden = !(t.on_screen && t.qr);
+  qr.src = qr.hidden ? "" : `/api/kiosks/${encodeURIComponent(KIOSK)}/qr.svg?text=${encodeURIComponent(t.qr)}`;
   card = null; // taken with this ticket: gone from the page
   renderCard();
   show("result");

@@ -42,6 +42,7 @@ function ticketLine(t) {
   li.append(el("strong", "ticket", t.ticket), ` ${t.category_name}`);
   if (t.lane) li.append(el("span", "lane", LANES[t.lane] || t.lane));
   li.append(el("span", "waited", ` 已等 ${t.waited_min} 分钟`));
+  if (t.over_limit) li.append(el("span", "over", `超时 限${t.wait_limit_min}分`));
   return li;
 }
 
@@ -59,6 +60,12 @@ function render() {
     if (c.lane) cur.append(el("span", "lane", LANES[c.lane] || c.lane));
     cur.append(el("span", "status", { called: "已叫号", serving: "办理中" }[c.status] || c.status),
                el("span", "waited", `等候 ${c.waited_min} 分钟`));
+    if (c.status === "serving" && c.service_limit_min) {  // 限时办结
+      const left = c.service_limit_min - c.serving_min;
+      cur.append(el("span", c.over_limit ? "over" : "limit", c.over_limit
+        ? `已超过限时 ${c.service_limit_min} 分钟（已办理 ${c.serving_min} 分钟）`
+        : `限时办结：剩余 ${left} 分钟`));
+    }
     if (c.recalls) cur.append(el("span", "recalls", `重呼 ${c.recalls} 次`));
   } else {
     cur.append(el("span", "idle", w.awaiting_rating ? `${w.awaiting_rating} 等待评价` : "空闲"));
@@ -140,6 +147,7 @@ function tick() {
 }
 refresh().then(tick);
 setInterval(tick, 1000);
+setInterval(refresh, 30000);  // minutes waited and 限时办结 move on without any event
 liveEvents((env) => {
   if (/^(ticket|service|window|rating|alert|stats)\./.test(env.type)) refresh();
 }, refresh);
