@@ -125,7 +125,7 @@ async def bench_pages(n: int, folder: Path, report) -> None:
                 raw.append((time.perf_counter() - t) * 1000)
                 await kiosk.locator("#card .holder", has_text="张*").wait_for()
                 ours.append((time.perf_counter() - t) * 1000)
-                reader.lift()
+                await reader.lifted()
                 await kiosk.evaluate("home()")  # the citizen leaves: the card is forgotten
                 await kiosk.locator("#card .holder").wait_for(state="detached")
             report("pages: card read -> masked name on the kiosk", ours, raw)

@@ -103,6 +103,7 @@ KIOSK_PROMPTS = {"home": "您好，请选择要办理的业务，或将身份证
 
 # what the manager's page counts from the journal for a day
 DAY_COUNTS = ("alert.raised", "rating.missed", "rating.refused")
+CARD_WAIT_S = 20  # a kiosk's card request waits this long for a change (below proxies' 30-60 s)
 SOCKETS_PER_TOKEN = 4  # a page, its reload, the console: more is a leak or a flood
 STREAM_QUEUE = 500  # events a socket may fall behind before it is dropped (~150 KB)
 
@@ -121,6 +122,7 @@ class ApiServer:
         self.clients = hall.cfg.api.clients
         self._sockets: dict[web.WebSocketResponse, _Stream] = {}
         self.slow_dropped = 0  # event streams closed because their client did not read
+        self._closing = False
         self.app = web.Application(middlewares=[_log_refusals, self._auth])
         r = self.app.router
         r.add_get("/api/health", self.health)
@@ -174,6 +176,8 @@ class ApiServer:
         return f"http://{api.host}:{port}"
 
     async def stop(self) -> None:
+        self._closing = True
+        self.hall.watch.changed()  # the kiosks' waiting card requests answer now, not in 20 s
         self.hall.listeners.discard(self._broadcast)
         for ws in list(self._sockets):
             try:
@@ -304,25 +308,44 @@ class ApiServer:
 
     async def kiosk_card(self, request: web.Request) -> web.Response:
         """What the kiosk page shows of the card on its reader: the masked name, the age and
-        its lane, the keyed token; never the number. The card stays for the next ticket."""
+        its lane, the keyed token; never the number. The card stays for the next ticket.
+        `?seen=VERSION` waits (up to CARD_WAIT_S) until it differs from the page's: the page
+        hears of a card as it is read, without polling."""
         client = self._need(request, "kiosk", "technician")
         kiosk = request.match_info["id"]
         if (refused := _not_its_kiosk(client, kiosk)) is not None:
             return refused
+        seen = request.query.get("seen")
+        if seen is not None:
+            try:
+                await self.hall.watch.until(
+                    lambda: self._closing or self._card_version(kiosk) != seen, CARD_WAIT_S,
+                    "a kiosk card change")
+            except TimeoutError:
+                pass  # nothing new: the page asks again
+        version = self._card_version(kiosk)
         card = self.hall.kiosk_cards.get(kiosk)
         # what the kiosk's gun did (an appointment QR checked in, or why not): shown once
         notice = self.hall.kiosk_notices.pop(kiosk, None) if client.role == "kiosk" else \
             self.hall.kiosk_notices.get(kiosk)
         if card is None:
-            return web.json_response({"card": None, "notice": notice})
+            return web.json_response({"card": None, "notice": notice, "version": version})
         if card.error:
             zh, en = cardwords.words(card.error)
             return web.json_response({"card": {"error": card.error, "message": zh,
-                                               "message_en": en}, "notice": notice})
+                                               "message_en": en}, "notice": notice,
+                                      "version": version})
         h = card.holder
         return web.json_response({"card": {"name": h.masked_name, "age": h.age,
                                            "lane": queue.age_lane(self.hall.cfg.queue, h.age),
-                                           "token": h.token}, "notice": notice})
+                                           "token": h.token}, "notice": notice,
+                                  "version": version})
+
+    def _card_version(self, kiosk: str) -> str:
+        """What the kiosk's card answer depends on: the card (each read is a new one) and
+        whether a notice is waiting."""
+        card = self.hall.kiosk_cards.get(kiosk)
+        return f"{card.at if card else 0}:{int(kiosk in self.hall.kiosk_notices)}"
 
     async def kiosk_forget(self, request: web.Request) -> web.Response:
         """The kiosk page went back home (the citizen left): the card read there is forgotten,

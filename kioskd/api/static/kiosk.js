@@ -6,7 +6,6 @@
 
 const KIOSK = decodeURIComponent(location.pathname.split("/")[2]);
 let IDLE_MS = 60000; // back home, the card's data gone: [[kiosk]] idle_s
-const CARD_POLL_MS = 400;
 const LANES = { elderly: ["老年人优先", "Senior priority"], appointment: ["预约", "Appointment"],
                 disabled: ["残疾人优先", "Disability priority"] };
 let card = null, idleTimer = null, offers = [];
@@ -97,9 +96,15 @@ function renderCard() {
   }
 }
 
+// the card on this kiosk's reader: each answer waits in the daemon until something changed
+// (a card read or taken, the gun's check-in), so the page hears of a card as it is read
+let cardVersion = "";
 async function pollCard() {
+  let again = 0;
   try {
-    const r = await api(`/api/kiosks/${encodeURIComponent(KIOSK)}/card`);
+    const r = await api(`/api/kiosks/${encodeURIComponent(KIOSK)}/card?seen=${encodeURIComponent(cardVersion)}`);
+    if (r && r.status === 200) cardVersion = r.body.version;
+    else again = 1000;
     const next = r && r.status === 200 ? r.body.card : null;
     const notice = r && r.status === 200 ? r.body.notice : null;
     if (notice && notice.error) refused(notice);  // the gun read an appointment QR
@@ -112,8 +117,10 @@ async function pollCard() {
         const c = pending; pending = null; take(c);
       }
     }
+  } catch (e) {
+    again = 1000;  // the daemon restarting: ask again in a moment
   } finally {
-    setTimeout(pollCard, CARD_POLL_MS);
+    setTimeout(pollCard, again);
   }
 }
 
