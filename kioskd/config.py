@@ -91,6 +91,7 @@ class ApiClient:
     window: int | None = None
     kiosk: str | None = None
     staff_no: str = ""  # a clerk's 工号: the rating pad shows who served the citizen
+    photo: Path | None = None  # a clerk's photo (JPEG/PNG): the rating tablet shows it when idle
 
 
 @dataclass(frozen=True)
@@ -548,6 +549,23 @@ def _relative(path: Path, value: str) -> Path:
     return file if file.is_absolute() else path.parent / file
 
 
+def _photo(path: Path, value: str, keypath: str, c: _Checker) -> Path | None:
+    """A clerk's photo for the rating tablet: a JPEG or PNG file of at most 512 KB."""
+    file = _relative(path, value)
+    try:
+        head, size = file.read_bytes()[:8], file.stat().st_size
+    except OSError as exc:
+        c.bad(keypath, f"{file}: {exc.strerror or exc}")
+        return None
+    if not (head.startswith(b"\xff\xd8\xff") or head.startswith(b"\x89PNG\r\n\x1a\n")):
+        c.bad(keypath, f"{file} is not a JPEG or PNG image")
+        return None
+    if size > 512 * 1024:
+        c.bad(keypath, f"{file} is {size // 1024} KB: at most 512 KB (the tablet shows it small)")
+        return None
+    return file
+
+
 def _read_secret(path: Path, value: str, keypath: str, c: _Checker) -> str:
     file = _relative(path, value)
     try:
@@ -620,8 +638,8 @@ def _api(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[str]
     seen_tokens: dict[str, str] = {}
     for i, ct in enumerate(_array(t, "client", c)):
         at = f"api.client[{i}]"
-        c.unknown_keys(ct, {"name", "role", "token", "token_file", "window", "kiosk", "staff_no"},
-                       at)
+        c.unknown_keys(ct, {"name", "role", "token", "token_file", "window", "kiosk", "staff_no",
+                            "photo"}, at)
         name = c.take(ct, "name", str, at, default=f"client{i}")
         role = c.take(ct, "role", str, at, default="")
         if role and role not in ROLES:
@@ -650,7 +668,9 @@ def _api(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[str]
         if kiosk is not None and kiosk not in kiosks:
             c.bad(f"{at}.kiosk", f"no [[kiosk]] with id {kiosk!r}")
         staff_no = c.take(ct, "staff_no", str, at, required=False, default="")
-        clients.append(ApiClient(name, role, token, window, kiosk, staff_no))
+        photo = c.take(ct, "photo", str, at, required=False)
+        clients.append(ApiClient(name, role, token, window, kiosk, staff_no,
+                                 _photo(path, photo, f"{at}.photo", c) if photo else None))
     return ApiConfig(host, port, tuple(clients))
 
 

@@ -29,6 +29,12 @@ def test_repository_config_is_valid(capsys):
 
 MISTAKES = [
     # (what, replace this, with this, key path expected, words expected)
+    ("a clerk's photo that is no image", 'staff_no = "0104"\n',
+     'staff_no = "0104"\nphoto = "devices.toml"\n', "api.client[5].photo",
+     "is not a JPEG or PNG image"),
+    ("a rating tablet with a url", 'type = "pad.web"\nwindow = 4\n',
+     'type = "pad.web"\nwindow = 4\nurl = "tcp://127.0.0.1:9"\n', "device[8].url",
+     "a rating tablet has no url"),
     ("unknown device type", 'type = "board.bx"', 'type = "board.xyz"', "device[2].type",
      "unknown device type"),
     ("missing url", 'url = "serial:///dev/kioskd/idreader?baud=115200"\n', "",

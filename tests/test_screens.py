@@ -232,6 +232,10 @@ async def test_appointments_check_in_at_the_kiosk_by_qr_and_by_code(sim, browser
         await page.get_by_role("button", name=key, exact=True).click()
     await page.locator("#code", has_text="YY0200").wait_for()
     await no_serious_violations(page)
+    for button in await page.get_by_role("button").all():  # touch targets, keypad included
+        if await button.is_visible():
+            box = await button.bounding_box()
+            assert box["width"] >= 48 and box["height"] >= 48, await button.inner_text()
     await page.get_by_role("button", name="确认签到").click()
     await page.locator("#number", has_text="C002").wait_for()
     assert hall.state.tickets["C002"].lane == "appointment"

@@ -202,3 +202,25 @@ async def test_signatures_go_with_the_scans_retention(sim):
     (keep / "A002-0001.png").write_bytes(png())
     hall.purge()
     assert not old.exists() and keep.exists()
+
+
+async def test_the_tablet_shows_the_photo_of_the_clerk_at_its_window(demo_cfg, hall_of, tmp_path):
+    import dataclasses
+
+    photo = tmp_path / "0104.png"
+    photo.write_bytes(png(60, 80))
+    cfg = dataclasses.replace(demo_cfg, api=dataclasses.replace(demo_cfg.api, clients=tuple(
+        dataclasses.replace(c, photo=photo) if c.name == "clerk-w4" else c
+        for c in demo_cfg.api.clients)))
+    sim = await hall_of(cfg)
+    hall, tablet = sim.hall, sim.twin(PAD).cookie
+    status, view, _ = await get(hall, f"/api/pads/{PAD}", tablet)
+    assert view["clerk"] is None and view["photo"] is False  # nobody signed in yet
+    assert (await get(hall, f"/api/pads/{PAD}/photo", tablet))[0] == 404
+    await api(hall, "POST", "/api/windows/4/sign-in", role="clerk", window=4)
+    status, view, _ = await get(hall, f"/api/pads/{PAD}", tablet)
+    assert (view["clerk"], view["staff_no"], view["photo"]) == ("clerk-w4", "0104", True)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{hall.api_url}/api/pads/{PAD}/photo",
+                            headers={"Cookie": f"kioskd_token={tablet}"}) as r:
+            assert r.status == 200 and await r.read() == photo.read_bytes()

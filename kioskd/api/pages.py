@@ -28,8 +28,8 @@ ASSETS = {p.name for p in STATIC.iterdir() if p.suffix in (".js", ".css", ".svg"
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 # the pages load only their own files and talk only to their own daemon
 _CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; font-src 'self'; media-src 'self'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'")
+        "connect-src 'self'; font-src 'self'; media-src 'self'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'")
 
 NOT_SET_UP = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
@@ -100,7 +100,7 @@ class Pages:
             return False
         if name == "kiosk" and client.role == "kiosk":
             return client.kiosk == request.match_info["id"]
-        if name == "window" and client.role == "clerk" or name == "pad":
+        if (name == "window" and client.role == "clerk") or name == "pad":
             return str(client.window) == request.match_info["n"]
         return True
 
@@ -130,7 +130,7 @@ class Pages:
         form = await request.post()
         code = form.get("code")
         return await self._enrolled(request, code if isinstance(code, str) else "",
-                              page=request.path.rsplit("/", 1)[0])
+                                    page=request.path.rsplit("/", 1)[0])
 
     async def _enrolled(self, request: web.Request, code: str,
                         page: str | None = None) -> web.Response:

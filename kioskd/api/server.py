@@ -158,6 +158,7 @@ class ApiServer:
         r.add_post("/api/pads/{id}/enroll", self.pad_enroll)
         r.add_get("/api/pads/{id}", self.pad_view)
         r.add_post("/api/pads/{id}/key", self.pad_key)
+        r.add_get("/api/pads/{id}/photo", self.pad_photo)
         r.add_get("/api/pads/{id}/link", self.pad_link)
         self.pages = Pages(self)
         self.pages.add_routes(r)
@@ -800,9 +801,22 @@ class ApiServer:
         h, rating = self.hall.cfg.hall, self.hall.cfg.rating
         return web.json_response({
             "device": dev.id, "window": dev.window, "window_name": w.rule.name, "clerk": w.clerk,
-            "staff_no": w.staff_no, "state": w.state, "hall": h.name, "timezone": h.timezone,
+            "staff_no": w.staff_no, "photo": self._clerk_photo(w.clerk) is not None,
+            "state": w.state, "hall": h.name, "timezone": h.timezone,
             "now": self.hall.now().isoformat(), "text_max": rating.text_max,
             "reasons": [{"code": r.code, "name": r.name} for r in rating.reasons]})
+
+    def _clerk_photo(self, clerk: str | None):
+        return next((c.photo for c in self.clients if c.role == "clerk" and c.name == clerk
+                     and clerk), None)
+
+    async def pad_photo(self, request: web.Request) -> web.StreamResponse:
+        """The photo of the clerk signed in at the tablet's window, where configured."""
+        _, dev = self._tablet(request, "technician")
+        photo = self._clerk_photo(self.hall.state.windows[dev.window].clerk)
+        if photo is None:
+            return _error(404, "tablet.no_photo", "no photo for the clerk at this window")
+        return web.FileResponse(photo, headers={"Cache-Control": "no-store"})
 
     async def pad_link(self, request: web.Request) -> web.StreamResponse:
         """The tablet's own socket: pad.mqtt's messages as text (drivers/weblink.py)."""
@@ -934,6 +948,8 @@ OPENAPI: dict[str, Any] = {
         "/api/pads/{id}/enroll": {"post": _op("A one-time enrollment code for a pad.web tablet "
                                               "(10 minutes, once)", "technician")},
         "/api/pads/{id}/key": {"post": _op("The enrolled tablet's key, once", "pad (its own)")},
+        "/api/pads/{id}/photo": {"get": _op("The photo of the clerk at the tablet's window, "
+                                            "where configured", "pad (its own), technician")},
         "/api/pads/{id}/link": {"get": _op("WebSocket: the tablet's messages (docs/pad-web.md)",
                                            "pad (its own)")},
     },

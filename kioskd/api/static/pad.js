@@ -186,6 +186,10 @@ async function refresh() {
   $("hall").textContent = view.hall;
   $("window-no").textContent = `${view.window} 号窗口${view.window_name ? " · " + view.window_name : ""}`;
   $("clerk").textContent = view.clerk ? `为您服务：${view.clerk}　工号 ${view.staff_no || "—"}` : "窗口暂停服务";
+  const photo = $("clerk-photo");
+  photo.hidden = !view.photo;
+  const src = view.photo ? `/api/pads/${encodeURIComponent(device)}/photo?clerk=${encodeURIComponent(view.clerk)}` : "";
+  if (photo.getAttribute("src") !== src) photo.setAttribute("src", src);
   $("text").maxLength = view.text_max;
   tick();
 }
