@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, ClassVar, Protocol
 
-from kioskd.config import DeviceConfig
+from kioskd.drivers.spec import DeviceConfig
 from kioskd.drivers.transport import Link, open_link
 from kioskd.drivers.usblink import UsbLink
 from kioskd.errors import (DeviceAbsent, DeviceNotReady, DeviceTimeout, FrameError,

@@ -20,7 +20,7 @@ import socket
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kioskd.config import Endpoint
+from kioskd.drivers.spec import Endpoint
 from kioskd.errors import DeviceAbsent
 from kioskd.pahofix import stop_loop
 

@@ -7,7 +7,7 @@ import asyncio
 import serial
 import serial_asyncio_fast
 
-from kioskd.config import Endpoint
+from kioskd.drivers.spec import Endpoint
 from kioskd.drivers.usblink import UsbLink, open_usb
 from kioskd.errors import DeviceAbsent, DeviceTimeout
 

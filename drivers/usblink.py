@@ -15,7 +15,7 @@ import errno
 import threading
 from typing import Any
 
-from kioskd.config import Endpoint
+from kioskd.drivers.spec import Endpoint
 from kioskd.errors import DeviceAbsent, DeviceTimeout
 
 PACKET = 64

@@ -8,9 +8,9 @@ only masked (张*): the board is read by everybody in the hall.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from kioskd.drivers.board.view import Call, HallView, Waiting  # noqa: F401 (drawn there)
 from kioskd.engine.state import HallState
 
 IDLE_TEXT = "{window}号窗口 欢迎您"
@@ -27,45 +27,6 @@ def window_text(window: int, ticket: str | None, state: str = "open",
     if state in ("paused", "closed"):
         return options.get("paused_text", PAUSED_TEXT)
     return options.get("idle_text", IDLE_TEXT).format(window=window)
-
-
-@dataclass(frozen=True)
-class Call:
-    ticket: str
-    window: int
-    name: str = ""  # masked (张*), and only where the board shows names
-
-
-@dataclass(frozen=True)
-class Waiting:
-    category: str
-    name: str
-    waiting: int
-
-
-@dataclass(frozen=True)
-class HallView:
-    calls: tuple[Call, ...]  # newest first
-    waiting: tuple[Waiting, ...]
-    notice: str = ""
-
-    def call_lines(self) -> list[str]:
-        return [f"{c.ticket} {c.name + ' ' if c.name else ''}请到{c.window}号窗口"
-                for c in self.calls]
-
-    def waiting_line(self) -> str:
-        return "  ".join(f"{w.name} 等候{w.waiting}人" for w in self.waiting)
-
-    def lines(self) -> list[str]:
-        """The whole board as text, top to bottom: what a plain-text board or a log shows."""
-        return [*self.call_lines(), self.waiting_line(), *([self.notice] if self.notice else [])]
-
-    def as_json(self) -> dict[str, Any]:
-        return {"calls": [{"ticket": c.ticket, "window": c.window,
-                           **({"name": c.name} if c.name else {})} for c in self.calls],
-                "waiting": [{"category": w.category, "name": w.name, "waiting": w.waiting}
-                            for w in self.waiting],
-                "notice": self.notice}
 
 
 def hall_view(state: HallState, *, calls: int = 5, names: dict[str, str] | None = None,

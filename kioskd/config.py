@@ -19,31 +19,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from kioskd import jsonlimits
 from kioskd.drivers.printer.escpos import FIELDS, FOOTER
 from kioskd.drivers.registry import TYPES
+from kioskd.drivers.spec import (SERIAL_BAUDS, DeviceConfig, Endpoint,  # noqa: F401
+                                 parse_endpoint)
+from kioskd.engine.rules import (LANES, REASONS, Category, QueuePolicy,  # noqa: F401
+                                 Reason, RatingRules, Window)
 from kioskd.errors import ConfigError
 
 ROLES = ("kiosk", "clerk", "pad", "board", "manager", "technician")
-SERIAL_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
 DEFAULT_PATHS = (Path("devices.toml"), Path("/etc/kioskd/devices.toml"))
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A device's parsed `url`: serial:///dev/x?baud=9600, tcp://host:9100,
-    usb://0400:c35a?port=1-1.2 (`port` or `serial` picks one of several alike devices)."""
-
-    scheme: str
-    path: str = ""
-    host: str = ""
-    port: int = 0
-    baud: int = 115200
-    raw: str = ""
-    vid: int = 0
-    pid: int = 0
-    usb_port: str = ""  # bus-port.port..., as in /sys/bus/usb/devices: stable per socket
-    usb_serial: str = ""
-
-    def __str__(self) -> str:
-        return self.raw
 
 
 @dataclass(frozen=True)
@@ -102,63 +85,6 @@ class ApiConfig:
 
 
 @dataclass(frozen=True)
-class Category:
-    code: str
-    name: str
-    hours: tuple[str, str] | None = None
-    daily_quota: int | None = None
-    requires_id: bool = False
-    per_person_daily: int | None = None  # tickets one card holder may take per day
-    service_min: int = 5  # expected service time until the day has measured ones
-    wait_limit_min: int | None = None  # 限时: alert when a ticket waits longer
-    service_limit_min: int | None = None  # alert when a service runs longer
-    alert_waiting: int | None = None  # alert when more tickets than this wait
-    matter_code: str = ""  # 事项统一编码 (taskCode): central files ratings under it
-
-
-@dataclass(frozen=True)
-class Window:
-    number: int
-    categories: tuple[str, ...]
-    name: str = ""
-    backup_for: tuple[int, ...] = ()  # AB岗: serves these windows' categories while they are not open
-
-
-LANES = ("appointment", "elderly", "disabled", "pregnant", "military", "assisted")
-
-
-@dataclass(frozen=True)
-class QueuePolicy:
-    """The hall's queue rules ([queue] in devices.toml); every default is what a hall without
-    the key gets."""
-
-    lanes: tuple[str, ...] = LANES  # priority lanes, first served first
-    elderly_age: int = 60
-    recall_limit: int = 3
-    skip_requeue_after: int = 3  # a skipped ticket is back in line after this many calls
-    skip_max: int = 2  # skipped more often than this, a ticket is void
-    priority_streak: int = 3  # at most this many priority calls in a row at a window ...
-    starving_after_min: int = 20  # ... while a normal ticket has waited this long
-    transfer_keeps_place: bool = True
-    checkin_early_min: int = 30  # appointment check-in opens this long before the slot
-    checkin_late_min: int = 15  # and still counts as on time this long after it starts
-    rating_timeout_s: int = 120  # no rating this long after the finish: rating.missed
-    rating_fast_ms: int = 1500  # a rating sooner than this after the prompt is flagged "fast"
-
-
-@dataclass(frozen=True)
-class Reason:
-    code: int  # what the pad sends and central receives (evalDetail); 1-255
-    name: str
-
-
-# GB/T 39734 Annex A (the national 差评 list) was not obtainable; these are the offline
-# first-level indicators a provincial spec names (protocols.md §6), plus integrity
-REASONS = (Reason(1, "服务态度"), Reason(2, "办事效率"), Reason(3, "服务规范"),
-           Reason(4, "廉洁自律"), Reason(5, "环境设施"))
-
-
-@dataclass(frozen=True)
 class VoiceConfig:
     """[voice]: calls spoken aloud (语音叫号) with espeak-ng, a chime where it is missing."""
 
@@ -172,20 +98,6 @@ class VoiceConfig:
     voice: str = "cmn-latn-pinyin"  # espeak-ng 1.51's `cmn` reads Hanzi as English
 
 
-@dataclass(frozen=True)
-class RatingRules:
-    """[rating]: what the pad offers and what central receives."""
-
-    reasons: tuple[Reason, ...] = REASONS  # a bad rating (2, 1) needs at least one
-    text_max: int = 200  # characters of free text with a rating
-    # real-name rating: rating.given carries the card holder's name; else only a keyed token.
-    # The ID number never leaves the box either way.
-    real_name: bool = False
-    link_key_file: Path | None = None  # signs the later-rating link on the ticket's QR
-
-    @property
-    def reason_codes(self) -> frozenset[int]:
-        return frozenset(r.code for r in self.reasons)
 
 
 @dataclass(frozen=True)
@@ -196,18 +108,6 @@ class Kiosk:
     # certificate; a self-service kiosk gives only the lanes a card or appointment proves
     guide: bool = False
     idle_s: int = 60  # the kiosk page goes home (and forgets the card) after this long untouched
-
-
-@dataclass(frozen=True)
-class DeviceConfig:
-    id: str
-    type: str
-    url: Endpoint
-    kiosk: str | None = None
-    window: int | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    sim: dict[str, Any] = field(default_factory=dict)
-    hall: bool = False  # a hall board (综合屏): serves the whole hall, not a kiosk or window
 
 
 @dataclass(frozen=True)
@@ -757,51 +657,6 @@ def _kiosks(raw: dict, c: _Checker) -> list[Kiosk]:
                          c.take(t, "guide", bool, at, required=False, default=False),
                          c.int_in(t, "idle_s", at, 60, 10, 600, " s")))
     return out
-
-
-def parse_endpoint(url: str, schemes: tuple[str, ...]) -> Endpoint:
-    """Parse a device url; raise ValueError with the reason."""
-    parts = urlsplit(url)
-    if parts.scheme not in schemes:
-        raise ValueError(f"scheme {parts.scheme or '(none)'}:// not usable here "
-                         f"(this type takes {', '.join(s + '://' for s in schemes)})")
-    if parts.scheme == "serial":
-        if not parts.path:
-            raise ValueError(f"no device path in {url!r} (e.g. serial:///dev/ttyUSB0)")
-        query = parse_qs(parts.query)
-        baud_text = query.get("baud", ["115200"])[0]
-        if not baud_text.isdigit() or int(baud_text) not in SERIAL_BAUDS:
-            raise ValueError(f"baud {baud_text!r} is not one of {SERIAL_BAUDS}")
-        return Endpoint("serial", path=parts.path, baud=int(baud_text), raw=url)
-    if parts.scheme == "tcp":
-        try:
-            port = parts.port
-        except ValueError:
-            raise ValueError(f"bad port in {url!r} (expected 1-65535)") from None
-        if not parts.hostname or not port:
-            raise ValueError(f"expected tcp://HOST:PORT, got {url!r}")
-        return Endpoint("tcp", host=parts.hostname, port=port, raw=url)
-    if parts.scheme == "usb":
-        m = re.fullmatch(r"([0-9a-fA-F]{4}):([0-9a-fA-F]{4})", parts.netloc)
-        if not m:
-            raise ValueError(f"expected usb://VID:PID in hex (e.g. usb://0400:c35a), got {url!r}")
-        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        unknown = set(query) - {"port", "serial"}
-        if unknown:
-            raise ValueError(f"unknown usb:// parameter {sorted(unknown)[0]!r} (port=, serial=)")
-        if "port" in query and not re.fullmatch(r"\d+-\d+(\.\d+)*", query["port"]):
-            raise ValueError(f"port={query['port']!r} is not a USB port path like 1-1.2")
-        return Endpoint("usb", vid=int(m[1], 16), pid=int(m[2], 16), raw=url,
-                        usb_port=query.get("port", ""), usb_serial=query.get("serial", ""))
-    if parts.scheme in ("mqtt", "mqtts"):
-        try:
-            port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
-        except ValueError:
-            raise ValueError(f"bad port in {url!r} (expected 1-65535)") from None
-        if not parts.hostname:
-            raise ValueError(f"expected mqtt://HOST[:PORT], got {url!r}")
-        return Endpoint(parts.scheme, host=parts.hostname, port=port, raw=url)
-    return Endpoint(parts.scheme, path=parts.netloc + parts.path, raw=url)
 
 
 def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[str],

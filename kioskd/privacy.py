@@ -14,10 +14,10 @@ import os
 import re
 import secrets
 import stat
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from kioskd.engine.rules import Holder  # noqa: F401 (where the hall's code finds it)
 from kioskd.errors import PrivacyError
 
 
@@ -78,16 +78,6 @@ def link_sig(key: bytes, hall: str, date: str, number: str) -> str:
     """Signs the later-rating link on a ticket's QR: central, holding the same key, takes a
     rating for this ticket and no other (numbers are easy to guess, the signature is not)."""
     return hmac.new(key, f"{hall}/{date}/{number}".encode(), hashlib.sha256).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class Holder:
-    """What the hall keeps of a card holder: enough for lanes and limits, nothing to identify."""
-
-    token: str
-    masked_name: str
-    age: int  # at the hall's local date: the elderly lane is decided from it
-    name: str = ""  # the full name, only where [rating] real_name asks for it; never journaled
 
 
 # an 18-character resident ID number anywhere in a text (15-digit first-generation ones too)

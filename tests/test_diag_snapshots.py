@@ -2,7 +2,7 @@
 
 A stand-in for the daemon, on purpose: a snapshot needs screens that do not move, and a live
 hall's clocks, counters and ports always do. The stand-in answers from a recording of a real
-simulated hall (tests/fixtures/diag-hall.json, `python -m kioskd.tui.recorded record ...`); the
+simulated hall (tests/fixtures/diag-hall.json, `python -m kioskd.sim.recording ...`); the
 Pilot tests in test_diag.py drive the same screens against the live hall.
 Update after a deliberate change of a screen: `pytest tests/test_diag_snapshots.py
 --snapshot-update`, and look at the report's pictures first."""

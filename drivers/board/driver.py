@@ -17,7 +17,7 @@ import asyncio
 import secrets
 from typing import Any
 
-from kioskd.boards import HallView
+from kioskd.drivers.board.view import HallView
 from kioskd.drivers.base import Driver
 from kioskd.drivers.board import bx
 from kioskd.drivers.board.layout import hall_rows

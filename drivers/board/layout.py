@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from kioskd.boards import HallView
+from kioskd.drivers.board.view import HallView
 
 
 @dataclass(frozen=True)

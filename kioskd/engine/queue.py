@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from kioskd.config import QueuePolicy
 from kioskd.engine import order
+from kioskd.engine.rules import Holder, QueuePolicy
 from kioskd.engine.state import (SERVICE_SAMPLES, Appointment, HallState, Rating, Ticket,
                                  WindowState, initial_state)
 from kioskd.engine.stats import day_stats
 from kioskd.errors import Refused
-from kioskd.privacy import Holder
 
 __all__ = ["initial_state", "decide", "evolve", "effects_of", "snapshot", "rollover_due"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kioskd.config import Category, Config, QueuePolicy, RatingRules, Window
+from kioskd.engine.rules import Category, HallRules, QueuePolicy, RatingRules, Window
 
 SERVICE_SAMPLES = 20  # recent services per category behind the wait estimate
 # a citizen still in the hall's hands: a config change or a clock leap must not strand them
@@ -112,6 +112,6 @@ class HallState:
         self.__dict__.update(fresh.__dict__)
 
 
-def initial_state(cfg: Config, day: str) -> HallState:
+def initial_state(cfg: HallRules, day: str) -> HallState:
     return HallState(cfg.queue, {c.code: c for c in cfg.categories}, day,
                      {w.number: WindowState(w) for w in cfg.windows}, rating=cfg.rating)
