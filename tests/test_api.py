@@ -59,15 +59,34 @@ async def test_websocket_streams_events(sim):
             assert env["seq"] == hall.journal.last_seq
 
 
-async def test_every_api_route_is_in_the_openapi_document(sim):
-    """The document a hall's integrator reads names every route the daemon answers."""
-    server = sim.hall.api
-    routes = {(r.method.lower(), r.resource.canonical) for r in server.app.router.routes()
-              if r.resource is not None and r.resource.canonical.startswith("/api/")
-              and r.method != "HEAD"}
-    from kioskd.api.server import OPENAPI
+async def test_every_route_refuses_the_roles_its_table_entry_does_not_name(sim):
+    """kioskd/api/routes.py is the one table: each route answers 403 auth.role to every role it
+    does not list (before its handler runs: no body is needed), and the document the daemon
+    serves is made from the same table, every route in it with those roles."""
+    from kioskd.api.routes import ANY, ROUTES
 
-    # the two rating paths that only refuse are listed; windows/{n}/{action} covers the rest
-    documented = {(m, p) for p, ops in OPENAPI["paths"].items() for m in ops}
-    missing = {(m, p) for m, p in routes if (m, p) not in documented}
-    assert missing == set()
+    hall = sim.hall
+    fill = {"{id}": "kiosk-1", "{n}": "1", "{action}": "call-next", "{number}": "A001",
+            "{command}": "test", "{prompt}": "home"}
+    who = {"kiosk": {"kiosk": "kiosk-1"}, "clerk": {"window": 1}, "board": {}, "manager": {},
+           "technician": {}}
+    checked = 0
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{hall.api_url}/api/openapi.json") as r:
+            document = (await r.json())["paths"]
+        for route in ROUTES:
+            assert route.method.lower() in document[route.path], route.path
+            if route.roles is None or route.roles == ANY:
+                continue
+            path = route.path
+            for key, value in fill.items():
+                path = path.replace(key, value)
+            for role, kw in who.items():
+                if role in route.roles:
+                    continue
+                async with http.request(route.method, hall.api_url + path, headers=bearer(
+                        token(hall.cfg, role, **kw))) as r:
+                    assert (r.status, (await r.json())["error"]) == (403, "auth.role"), \
+                        (route.method, path, role)
+                checked += 1
+    assert checked >= 88  # every listed route, every role it leaves out

@@ -19,6 +19,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from kioskd import __version__, cardwords, jsonlimits
 from kioskd.api.pages import COOKIE, Pages
+from kioskd.api.routes import ROUTES, Route, openapi
 from kioskd.app import issued_view
 from kioskd.config import ApiClient
 from kioskd.drivers.weblink import WebLink
@@ -125,41 +126,8 @@ class ApiServer:
         self._closing = False
         self.app = web.Application(middlewares=[_log_refusals, self._auth])
         r = self.app.router
-        r.add_get("/api/health", self.health)
-        r.add_get("/api/devices", self.devices)
-        r.add_get("/api/queue", self.queue)
-        r.add_get("/api/stats", self.stats)
-        r.add_get("/api/stats/days", self.stats_days)
-        r.add_post("/api/checkin", self.checkin)
-        r.add_get("/api/kiosks/{id}", self.kiosk)
-        r.add_get("/api/kiosks/{id}/card", self.kiosk_card)
-        r.add_delete("/api/kiosks/{id}/card", self.kiosk_forget)
-        r.add_get("/api/kiosks/{id}/voice/{prompt}", self.kiosk_voice)
-        r.add_get("/api/kiosks/{id}/qr.svg", self.kiosk_qr)
-        r.add_post("/api/appointments", self.appointments)
-        r.add_post("/api/tickets", self.tickets)
-        r.add_post("/api/tickets/{number}/reprint", self.reprint)
-        # before windows/{n}/{action}: these paths only refuse, and say so in the audit trail
-        r.add_post("/api/ratings", self.rating_attempt)
-        r.add_post("/api/windows/{n}/rating", self.rating_attempt)
-        r.add_post("/api/windows/{n}/{action}", self.window)
-        r.add_get("/api/windows/{n}", self.window_view)
-        r.add_post("/api/devices/{id}/{command}", self.device_command)
-        # the technician's console (kioskd diag)
-        r.add_get("/api/devices/{id}/frames", self.device_frames)
-        r.add_get("/api/devices/{id}/last", self.device_last)
-        r.add_get("/api/uplink", self.uplink)
-        r.add_post("/api/clock/confirm", self.confirm_clock)
-        r.add_get("/api/logs", self.logs)
-        r.add_get("/api/events", self.events)
-        r.add_get("/api/openapi.json", self.openapi)
-        r.add_get("/api/board", self.board)
-        r.add_get("/api/pads/whoami", self.pad_whoami)
-        r.add_post("/api/pads/{id}/enroll", self.pad_enroll)
-        r.add_get("/api/pads/{id}", self.pad_view)
-        r.add_post("/api/pads/{id}/key", self.pad_key)
-        r.add_get("/api/pads/{id}/photo", self.pad_photo)
-        r.add_get("/api/pads/{id}/link", self.pad_link)
+        for route in ROUTES:  # the one table: the role is checked from it, the document made
+            r.add_route(route.method, route.path, self._guarded(route))
         self.pages = Pages(self)
         self.pages.add_routes(r)
         self._runner: web.AppRunner | None = None
@@ -209,7 +177,7 @@ class ApiServer:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler):
-        if request.path in ("/api/health", "/api/openapi.json") or Pages.is_page(request.path):
+        if request.path in OPEN_PATHS or Pages.is_page(request.path):
             return await handler(request)  # a page answers for itself: it says what to do
         header = request.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
@@ -226,14 +194,18 @@ class ApiServer:
         request[CLIENT] = client
         return await handler(request)
 
-    @staticmethod
-    def _need(request: web.Request, *roles: str) -> ApiClient:
-        client: ApiClient = request[CLIENT]
-        if client.role not in roles:
-            raise web.HTTPForbidden(text=json.dumps(
-                {"error": "auth.role", "message": f"role {client.role!r} may not do this"}),
-                content_type="application/json")
-        return client
+    def _guarded(self, route: Route):
+        """The route's handler behind its role check (401 was the auth middleware's)."""
+        handler = getattr(self, route.handler)
+        if route.roles is None:
+            return handler
+
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            client: ApiClient = request[CLIENT]
+            if client.role not in route.roles:
+                return _error(403, "auth.role", f"role {client.role!r} may not do this")
+            return await handler(request)
+        return guarded
 
     # --- handlers ------------------------------------------------------------------------------
     async def health(self, request: web.Request) -> web.Response:
@@ -280,7 +252,7 @@ class ApiServer:
                                   "hall": self.hall.cfg.hall.name})
 
     async def tickets(self, request: web.Request) -> web.Response:
-        client = self._need(request, "kiosk", "technician")
+        client: ApiClient = request[CLIENT]
         body = await self._json(request)
         category, kiosk = _text(body, "category", 16), _text(body, "kiosk", 64, client.kiosk)
         if category is None:
@@ -312,7 +284,7 @@ class ApiServer:
         its lane, the keyed token; never the number. The card stays for the next ticket.
         `?seen=VERSION` waits (up to CARD_WAIT_S) until it differs from the page's: the page
         hears of a card as it is read, without polling."""
-        client = self._need(request, "kiosk", "technician")
+        client: ApiClient = request[CLIENT]
         kiosk = request.match_info["id"]
         if (refused := _not_its_kiosk(client, kiosk)) is not None:
             return refused
@@ -351,7 +323,7 @@ class ApiServer:
     async def kiosk_forget(self, request: web.Request) -> web.Response:
         """The kiosk page went back home (the citizen left): the card read there is forgotten,
         not kept for whoever touches the screen next."""
-        client = self._need(request, "kiosk", "technician")
+        client: ApiClient = request[CLIENT]
         kiosk = request.match_info["id"]
         if (refused := _not_its_kiosk(client, kiosk)) is not None:
             return refused
@@ -361,7 +333,7 @@ class ApiServer:
         """A kiosk prompt spoken by the hall's voice (elder mode), as a WAV for the kiosk's own
         speaker: the hall's speakers are for calls. Fixed prompts only (no text from a page
         reaches a speaker); `?ticket=` adds the number just taken."""
-        client = self._need(request, "kiosk", "technician")
+        client: ApiClient = request[CLIENT]
         kiosk = request.match_info["id"]
         if (refused := _not_its_kiosk(client, kiosk)) is not None:
             return refused
@@ -377,7 +349,7 @@ class ApiServer:
         """A ticket's QR drawn for the kiosk's screen (its printer is out: the citizen
         photographs it). Drawn here, by the library the printer's QR comes from: no script
         of the page draws codes, and the page never needs a CDN."""
-        client = self._need(request, "kiosk", "technician")
+        client: ApiClient = request[CLIENT]
         if (refused := _not_its_kiosk(client, request.match_info["id"])) is not None:
             return refused
         text = request.query.get("text", "")
@@ -390,7 +362,7 @@ class ApiServer:
     async def checkin(self, request: web.Request) -> web.Response:
         """An appointment checks in: by its code (the QR on the booking), else by the ID card
         just read at the kiosk."""
-        client = self._need(request, "kiosk", "technician")
+        client: ApiClient = request[CLIENT]
         body = await self._json(request)
         kiosk = _text(body, "kiosk", 64, client.kiosk)
         if (refused := _not_its_kiosk(client, kiosk)) is not None:
@@ -418,7 +390,7 @@ class ApiServer:
     async def kiosk(self, request: web.Request) -> web.Response:
         """A kiosk's own view of itself: whether its tickets print now (the page offers printed
         tickets only while they do, on-screen tickets otherwise)."""
-        client = self._need(request, "kiosk", "technician")
+        client: ApiClient = request[CLIENT]
         kiosk = request.match_info["id"]
         if (refused := _not_its_kiosk(client, kiosk)) is not None:
             return refused
@@ -459,7 +431,7 @@ class ApiServer:
     async def reprint(self, request: web.Request) -> web.Response:
         """Print a ticket of today's again (the first print failed, or the citizen lost it),
         with its people-ahead count as of now."""
-        client = self._need(request, "kiosk", "technician")
+        client: ApiClient = request[CLIENT]
         body = await self._json(request)
         state = self.hall.state
         t = state.tickets.get(request.match_info["number"])
@@ -489,7 +461,6 @@ class ApiServer:
     async def appointments(self, request: web.Request) -> web.Response:
         """The hall's appointments, uploaded until central sends them. An item's `id_number`
         becomes the keyed token here and goes no further."""
-        self._need(request, "technician")
         body = await self._json(request)
         items = body.get("items")
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
@@ -501,7 +472,7 @@ class ApiServer:
         return web.json_response({"loaded": len(items), "seq": env.seq})
 
     async def window(self, request: web.Request) -> web.Response:
-        client = self._need(request, "clerk", "technician")
+        client: ApiClient = request[CLIENT]
         n = _window_number(request.match_info["n"])
         if n is None:
             return _error(404, "window.unknown", "window numbers are 1 to 4 digits")
@@ -549,7 +520,7 @@ class ApiServer:
         call in the order it would call them, the held and skipped it may call back, and
         today's figures of this window. No personal data but the masked name of the citizen
         at the window (张*, from the card read at the kiosk); lanes, never names or numbers."""
-        client = self._need(request, "clerk", "technician")
+        client: ApiClient = request[CLIENT]
         n = _window_number(request.match_info["n"])
         state = self.hall.state
         if n is None or n not in state.windows:
@@ -638,7 +609,6 @@ class ApiServer:
             return _error(404, exc.code, str(exc))
 
     def _driver(self, request: web.Request):
-        self._need(request, "technician")
         driver = self.hall.drivers.get(request.match_info["id"])
         if driver is None:
             raise web.HTTPNotFound(text=json.dumps({"error": "device.unknown",
@@ -670,7 +640,6 @@ class ApiServer:
                                   "codes": self.hall.last_codes.get(driver.id, [])})
 
     async def uplink(self, request: web.Request) -> web.Response:
-        self._need(request, "technician")
         up = self.hall.uplink
         return web.json_response({**up.status(), "broker": f"{up.cfg.host}:{up.cfg.port}",
                                   "tls": up.cfg.tls, "prefix": up.prefix, "boot": up.boot,
@@ -680,11 +649,10 @@ class ApiServer:
 
     async def confirm_clock(self, request: web.Request) -> web.Response:
         """The technician checked the wall clock: the hall believes it again (audited)."""
-        client = self._need(request, "technician")
+        client: ApiClient = request[CLIENT]
         return web.json_response(self.hall.confirm_clock(client.name))
 
     async def logs(self, request: web.Request) -> web.Response:
-        self._need(request, "technician")
         return web.json_response({"lines": self.hall.logs.last(self._n(request, 200, 500))})
 
     async def events(self, request: web.Request) -> web.StreamResponse:
@@ -756,9 +724,9 @@ class ApiServer:
         return body
 
     # --- the rating tablet (pad.web) ---------------------------------------------------------------
-    def _tablet(self, request: web.Request, *roles: str) -> tuple[ApiClient, Any]:
+    def _tablet(self, request: web.Request) -> tuple[ApiClient, Any]:
         """The pad.web device of the path, for its own tablet (or a technician)."""
-        client = self._need(request, "pad", *roles)
+        client: ApiClient = request[CLIENT]
         dev = self.hall.tablets.devices.get(request.match_info["id"])
         if dev is None:
             raise _refusal(404, "tablet.unknown", "no such pad.web device")
@@ -768,13 +736,13 @@ class ApiServer:
 
     async def pad_whoami(self, request: web.Request) -> web.Response:
         """The tablet's page learns which device its cookie makes it."""
-        client = self._need(request, "pad")
+        client: ApiClient = request[CLIENT]
         return web.json_response({"device": client.name, "window": client.window})
 
     async def pad_enroll(self, request: web.Request) -> web.Response:
         """A one-time code for enrolling a tablet (the technician types it on the tablet, or
         opens the URL there); audited."""
-        client = self._need(request, "technician")
+        client: ApiClient = request[CLIENT]
         try:
             offer = self.hall.tablets.offer(request.match_info["id"])
         except Refused as exc:
@@ -796,7 +764,7 @@ class ApiServer:
     async def pad_view(self, request: web.Request) -> web.Response:
         """What the tablet's idle screen shows: the window and who serves there; the five
         levels' reasons for a bad rating and the text limit."""
-        _, dev = self._tablet(request, "technician")
+        _, dev = self._tablet(request)
         w = self.hall.state.windows[dev.window]
         h, rating = self.hall.cfg.hall, self.hall.cfg.rating
         return web.json_response({
@@ -812,7 +780,7 @@ class ApiServer:
 
     async def pad_photo(self, request: web.Request) -> web.StreamResponse:
         """The photo of the clerk signed in at the tablet's window, where configured."""
-        _, dev = self._tablet(request, "technician")
+        _, dev = self._tablet(request)
         photo = self._clerk_photo(self.hall.state.windows[dev.window].clerk)
         if photo is None:
             return _error(404, "tablet.no_photo", "no photo for the clerk at this window")
@@ -842,7 +810,6 @@ class ApiServer:
         """What the hall TV shows: the hall board's view (the latest calls, newest first, and
         the waiting count of each category), with names masked only where the hall's own LED
         hall boards show them, and the hall's name and time zone for its clock."""
-        self._need(request, "board", "technician")
         view = self.hall.boards.screen_view(calls=6)
         h = self.hall.cfg.hall
         return web.json_response({"hall": h.name, "timezone": h.timezone,
@@ -864,93 +831,5 @@ def _qr_svg(text: str) -> bytes:
     return out.getvalue()
 
 
-def _op(summary: str, roles: str) -> dict[str, Any]:
-    return {"summary": summary, "description": f"Roles: {roles}.",
-            "responses": {"200": {"description": "OK"}, "401": {"description": "no valid token"},
-                          "403": {"description": "role not allowed"}}}
-
-
-OPENAPI: dict[str, Any] = {
-    "openapi": "3.1.0",
-    "info": {"title": "kioskd local API", "version": __version__},
-    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-    "security": [{"bearer": []}],
-    "paths": {
-        "/api/health": {"get": {**_op("Liveness and a device summary", "none"), "security": []}},
-        "/api/openapi.json": {"get": {**_op("This document", "none"), "security": []}},
-        "/api/devices": {"get": _op("Every device with its state and counters", "any")},
-        "/api/queue": {"get": _op("Waiting tickets with people ahead and estimated wait; windows",
-                                  "any")},
-        "/api/kiosks/{id}": {"get": _op("A kiosk: name, guide desk or not, and whether its "
-                                        "tickets print now", "kiosk (its own), technician")},
-        "/api/tickets/{number}/reprint": {"post": _op(
-            "Print a waiting ticket again {kiosk?}; on_screen + qr when it cannot",
-            "kiosk (its own), technician")},
-        "/api/windows/{n}/scan": {"post": _op("Capture the page under the window's document "
-                                              "camera now", "clerk (its own), technician")},
-        "/api/windows/{n}/document": {"post": _op("One PDF of the pages captured since the "
-                                                  "last document", "clerk (its own), technician")},
-        "/api/kiosks/{id}/card": {"get": _op("The card on a kiosk's reader: masked name, age, "
-                                             "lane, keyed token; the gun's last check-in "
-                                             "(notice)", "kiosk (its own), technician"),
-                                  "delete": _op("Forget the card (the citizen left)",
-                                                "kiosk (its own), technician")},
-        "/api/stats": {"get": _op("A day's statistics per category, window, clerk and hour "
-                                  "{?day=YYYY-MM-DD: a past day as the journal holds it}, with "
-                                  "the day's alerts, missed and refused ratings", "any")},
-        "/api/stats/days": {"get": _op("The days /api/stats can show", "any")},
-        "/api/board": {"get": _op("The hall TV's view: latest calls (newest first), waiting per "
-                                  "category, notice, the hall's name and time zone",
-                                  "board, technician")},
-        "/api/checkin": {"post": _op("Appointment check-in {kiosk?, code?}; without a code the "
-                                     "ID card on the kiosk's reader", "kiosk, technician")},
-        "/api/appointments": {"post": _op("Upload appointments {version, items: [{code, category,"
-                                          " start, end, id_number?}]}", "technician")},
-        "/api/tickets": {"post": _op("Issue a ticket {category, kiosk?, priority?}",
-                                     "kiosk (its own kiosk), technician")},
-        "/api/windows/{n}": {"get": _op("The clerk's page: the window, its current ticket, what "
-                                        "it would call next in order, held and skipped, today's "
-                                        "figures", "clerk (its own), technician")},
-        "/api/windows/{n}/{action}": {"post": _op(
-            "Window action: " + ", ".join(queue.WINDOW_ACTIONS) + ", ask-signature (请签名, on the "
-            "window's tablet); {staff_no} (工号) for sign-in; body {ticket} for call and "
-            "call-back, {to_category} or {to_window} for transfer, {case_no?} (办件编号) for finish. "
-            "No action rates: only the window's pad does", "clerk (its own window), technician")},
-        "/api/devices/{id}/{command}": {"post": _op(
-            "A device command: test, status, reconnect; printer print-test; board pattern, "
-            "show {text}, restore; pad prompt-test, ping; camera capture", "technician")},
-        "/api/devices/{id}/frames": {"get": _op("The last ?n= frames exchanged, hex and decoded, "
-                                                "personal data masked", "technician")},
-        "/api/devices/{id}/last": {"get": _op("What a device last reported: a reader's card "
-                                              "(masked), a pad's test answer, codes (kind and "
-                                              "length)", "technician")},
-        "/api/uplink": {"get": _op("The central link: connected, backlog, acknowledged seq, "
-                                   "reconnects, last error", "technician")},
-        "/api/clock/confirm": {"post": _op(
-            "The wall clock is right: end a clock.suspect, the hall's day follows the clock "
-            "again (audited as clock.confirmed)", "technician")},
-        "/api/logs": {"get": _op("The daemon's last ?n= log lines (ID numbers masked)",
-                                 "technician")},
-        "/api/ratings": {"post": _op("Always refused (403 rating.pad_only) and audited: only the "
-                                     "window's pad rates", "none")},
-        "/api/windows/{n}/rating": {"post": _op("Always refused (403 rating.pad_only) and audited",
-                                                "none")},
-        "/api/events": {"get": _op("WebSocket: the live event stream, MQTT envelope", "any")},
-        "/api/kiosks/{id}/voice/{prompt}": {"get": _op(
-            "A kiosk prompt (" + ", ".join(KIOSK_PROMPTS) + ") in the hall's voice, WAV; "
-            "{?ticket=} for take", "kiosk (its own), technician")},
-        "/api/kiosks/{id}/qr.svg": {"get": _op("A ticket's QR as SVG {?text=}, for the kiosk's "
-                                               "screen when its printer is out",
-                                               "kiosk (its own), technician")},
-        "/api/pads/whoami": {"get": _op("The rating tablet's own device and window", "pad")},
-        "/api/pads/{id}": {"get": _op("The tablet's idle view: window, clerk and 工号, reasons, "
-                                      "text limit", "pad (its own), technician")},
-        "/api/pads/{id}/enroll": {"post": _op("A one-time enrollment code for a pad.web tablet "
-                                              "(10 minutes, once)", "technician")},
-        "/api/pads/{id}/key": {"post": _op("The enrolled tablet's key, once", "pad (its own)")},
-        "/api/pads/{id}/photo": {"get": _op("The photo of the clerk at the tablet's window, "
-                                            "where configured", "pad (its own), technician")},
-        "/api/pads/{id}/link": {"get": _op("WebSocket: the tablet's messages (docs/pad-web.md)",
-                                           "pad (its own)")},
-    },
-}
+OPENAPI: dict[str, Any] = openapi()
+OPEN_PATHS = {r.path for r in ROUTES if r.roles is None}
