@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from kioskd.drivers.registry import TYPES, Role
+
 SERIAL_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
 
 
@@ -43,6 +45,10 @@ class DeviceConfig:
     options: dict[str, Any] = field(default_factory=dict)
     sim: dict[str, Any] = field(default_factory=dict)
     hall: bool = False  # a hall board (综合屏): serves the whole hall, not a kiosk or window
+
+    @property
+    def role(self) -> Role:
+        return TYPES[self.type].role
 
 
 def parse_endpoint(url: str, schemes: tuple[str, ...]) -> Endpoint:

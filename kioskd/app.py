@@ -27,7 +27,7 @@ from kioskd.drivers.base import DeviceInput, Driver
 from kioskd.drivers.caller import proto as keypad
 from kioskd.drivers.caller.driver import KeyPress
 from kioskd.drivers.printer.escpos import FAULTS, TicketText
-from kioskd.drivers.registry import TYPES, load
+from kioskd.drivers.registry import TYPES, Role, load
 from kioskd.drivers.supervisor import Backoff, DeviceState, Supervisor
 from kioskd.drivers.weblink import WebLinks
 from kioskd.engine import queue
@@ -480,15 +480,15 @@ class Hall:
             listener(env)
 
     # --- effects: what devices do about events -------------------------------------------------
-    def device_for(self, prefix: str, *, kiosk: str | None = None,
+    def device_for(self, role: Role, *, kiosk: str | None = None,
                    window: int | None = None) -> Driver | None:
-        found = self.cfg.devices_of(kiosk=kiosk, window=window, prefix=prefix)
+        found = self.cfg.devices_of(kiosk=kiosk, window=window, role=role)
         return self.drivers.get(found[0].id) if found else None
 
     def kiosk_printer(self, kiosk: str) -> dict[str, Any]:
         """Whether a ticket printed at `kiosk` would come out; the kiosk page offers printed
         tickets only while it would, and shows them on screen otherwise."""
-        found = self.cfg.devices_of(kiosk=kiosk, prefix="printer.")
+        found = self.cfg.devices_of(kiosk=kiosk, role=Role.PRINTER)
         if not found:
             return {"device": None, "prints": False, "reason": "printer.none"}
         sup = self.supervisors[found[0].id]
@@ -540,7 +540,7 @@ class Hall:
                 return await self.boards.show_window(effect.window, effect.ticket, effect.state)
             if isinstance(effect, (queue.PromptRating, queue.CloseRating)):
                 name = EFFECT_NAMES[type(effect)]
-                pad = self.device_for("pad.", window=effect.window)
+                pad = self.device_for(Role.PAD, window=effect.window)
                 if pad is None:
                     return {"effect": name, "error": "pad.none"}
                 if isinstance(effect, queue.CloseRating):
@@ -671,7 +671,7 @@ class Hall:
             await self.drivers[inp.device].result(r["txn"], True, None)
             return
         try:
-            if not dev.type.startswith("pad.") or window is None:
+            if dev.role is not Role.PAD or window is None:
                 raise Refused("rating.not_a_pad", f"{dev.type} cannot rate")
             if r["ticket"] is None:
                 raise Refused("rating.not_prompted", "the pad rated no prompt of ours")
@@ -749,10 +749,10 @@ class Hall:
                                                      "detail": st.detail,
                                                      "since": rfc3339(st.since)})
         dev = self.cfg.device(st.device)
-        if st.state == "ready" and dev.type.startswith("board."):
+        if st.state == "ready" and dev.role is Role.BOARD:
             self.boards.device_ready(dev)  # it shows what it should, not what it had
         w = self.state.windows.get(dev.window) if dev.window is not None else None
-        if st.state == "ready" and dev.type.startswith("pad.") and w and w.awaiting_rating:
+        if st.state == "ready" and dev.role is Role.PAD and w and w.awaiting_rating:
             # a pad back from a power cut asks again for the rating still open at its window
             # (within the same time limit: the clock started at the finish)
             effect = queue.PromptRating(w.number, w.awaiting_rating, w.clerk, w.staff_no)
@@ -808,10 +808,10 @@ class Hall:
                                        timeout_s=self.cfg.queue.rating_timeout_s)
         if command == "pattern":
             return await driver.handle("show", text="测试 TEST 0123456789 请到8号窗口")
-        if command == "show" and dev.type.startswith("board."):
+        if command == "show" and dev.role is Role.BOARD:
             # the board's own text comes back with its next change, or on `restore`
             return await driver.handle("show", text=str(args.get("text", ""))[:200])
-        if command == "restore" and dev.type.startswith("board."):
+        if command == "restore" and dev.role is Role.BOARD:
             return await self.boards.restore(dev)
         if command not in TECHNICIAN_COMMANDS:
             # print, prompt, idle...: the hall's effects, built by the hall from its own state

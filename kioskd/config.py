@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kioskd import jsonlimits
 from kioskd.drivers.printer.escpos import FIELDS, FOOTER
-from kioskd.drivers.registry import TYPES
+from kioskd.drivers.registry import TYPES, Role
 from kioskd.drivers.spec import (SERIAL_BAUDS, DeviceConfig, Endpoint,  # noqa: F401
                                  parse_endpoint)
 from kioskd.engine.rules import (LANES, REASONS, Category, QueuePolicy,  # noqa: F401
@@ -144,9 +144,9 @@ class Config:
         return next(d for d in self.devices if d.id == device_id)
 
     def devices_of(self, *, kiosk: str | None = None, window: int | None = None,
-                   prefix: str = "") -> list[DeviceConfig]:
+                   role: Role | None = None) -> list[DeviceConfig]:
         return [d for d in self.devices
-                if d.type.startswith(prefix)
+                if (role is None or d.role is role)
                 and (kiosk is None or d.kiosk == kiosk)
                 and (window is None or d.window == window)]
 
@@ -732,7 +732,7 @@ def _devices(raw: dict, path: Path, c: _Checker, windows: set[int], kiosks: set[
             problem = _escpos_profile_problem(opts["profile"])
             if problem:
                 c.bad(f"{at}.profile", problem)
-        if tname.startswith("pad.") and tname != "pad.web":  # a tablet's key: at enrollment
+        if dtype and dtype.role is Role.PAD and tname != "pad.web":  # a tablet's key: at enrollment
             _pad_key(t, opts, path, at, c)
         if tname == "caller.serial":
             _keypads(opts, window, windows, at, c)

@@ -19,6 +19,7 @@ from kioskd.config import Config, DeviceConfig
 from kioskd.drivers.base import Driver
 from kioskd.engine.state import HallState
 from kioskd.errors import DeviceError
+from kioskd.drivers.registry import Role
 
 log = logging.getLogger("kioskd.boards")
 
@@ -37,14 +38,14 @@ class BoardKeeper:
 
     @property
     def hall_boards(self) -> list[DeviceConfig]:
-        return [d for d in self.cfg.devices if d.hall and d.type.startswith("board.")]
+        return [d for d in self.cfg.devices if d.hall and d.role is Role.BOARD]
 
     @property
     def wants_names(self) -> bool:
         return any(d.options.get("names") == "masked" for d in self.hall_boards)
 
     def window_board(self, window: int) -> Driver | None:
-        found = self.cfg.devices_of(window=window, prefix="board.")
+        found = self.cfg.devices_of(window=window, role=Role.BOARD)
         return self.drivers.get(found[0].id) if found else None
 
     # --- window boards -------------------------------------------------------------------------
@@ -135,7 +136,7 @@ class BoardKeeper:
         shown, failed = [], {}
         self.notice = text
         for dev in self.cfg.devices:
-            if not dev.type.startswith("board.") or dev.id not in self.drivers:
+            if not dev.role is Role.BOARD or dev.id not in self.drivers:
                 continue
             try:
                 if dev.hall:
@@ -154,7 +155,7 @@ class BoardKeeper:
             return  # a newer notice has the boards now; its own end restores them
         self.notice = ""
         for dev in self.cfg.devices:
-            if dev.type.startswith("board.") and dev.id in self.drivers:
+            if dev.role is Role.BOARD and dev.id in self.drivers:
                 try:
                     await self.restore(dev)
                 except DeviceError as exc:

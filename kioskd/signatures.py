@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from kioskd.errors import DeviceError, KioskdError, Refused
 from kioskd.journal import Envelope
 from kioskd.scans import ScanStore
+from kioskd.drivers.registry import Role
 
 if TYPE_CHECKING:
     from kioskd.app import Hall
@@ -38,7 +39,7 @@ class Signatures:
         if ticket is None:
             raise Refused("signature.no_ticket", f"window {window} serves nobody now: call the "
                                                  "citizen first")
-        pad = hall.device_for("pad.", window=window)
+        pad = hall.device_for(Role.PAD, window=window)
         if pad is None or pad.type != "pad.web":
             raise Refused("signature.no_tablet", f"window {window} has no rating tablet "
                                                  "(pad.web) to sign on")

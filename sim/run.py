@@ -15,6 +15,7 @@ from kioskd.config import Config
 from kioskd.sim.hall import SimHall
 from kioskd.sim.idcard import make_card
 from kioskd.sim.scenario import DEMO_PEOPLE, visit
+from kioskd.drivers.registry import Role
 
 log = logging.getLogger("kioskd.sim")
 
@@ -55,7 +56,7 @@ async def run_sim(cfg: Config, state: Path, *, broker: str = "auto", demo: bool 
 
 async def _demo(sim: SimHall, stop: asyncio.Event) -> None:
     cfg = sim.hall.cfg
-    windows = [w.number for w in cfg.windows if cfg.devices_of(window=w.number, prefix="pad.")]
+    windows = [w.number for w in cfg.windows if cfg.devices_of(window=w.number, role=Role.PAD)]
     async with aiohttp.ClientSession() as http:
         for i in itertools.count():
             name, birth = DEMO_PEOPLE[i % len(DEMO_PEOPLE)]

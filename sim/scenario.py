@@ -12,6 +12,7 @@ import aiohttp
 from kioskd.config import Config
 from kioskd.drivers.idcard.sam import IdCard
 from kioskd.sim.hall import SimHall
+from kioskd.drivers.registry import Role
 
 
 @dataclass
@@ -33,10 +34,10 @@ async def visit(sim: SimHall, http: aiohttp.ClientSession, *, card: IdCard | Non
     """One citizen: card on the kiosk reader, a ticket, called at `window`, served, rates."""
     hall, cfg = sim.hall, sim.hall.cfg
     kiosk = cfg.kiosks[0].id
-    reader = sim.twin(cfg.devices_of(kiosk=kiosk, prefix="idcard.")[0].id)
-    printer = sim.twin(cfg.devices_of(kiosk=kiosk, prefix="printer.")[0].id)
-    board = sim.twin(cfg.devices_of(window=window, prefix="board.")[0].id)
-    pad = sim.twin(cfg.devices_of(window=window, prefix="pad.")[0].id)
+    reader = sim.twin(cfg.devices_of(kiosk=kiosk, role=Role.READER)[0].id)
+    printer = sim.twin(cfg.devices_of(kiosk=kiosk, role=Role.PRINTER)[0].id)
+    board = sim.twin(cfg.devices_of(window=window, role=Role.BOARD)[0].id)
+    pad = sim.twin(cfg.devices_of(window=window, role=Role.PAD)[0].id)
     base = hall.api_url
     if card is not None:
         reader.place(card)

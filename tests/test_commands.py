@@ -18,6 +18,7 @@ from kioskd.engine import queue
 from kioskd.sim.hall import SimHall
 from kioskd.uplink.signed import sign_appointments, sign_command
 from helpers import Subscriber, api, hall_toml
+from kioskd.drivers.registry import Role
 
 
 class Central:
@@ -163,7 +164,7 @@ async def test_device_test_and_announce(sim, central):
     assert answer["result"]["answered"]
     nope = await central.send("device.test", central.signed("device.test", {"device": "x"}))
     assert nope["error"] == "cmd.args"
-    boards = [d.id for d in sim.hall.cfg.devices if d.type.startswith("board.")]
+    boards = [d.id for d in sim.hall.cfg.devices if d.role is Role.BOARD]
     sim.hall.board_text[1] = "A001 请到1号窗口"
     answer = await central.send("announce", central.signed(
         "announce", {"text": "系统将于18:00维护", "seconds": 1}))
@@ -172,7 +173,7 @@ async def test_device_test_and_announce(sim, central):
     assert all(sim.twin(b).lines[-1] == "系统将于18:00维护" for b in boards)
     assert all(sim.twin(b).text == "系统将于18:00维护" for b in boards
                if not sim.hall.cfg.device(b).hall)
-    w1 = sim.hall.cfg.devices_of(window=1, prefix="board.")[0].id
+    w1 = sim.hall.cfg.devices_of(window=1, role=Role.BOARD)[0].id
     await sim.hall.watch.until(lambda: sim.twin(w1).text == "A001 请到1号窗口", 5,
                                "the window board shows its call again")
     assert (await at_central(sim, "hall.announced"))["text"] == "系统将于18:00维护"

@@ -13,6 +13,7 @@ import pytest
 
 from kioskd.sim.scenario import token
 from helpers import api
+from kioskd.drivers.registry import Role
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).parent.parent / "docs" / "screens"
@@ -146,8 +147,8 @@ async def test_a_cookie_from_a_screen_acts_only_from_its_own_origin(sim):
 
 def kiosk_parts(sim, kiosk: str = "kiosk-1"):
     cfg = sim.hall.cfg
-    return (sim.twin(cfg.devices_of(kiosk=kiosk, prefix="idcard.")[0].id),
-            sim.twin(cfg.devices_of(kiosk=kiosk, prefix="printer.")[0].id))
+    return (sim.twin(cfg.devices_of(kiosk=kiosk, role=Role.READER)[0].id),
+            sim.twin(cfg.devices_of(kiosk=kiosk, role=Role.PRINTER)[0].id))
 
 
 async def open_kiosk(browser, sim, width=1080, height=1920):
@@ -335,8 +336,8 @@ async def test_a_clerk_works_the_window_from_its_page_and_cannot_rate(sim, brows
     import re
 
     hall, cfg = sim.hall, sim.hall.cfg
-    board = sim.twin(cfg.devices_of(window=1, prefix="board.")[0].id)
-    pad = sim.twin(cfg.devices_of(window=1, prefix="pad.")[0].id)
+    board = sim.twin(cfg.devices_of(window=1, role=Role.BOARD)[0].id)
+    pad = sim.twin(cfg.devices_of(window=1, role=Role.PAD)[0].id)
     context, page = await screen(browser, 1366, 768)
     other = await page.goto(f"{hall.api_url}/window/1?token={token(cfg, 'clerk', window=2)}")
     assert other.status == 401  # window 2's clerk does not work window 1
@@ -526,16 +527,19 @@ async def test_no_page_ever_shows_a_full_id_number_or_name(sim, browser):
     seen: list[str] = []
     for url, shown in pages:
         context, page = await screen(browser, 1366, 900)
+        reading: list[asyncio.Task] = []
 
         async def keep(response) -> None:
             if "/api/" in response.url and response.status == 200 and \
                     "json" in (response.headers.get("content-type") or ""):
                 seen.append(await response.text())
 
-        page.on("response", lambda r: asyncio.ensure_future(keep(r)))
+        page.on("response", lambda r: reading.append(asyncio.ensure_future(keep(r))))
         await page.goto(f"{hall.api_url}{url}")
         await page.locator(shown).first.wait_for()
         seen.append(await page.content())
+        async with asyncio.timeout(10):  # every answer the page has had, read before it closes
+            await asyncio.gather(*reading)
         await context.close()
     everything = "\n".join(seen)
     assert "欧***" in everything  # the masked name is there: the pages did show the holder

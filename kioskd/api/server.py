@@ -26,6 +26,7 @@ from kioskd.drivers.weblink import WebLink
 from kioskd.engine import order, queue
 from kioskd.engine.stats import day_stats, window_stats
 from kioskd.errors import DeviceError, DiskFull, Refused
+from kioskd.drivers.registry import Role
 
 log = logging.getLogger("kioskd.api")
 
@@ -589,7 +590,7 @@ class ApiServer:
             except Refused as exc:
                 return _error(409, exc.code, str(exc))
             return web.json_response({"events": [env.to_dict()]})
-        camera = self.hall.device_for("camera.", window=n)
+        camera = self.hall.device_for(Role.CAMERA, window=n)
         if camera is None:
             return _error(404, "scan.no_camera", f"window {n} has no document camera")
         try:
