@@ -22,7 +22,7 @@ from kioskd.budget import Budget
 from kioskd.clockguard import ClockGuard
 from kioskd.disk import DiskGuard
 from kioskd.commands import CentralCommands
-from kioskd.config import Config, state_dir
+from kioskd.config import Config, DeviceConfig, state_dir
 from kioskd.drivers.base import DeviceInput, Driver
 from kioskd.drivers.caller import proto as keypad
 from kioskd.drivers.caller.driver import KeyPress
@@ -556,33 +556,45 @@ class Hall:
 
     # --- what devices report -------------------------------------------------------------------
     def _on_input(self, inp: DeviceInput) -> None:
-        dev = self.cfg.device(inp.device)
-        if inp.kind in ("card", "card_error"):
-            self.reader_cards[dev.id] = self._card(inp)
-        if inp.kind == "code":
-            seen = self.last_codes.setdefault(dev.id, [])
-            seen.append({"symbology": inp.payload.symbology, "length": len(inp.payload.code)})
-            del seen[:-8]
-        if inp.kind in ("card", "card_error") and dev.kiosk:
-            self.kiosk_cards[dev.kiosk] = c = self.reader_cards[dev.id]
+        """What a device reported, to the handler of its kind (one table, INPUTS)."""
+        handler = INPUTS.get(inp.kind)
+        if handler is None:
+            log.warning("%s: an input of kind %r that nothing handles", inp.device, inp.kind)
+            return
+        handler(self, self.cfg.device(inp.device), inp)
+
+    def _card_read(self, dev: DeviceConfig, inp: DeviceInput) -> None:
+        self.reader_cards[dev.id] = c = self._card(inp)
+        if dev.kiosk:
+            self.kiosk_cards[dev.kiosk] = c
             log.info("card at kiosk %s: %s", dev.kiosk,
                      c.error or f"{c.holder.masked_name}, age {c.holder.age}")
             self.watch.changed()
-        elif inp.kind == "keys":
-            self.spawn(self._keys(inp.payload, inp.device), f"keys:{dev.id}")
-        elif inp.kind == "rating":
-            self.spawn(self._rating(dev.window, inp), f"rating:{dev.id}")
-        elif inp.kind == "signature":
-            self.spawn(self.signatures.received(dev.id, dev.window, inp.payload), f"sign:{dev.id}")
-        elif inp.kind == "scan" and dev.window is not None:
-            self.spawn(self._page_captured(dev.id, dev.window, inp.payload), f"page:{dev.id}")
-        elif inp.kind == "code" and dev.kiosk:
+
+    def _code_read(self, dev: DeviceConfig, inp: DeviceInput) -> None:
+        seen = self.last_codes.setdefault(dev.id, [])
+        seen.append({"symbology": inp.payload.symbology, "length": len(inp.payload.code)})
+        del seen[:-8]
+        if dev.kiosk:
             self.spawn(self._scanned_at_kiosk(dev.kiosk, inp.payload), f"scan:{dev.id}")
-        elif inp.kind == "code":
+        else:
             # a window's gun scans documents for the clerk: their use arrives with the scan
             # workflow; the code itself may be personal data, so only its length is logged
             log.info("%s: a %s code of %d characters", dev.id, inp.payload.symbology or "bar",
                      len(inp.payload.code))
+
+    def _keys_pressed(self, dev: DeviceConfig, inp: DeviceInput) -> None:
+        self.spawn(self._keys(inp.payload, inp.device), f"keys:{dev.id}")
+
+    def _rating_pressed(self, dev: DeviceConfig, inp: DeviceInput) -> None:
+        self.spawn(self._rating(dev.window, inp), f"rating:{dev.id}")
+
+    def _signed(self, dev: DeviceConfig, inp: DeviceInput) -> None:
+        self.spawn(self.signatures.received(dev.id, dev.window, inp.payload), f"sign:{dev.id}")
+
+    def _page_scanned(self, dev: DeviceConfig, inp: DeviceInput) -> None:
+        if dev.window is not None:
+            self.spawn(self._page_captured(dev.id, dev.window, inp.payload), f"page:{dev.id}")
 
     async def _page_captured(self, device: str, window: int, cap) -> None:
         """A page from a window's document camera: to disk, then `scan.captured` (its id and
@@ -854,3 +866,10 @@ class Hall:
                         "condition": sup.state.condition, "since": rfc3339(sup.state.since),
                         **self.drivers[dev_id].health()})
         return out
+
+
+# what each kind of device input goes to: a new kind of input is one line here and its handler
+INPUTS: dict[str, Callable[[Hall, DeviceConfig, DeviceInput], None]] = {
+    "card": Hall._card_read, "card_error": Hall._card_read, "code": Hall._code_read,
+    "keys": Hall._keys_pressed, "rating": Hall._rating_pressed, "signature": Hall._signed,
+    "scan": Hall._page_scanned}

@@ -65,3 +65,15 @@ def test_the_engine_contract_names_every_module_of_the_daemon():
                if (p.suffix == ".py" or (p.is_dir() and (p / "__init__.py").exists()))
                and p.stem not in ("__init__", "__main__", "engine", "errors")}
     assert modules | {"kioskd.drivers", "kioskd.sim"} == set(engine["forbidden_modules"])
+
+
+def test_every_kind_of_input_a_driver_emits_has_its_handler():
+    """A device's input goes through one table (kioskd.app.INPUTS): a kind a driver emits with
+    no line there would be dropped (and said in the log)."""
+    import re
+
+    from kioskd.app import INPUTS
+
+    emitted = {kind for p in (REPO / "drivers").rglob("*.py")
+               for kind in re.findall(r'DeviceInput\(self\.id, "([a-z_]+)"', p.read_text())}
+    assert emitted == set(INPUTS)
