@@ -107,7 +107,8 @@ class Hall:
         self.signatures = Signatures(self)
         self.web_links = WebLinks()  # the tablets' pages, connected through the API
         self.window_pages: dict[int, list[str]] = {}  # captured since the window's last document
-        self.kiosk_notices: dict[str, str] = {}  # the last scan's outcome: a ticket or an error code
+        # the gun's last check-in at each kiosk (its ticket, or why not), shown once by the page
+        self.kiosk_notices: dict[str, dict[str, Any]] = {}
         # real-name halls: ticket -> the card holder's name, in memory only, until the rating
         self.real_names: dict[str, str] = {}
         # ticket -> the card holder's masked name (张*), in memory only, for the clerk's page
