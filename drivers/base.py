@@ -61,12 +61,12 @@ class Counters:
 
 
 class Driver:
-    type: ClassVar[str]
     default_timeout: ClassVar[float] = 1.0
 
     def __init__(self, cfg: DeviceConfig, emit: Callable[[DeviceInput], None]):
         self.cfg = cfg
         self.id = cfg.id
+        self.type = cfg.type  # its family declares it: drivers/FAMILY/family.py
         self.emit = emit
         self.timeout = cfg.options.get("timeout_ms", self.default_timeout * 1000) / 1000
         self.codec: Codec = self.make_codec()

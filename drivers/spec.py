@@ -50,6 +50,13 @@ class DeviceConfig:
     def role(self) -> Role:
         return TYPES[self.type].role
 
+    def opt(self, name: str) -> Any:
+        """An option as given, else its family's default (drivers/*/family.py); a name the
+        type does not declare is a KeyError, not a silent None."""
+        if name in self.options:
+            return self.options[name]
+        return TYPES[self.type].options[name].default
+
 
 def parse_endpoint(url: str, schemes: tuple[str, ...]) -> Endpoint:
     """Parse a device url; raise ValueError with the reason."""

@@ -826,13 +826,14 @@ class Hall:
             return await driver.handle("show", text=str(args.get("text", ""))[:200])
         if command == "restore" and dev.role is Role.BOARD:
             return await self.boards.restore(dev)
-        if command not in TECHNICIAN_COMMANDS:
+        declared = {a.name for a in TYPES[dev.type].all_actions() if not a.route}
+        if command not in TECHNICIAN_COMMANDS | declared:
             # print, prompt, idle...: the hall's effects, built by the hall from its own state
             # (a ticket, a prompt's seal), never from a request body
             raise Refused("device.command_unknown", f"{command[:40]!r} is not a technician's "
                           f"command; these are: {', '.join(sorted(TECHNICIAN_COMMANDS))}, "
                           "print-test, prompt-test, pattern, show, restore, reconnect")
-        return await driver.handle(command)
+        return await driver.handle(command)  # a family's own action takes no arguments
 
     async def reconnect_device(self, dev_id: str) -> dict[str, Any]:
         """Close the device and open it again (a technician's "reconnect"), as after a drop."""
@@ -861,8 +862,11 @@ class Hall:
         for dev_id, sup in self.supervisors.items():
             d = self.cfg.device(dev_id)
             bus = sorted(d.options.get("keypads", {}).values()) if d.window is None else []
-            out.append({"id": dev_id, "type": d.type, "url": str(d.url), "kiosk": d.kiosk,
-                        "window": d.window, **({"windows": bus} if bus else {}),
+            actions = [{"key": a.key, "name": a.name, "label": a.label,
+                        "route": a.route.format(id=dev_id)} for a in TYPES[d.type].all_actions()]
+            out.append({"id": dev_id, "type": d.type, "role": d.role, "url": str(d.url),
+                        "kiosk": d.kiosk, "window": d.window, **({"windows": bus} if bus else {}),
+                        "actions": actions,
                         "state": sup.state.state, "detail": sup.state.detail,
                         "condition": sup.state.condition, "since": rfc3339(sup.state.since),
                         **self.drivers[dev_id].health()})

@@ -126,6 +126,12 @@ def cmd_diag(args) -> int:
 def cmd_devices(args) -> int:
     from kioskd import inventory
 
+    if args.types:
+        from kioskd.config import reference
+
+        print(reference.markdown() if args.markdown else reference.text(), end="")
+        return 0
+
     cfg = None
     if args.config or any(p.exists() for p in config_mod.DEFAULT_PATHS):
         try:
@@ -183,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     p = add("devices", cmd_devices, "what is plugged in, which [[device]] each is, what is "
                                     "absent, and blocks for the known ones no entry names")
     p.add_argument("--json", action="store_true", help="for scripts")
+    p.add_argument("--types", action="store_true",
+                   help="the device types this version drives, and each one's options")
+    p.add_argument("--markdown", action="store_true", help="--types as docs/device-types.md")
     p.add_argument("--sys", default="/sys", help=argparse.SUPPRESS)  # tests, chroots
     p.add_argument("--dev", default="/dev", help=argparse.SUPPRESS)
     p = sub.add_parser("collect", help="the reference central collector: every hall's events "

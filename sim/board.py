@@ -62,9 +62,9 @@ class BxBoardTwin(BoardFace, Twin):
         super().__init__(dev, link)
         self._face_init()
         self.codec = bx.BxCodec()
-        self.address = dev.options.get("address", 1)
-        self.encoding = dev.options.get("encoding", "gb2312")
-        configured = dev.options.get("card", "auto")
+        self.address = dev.opt("address")
+        self.encoding = dev.opt("encoding")
+        configured = dev.opt("card")
         self.card = dev.sim.get("card") or (configured if configured != "auto" else "BX-5K1")
         self.devtype = bx.CARDS[self.card]
         self.family = dev.sim.get("family")  # another Onbon family's framing (a wrong board)

@@ -12,11 +12,12 @@ from typing import Any, Callable
 from kioskd import config as config_mod
 from kioskd.app import Hall
 from kioskd.config import Config, parse_endpoint
-from kioskd.drivers.registry import TYPES, load
+from kioskd.drivers.registry import TYPES
 from kioskd.drivers.supervisor import Backoff
 from kioskd.devicebroker import DAEMON_USER
 from kioskd.sim.broker import Mosquitto, lock_down, make_broker
 from kioskd.sim.twin import Twin
+from kioskd.sim.twins import twin_class
 from kioskd.tablets import Tablets
 
 log = logging.getLogger("kioskd.sim")
@@ -88,7 +89,7 @@ class SimHall:
                 self.central.start()
             devices = []
             for dev in self.cfg.devices:
-                twin: Twin = load(TYPES[dev.type].twin)(dev, self.state / "dev" / dev.id)
+                twin: Twin = twin_class(dev.type)(dev, self.state / "dev" / dev.id)
                 options = dev.options
                 if dev.url.scheme in ("mqtt", "mqtts"):  # a networked device on the sim's broker
                     twin.use_broker("127.0.0.1", self.device_broker.port,

@@ -145,7 +145,7 @@ class SerialPadTwin(PadScreen, Twin):
         Twin.__init__(self, dev, link)
         self._screen_init()
         self.codec = proto.PadCodec()
-        self.address = dev.options.get("address", 1)
+        self.address = dev.opt("address")
 
     def on_frame(self, f: proto.PadFrame) -> None:
         if f.addr != self.address:

@@ -247,7 +247,7 @@ def paper_width(profile: str) -> int:
 class PrinterTwin(Twin):
     def __init__(self, dev: DeviceConfig, link: Path):
         super().__init__(dev, link)
-        self.codec = EscposInterpreter(dev.options.get("encoding", "gb18030"))
+        self.codec = EscposInterpreter(dev.opt("encoding"))
         self.paper = "ok"  # ok, near_end, out
         self.cover_open = False
         self.cutter_error = False
@@ -306,8 +306,7 @@ class PrinterTwin(Twin):
         return status_byte()
 
     def save_png(self, path: Path, ticket: PrintedTicket | None = None) -> Path:
-        img = render(ticket or self.tickets[-1], paper_width(self.dev.options.get("profile",
-                                                                                  "default")))
+        img = render(ticket or self.tickets[-1], paper_width(self.dev.opt("profile")))
         img.save(path)
         return path
 

@@ -125,7 +125,7 @@ def test_script_steps():
 @pytest.mark.parametrize("entry,problem", [
     ("keypads = [{ address = 2, window = 1 }, { address = 2, window = 3 }]", "already window 1"),
     ("keypads = [{ address = 4, window = 9 }]", "no [[window]] with number 9"),
-    ("keypads = [{ address = 4, window = 2 }]", "'callers' already is the caller of window 2"),
+    ("keypads = [{ address = 4, window = 2 }]", "'callers' already is the keypad of window 2"),
     ("keypads = [{ address = 4, window = 1 }]\naddress = 4", "each keypad's address"),
     ("keypads = [{ address = 300, window = 1 }]", "not an address 1-254"),
     ("keypads = [{ window = 1 }]", "expected {address = N, window = N}"),

@@ -37,7 +37,7 @@ class BoardDriver(Driver):
         o = self.cfg.options
         hall = self.cfg.hall
         return (o.get("width_px", 192 if hall else 64), o.get("height_px", 96 if hall else 32),
-                o.get("line_px", 16))
+                self.cfg.opt("line_px"))
 
     async def handle(self, command: str, **args: Any) -> Any:
         if command == "test":
@@ -72,7 +72,6 @@ class BoardDriver(Driver):
 
 
 class BxBoardDriver(BoardDriver):
-    type = "board.bx"
 
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
@@ -84,31 +83,29 @@ class BxBoardDriver(BoardDriver):
     @property
     def card(self) -> str | None:
         """The card model: as configured, else as the controller says in its answers."""
-        card = self.cfg.options.get("card", "auto")
+        card = self.cfg.opt("card")
         return card if card != "auto" else bx.MODELS.get(self.answered_type)
 
     @property
     def unit(self) -> str:
-        o = self.cfg.options
         # a controller that names no model is taken for the sheet's BX-5K (8 px units)
-        return (bx.configured_unit(o.get("card", "auto"), o.get("area_unit"))
+        return (bx.configured_unit(self.cfg.opt("card"), self.cfg.opt("area_unit"))
                 or (bx.area_unit(self.answered_type) if self.card else bx.UNIT_8PX))
 
     def _area(self, text: bytes, number: int, y: int, width: int, height: int,
               effect: int = bx.SHOW) -> bx.Area:
-        o = self.cfg.options
         return bx.Area(text, number, 0, y, width, height, effect,
-                       run_mode=o.get("run_mode", bx.RUN_CYCLE),
-                       timeout_s=o.get("area_timeout_s", 5),
-                       align=bx.ALIGNS[o.get("align", "left")])
+                       run_mode=self.cfg.opt("run_mode"),
+                       timeout_s=self.cfg.opt("area_timeout_s"),
+                       align=bx.ALIGNS[self.cfg.opt("align")])
 
     @property
     def address(self) -> int:
-        return self.cfg.options.get("address", 1)
+        return self.cfg.opt("address")
 
     @property
     def encoding(self) -> str:
-        return self.cfg.options.get("encoding", "gb2312")
+        return self.cfg.opt("encoding")
 
     async def _ask(self, cmd: tuple[int, int], args: bytes = b"") -> bx.Packet:
         frame = bx.request(cmd, args, address=self.address)
@@ -184,7 +181,6 @@ class BxBoardDriver(BoardDriver):
 class MqttBoardDriver(BoardDriver):
     """board.mqtt (docs/board-mqtt.md): ESP32 and other networked boards."""
 
-    type = "board.mqtt"
 
     def make_codec(self) -> message.MessageCodec:
         return message.MessageCodec(message.BOARD_TO_HOST)
@@ -212,7 +208,7 @@ class MqttBoardDriver(BoardDriver):
         return f"board on {self.cfg.options['topic']}"
 
     async def poll(self) -> None:
-        interval = self.cfg.options.get("ping_ms", 5000) / 1000
+        interval = self.cfg.opt("ping_ms") / 1000
         while True:
             await asyncio.sleep(interval)
             await self.probe(self._request("ping"))

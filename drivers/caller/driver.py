@@ -27,7 +27,6 @@ class KeyPress:
 
 
 class KeypadDriver(Driver):
-    type = "caller.serial"
 
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)

@@ -55,7 +55,6 @@ def fourcc_text(value: float) -> str:
 
 
 class CameraDriver(Driver):
-    type = "camera.uvc"
 
     def __init__(self, *args: Any, **kw: Any):
         super().__init__(*args, **kw)
@@ -94,7 +93,7 @@ class CameraDriver(Driver):
         cap = cv2.VideoCapture(source) if api is None else cv2.VideoCapture(source, api)
         if not cap.isOpened():
             raise DeviceAbsent(f"{self.cfg.url}: OpenCV could not open it")
-        w, h = self.cfg.options.get("width", 2592), self.cfg.options.get("height", 1944)
+        w, h = self.cfg.opt("width"), self.cfg.opt("height")
         self.asked = (w, h)
         # MJPG first: many UVC cameras offer their large sizes only compressed, and a size
         # asked for before the format is silently cut down to what YUYV can carry over USB 2
@@ -167,13 +166,12 @@ class CameraDriver(Driver):
     def _frames(self) -> None:
         import cv2
 
-        opts = self.cfg.options
         from_file = self.cfg.url.scheme == "file"
-        pace = from_file and opts.get("pace", True)
-        loop_file = opts.get("loop", True)
-        decoder = make_decoder(opts.get("decoder", "zxing"))
-        watch = StillWatch(opts.get("still_ms", 800) / 1000)
-        auto = opts.get("auto_capture", True)
+        pace = from_file and self.cfg.opt("pace")
+        loop_file = self.cfg.opt("loop")
+        decoder = make_decoder(self.cfg.opt("decoder"))
+        watch = StillWatch(self.cfg.opt("still_ms") / 1000)
+        auto = self.cfg.opt("auto_capture")
         black = 0
         seen: set[str] = set()  # codes already reported in this still period
         started = time.monotonic()
@@ -227,7 +225,7 @@ class CameraDriver(Driver):
             return  # a still base plate with nothing on it
         img = pages.flatten(frame, found) if found else frame
         ok, jpeg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY,
-                                              self.cfg.options.get("jpeg_quality", 85)])
+                                              self.cfg.opt("jpeg_quality")])
         if not ok:
             log.error("%s: JPEG encoding failed", self.id)
             return

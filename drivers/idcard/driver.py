@@ -23,7 +23,6 @@ def format_sam_id(data: bytes) -> str:
 
 
 class SamReaderDriver(Driver):
-    type = "idcard.sam"
     default_timeout = 0.5  # the Synjones SDK's find/select timeout; a read gets 3.5 s
 
     def make_codec(self) -> sam.SamCodec:
@@ -49,7 +48,7 @@ class SamReaderDriver(Driver):
         return "SAM " + format_sam_id((await self.transact(sam.command(sam.SAM_ID))).ok())
 
     async def poll(self) -> None:
-        interval = self.cfg.options.get("poll_ms", 300) / 1000
+        interval = self.cfg.opt("poll_ms") / 1000
         present = False  # a card was read and has not left the reader since
         while True:
             found = await self.probe(self.transact(sam.command(sam.FIND)))
@@ -62,7 +61,7 @@ class SamReaderDriver(Driver):
             await asyncio.sleep(interval)
 
     async def _read_card(self) -> bool:
-        fingerprint = self.cfg.options.get("fingerprint", False)
+        fingerprint = self.cfg.opt("fingerprint")
         try:
             (await self.transact(sam.command(sam.SELECT))).ok()
             read = sam.READ_TEXT_PHOTO_FP if fingerprint else sam.READ_TEXT_PHOTO
@@ -72,7 +71,7 @@ class SamReaderDriver(Driver):
             card = sam.decode_text(text)
             if fp:
                 card = dataclasses.replace(card, fingerprint=True)
-            if self.cfg.options.get("appended_address", False):
+            if self.cfg.opt("appended_address"):
                 extra = await self.transact(sam.command(sam.READ_NEW_ADDRESS), timeout=1.0)
                 if extra.sw3 != sam.SW_NO_ITEM:  # 91: the card has no appended address
                     card = dataclasses.replace(card, address=sam.decode_address(extra.ok()))

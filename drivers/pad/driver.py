@@ -56,7 +56,7 @@ class PadDriver(Driver):
                f"{len(frame.data)} fields"
 
     async def poll(self) -> None:
-        interval = self.cfg.options.get("ping_ms", PING_MS) / 1000
+        interval = self.cfg.opt("ping_ms") / 1000
         while True:
             await asyncio.sleep(interval)
             await self.probe(self._request("ping", self.new_txn()))
@@ -121,7 +121,6 @@ class PadDriver(Driver):
 class SerialPadDriver(PadDriver):
     """pad.serial (docs/pad-serial.md)."""
 
-    type = "pad.serial"
 
     def __init__(self, *args: Any, **kw: Any):
         super().__init__(*args, **kw)
@@ -132,7 +131,7 @@ class SerialPadDriver(PadDriver):
 
     @property
     def address(self) -> int:
-        return self.cfg.options.get("address", 1)
+        return self.cfg.opt("address")
 
     def make_codec(self) -> proto.PadCodec:
         return proto.PadCodec()
@@ -227,7 +226,6 @@ def _hex(text: str) -> bytes:
 class MqttPadDriver(JsonPadDriver):
     """pad.mqtt (docs/pad-mqtt.md): tablets and networked pads."""
 
-    type = "pad.mqtt"
 
     @property
     def topic(self) -> str:
@@ -249,7 +247,6 @@ class WebPadDriver(JsonPadDriver):
     enrolled once by a technician (kioskd.tablets), on the page's WebSocket. It also takes the
     citizen's signature (请签名), sealed as a rating is."""
 
-    type = "pad.web"
     links: WebLinks | None = None  # the API's sockets, given by the hall
     # the key of the tablet enrolled now (kioskd.tablets), given by the hall; None: none is
     key_of: Callable[[str], bytes | None] = staticmethod(lambda device: None)

@@ -22,7 +22,6 @@ DETAILS = {
 
 
 class EscposPrinterDriver(Driver):
-    type = "printer.escpos"
     default_timeout = 1.0
 
     def __init__(self, *args: Any, **kw: Any):
@@ -33,7 +32,7 @@ class EscposPrinterDriver(Driver):
         self._asked = 0  # the last DLE EOT n sent: what the next status byte answers
 
     def make_codec(self) -> escpos.StatusCodec:
-        return escpos.StatusCodec(asb=self.cfg.options.get("asb", False))
+        return escpos.StatusCodec(asb=self.cfg.opt("asb"))
 
     # the technician's raw view: queries by name, status bytes decoded
     def describe_sent(self, data: bytes) -> str:
@@ -76,7 +75,7 @@ class EscposPrinterDriver(Driver):
         self.set_condition(st.condition, DETAILS[st.condition])
 
     async def identify(self) -> str:
-        if self.cfg.options.get("asb", False):
+        if self.cfg.opt("asb"):
             await self.send(b"\x1d\x61\x0e")  # GS a: online/offline, errors, paper sensors
         async with self._job:
             st = await self.status()
@@ -85,7 +84,7 @@ class EscposPrinterDriver(Driver):
         return f"{st.condition} (paper {st.paper})"
 
     async def poll(self) -> None:
-        interval = self.cfg.options.get("status_ms", 5000) / 1000
+        interval = self.cfg.opt("status_ms") / 1000
         while True:
             await asyncio.sleep(interval)
             async with self._job:
@@ -109,10 +108,9 @@ class EscposPrinterDriver(Driver):
         before = await self.status()
         if before.condition in escpos.FAULTS:
             raise DeviceFault(f"{self.id}: {DETAILS[before.condition]}", f"printer.{before.condition}")
-        opts = self.cfg.options
-        data = escpos.build_ticket(ticket, profile=opts.get("profile", "default"),
-                                   encoding=opts.get("encoding", "gb18030"),
-                                   fields=fields, qr=opts.get("qr", "auto"))
+        data = escpos.build_ticket(ticket, profile=self.cfg.opt("profile"),
+                                   encoding=self.cfg.opt("encoding"),
+                                   fields=fields, qr=self.cfg.opt("qr"))
         self._swallow = escpos.status_queries_in(data)
         await self.send(data)
         after = await self.status()

@@ -34,11 +34,10 @@ class _Scanner(Driver):
 
 
 class SerialScannerDriver(_Scanner):
-    type = "scanner.serial"
 
     def make_codec(self) -> LineCodec:
-        return LineCodec(aim=self.cfg.options.get("aim", False),
-                         encoding=self.cfg.options.get("encoding", "utf-8"))
+        return LineCodec(aim=self.cfg.opt("aim"),
+                         encoding=self.cfg.opt("encoding"))
 
     async def identify(self) -> str:
         return f"serial gun on {self.cfg.url.path or self.cfg.url}"  # guns answer nothing
@@ -54,15 +53,13 @@ def _input_device(path: str) -> Any:
 
 
 class HidScannerDriver(_Scanner):
-    type = "scanner.hid"
     # how a path becomes an evdev device (python-evdev's InputDevice); the one seam a test on a
     # kernel without /dev/uinput fills with a stand-in (tests/test_scanner.py, PipeGun)
     input_device = staticmethod(_input_device)
 
     def make_codec(self) -> KeyDecoder:
-        o = self.cfg.options
-        return KeyDecoder(gap=o.get("gap_ms", 200) / 1000, max_len=o.get("max_len", 1024),
-                          aim=o.get("aim", False))
+        return KeyDecoder(gap=self.cfg.opt("gap_ms") / 1000, max_len=self.cfg.opt("max_len"),
+                          aim=self.cfg.opt("aim"))
 
     async def open(self) -> None:
         self.codec = self.make_codec()

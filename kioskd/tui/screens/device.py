@@ -4,6 +4,7 @@ the last frames exchanged with it (hex and decoded, personal data masked by the 
 from __future__ import annotations
 
 import json
+import string
 
 from rich.markup import escape
 from textual import work
@@ -17,32 +18,26 @@ from kioskd.tui.screens.base import DiagScreen
 from kioskd.tui.screens.devices import state_text
 from kioskd.tui.view import clock, plain, short
 
-# per device type: key, API command, what the footer says
-ACTIONS: dict[str, list[tuple[str, str, str]]] = {
-    "printer.": [("p", "print-test", "Print test ticket"), ("s", "status", "Status")],
-    "idcard.": [("c", "last", "Read card")],
-    "board.": [("p", "pattern", "Test pattern"), ("w", "show", "Write text"),
-               ("x", "restore", "Restore")],
-    # a rating tablet first (the prefix "pad." would take it): it is enrolled with a code
-    "pad.web": [("p", "prompt-test", "Test prompt"), ("c", "last", "Pad answer"),
-                ("n", "enroll", "Enrollment code")],
-    "pad.": [("p", "prompt-test", "Test prompt"), ("c", "last", "Pad answer")],
-    "camera.": [("c", "capture", "Capture"), ("s", "status", "Status"), ("k", "last", "Codes")],
-    "scanner.": [("k", "last", "Codes")],
-}
-COMMON = [("t", "test", "Test"), ("r", "reconnect", "Reconnect")]
+# a device's action keys: any letter but the console's own (devices, queue, events, uplink, logs)
+KEYS = [k for k in string.ascii_lowercase if k not in "dqeul"]
 
 
-def actions_for(dev_type: str) -> list[tuple[str, str, str]]:
-    own = next((a for prefix, a in ACTIONS.items() if dev_type.startswith(prefix)), [])
-    return own + COMMON
+def actions_for(device: dict) -> list[tuple[str, str, str]]:
+    """The device's actions as its family declares them (the daemon lists them with each
+    device): key, name, what the footer says."""
+    return [(a["key"], a["name"], a["label"]) for a in device.get("actions", [])]
+
+
+def route_of(device: dict, name: str) -> str:
+    """An action's own route ("GET /api/devices/ID/last"), or "" for the common one."""
+    return next((a.get("route", "") for a in device.get("actions", []) if a["name"] == name), "")
 
 
 class DeviceScreen(DiagScreen):
     TITLE_TEXT = "Device"
     AUTO_FOCUS = "#frames"  # not the (hidden) text box: keys are actions here
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"),
-                *[Binding(k, f"do('{k}')", "", show=False) for k in "pscwxtrkn"]]
+                *[Binding(k, f"do('{k}')", "", show=False) for k in KEYS]]
 
     def __init__(self, dev_id: str):
         super().__init__()
@@ -85,7 +80,7 @@ class DeviceScreen(DiagScreen):
             info += "\n" + self.last_page()
         self.query_one("#device-info", Static).update(info)
         self.query_one("#device-actions", Static).update(
-            "  ".join(f"[b]{k}[/b] {label}" for k, _, label in actions_for(d["type"])))
+            "  ".join(f"[b]{k}[/b] {label}" for k, _, label in actions_for(d)))
         self.query_one("#device-result", Static).update(self.result_text)
         self.load_frames()
 
@@ -116,7 +111,7 @@ class DeviceScreen(DiagScreen):
 
     def action_do(self, key: str) -> None:
         d = self.device()
-        action = next((a for k, a, _ in actions_for(d.get("type", "")) if k == key), None)
+        action = next((a for k, a, _ in actions_for(d) if k == key), None)
         if action is None:
             return
         if action == "show":
@@ -136,11 +131,12 @@ class DeviceScreen(DiagScreen):
         self.busy = True
         self.result_text = f"{action}: waiting for the device…"
         self.query_one("#device-result", Static).update(self.result_text)
+        method, _, path = route_of(self.device(), action).partition(" ")
         try:
-            if action == "last":
-                answer = await self.app.api.get(f"/api/devices/{self.dev_id}/last")
-            elif action == "enroll":
-                answer = await self.app.api.post(f"/api/pads/{self.dev_id}/enroll", {})
+            if method == "GET":
+                answer = await self.app.api.get(path)
+            elif method == "POST":
+                answer = await self.app.api.post(path, args)
             else:
                 answer = (await self.app.api.post(f"/api/devices/{self.dev_id}/{action}",
                                                   args))["result"]
