@@ -46,7 +46,7 @@ def cmd_device_acl(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from kioskd.app import Hall
+    from kioskd.hall import Hall
 
     cfg = _load(args.config)
     # the journal holds holder tokens, scans are citizens' papers: the daemon's own files are

@@ -22,7 +22,7 @@ from kioskd.errors import ConfigError, KioskdError
 from kioskd.uplink.signed import CommandRefused, verify_appointments, verify_command
 
 if TYPE_CHECKING:
-    from kioskd.app import Hall
+    from kioskd.hall.port import HallPort
 
 log = logging.getLogger("kioskd.commands")
 
@@ -43,7 +43,7 @@ def _said_id(payload: bytes) -> str | None:
 
 
 class CentralCommands:
-    def __init__(self, hall: "Hall", key: bytes | None):
+    def __init__(self, hall: HallPort, key: bytes | None):
         self.hall = hall
         self.key = key
         # one at a time, in arrival order: two config reloads must not interleave
@@ -66,7 +66,7 @@ class CentralCommands:
         now = hall.now()
         try:
             cmd = verify_command(self.key, hall.cfg.hall.id, op, payload, now)
-            if not hall.journal.claim_command(cmd.id, _utc(cmd.expires), _utc(now)):
+            if not hall.claim_command(cmd.id, _utc(cmd.expires), _utc(now)):
                 raise CommandRefused(f"command {cmd.id} was carried out before", "cmd.replayed")
         except CommandRefused as exc:
             return self._refuse(op, _said_id(payload), exc)
@@ -88,7 +88,7 @@ class CentralCommands:
             answer = {"status": "ok", "transaction": cmd.id, "result": result}
             hall.record("command.done", {"id": cmd.id, "op": op, "status": "ok",
                                          "result": result})
-        hall.uplink.answer(op, answer)
+        hall.answer_central(op, answer)
         return answer
 
     def _refuse(self, op: str, cid: str | None, exc: CommandRefused) -> dict[str, Any]:
@@ -98,7 +98,7 @@ class CentralCommands:
         self.hall.record("command.refused", {"id": cid, "op": op[:40], "code": exc.code,
                                              "detail": detail})
         answer = {"status": "error", "error": exc.code, "detail": detail, "transaction": cid}
-        self.hall.uplink.answer(op[:40], answer)
+        self.hall.answer_central(op[:40], answer)
         return answer
 
     # --- the ops ---------------------------------------------------------------------------
@@ -123,11 +123,9 @@ class CentralCommands:
 
     async def _device_test(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         dev = args.get("device")
-        driver = self.hall.drivers.get(dev) if isinstance(dev, str) else None
-        if driver is None:
+        if not isinstance(dev, str) or not self.hall.device_known(dev):
             raise CommandRefused(f"no device {dev!r}", "cmd.args")
-        st = self.hall.supervisors[dev].state
-        return {"device": dev, "state": st.state, **await driver.handle("test")}
+        return await self.hall.test_device(dev)
 
     async def _config_reload(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         """A new devices.toml (`toml`, else the file on disk again): validated in full first;

@@ -19,7 +19,7 @@ from kioskd.scans import ScanStore
 from kioskd.drivers.registry import Role
 
 if TYPE_CHECKING:
-    from kioskd.app import Hall
+    from kioskd.hall import Hall
 
 log = logging.getLogger("kioskd.signatures")
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from kioskd import config as config_mod
-from kioskd.app import Hall
+from kioskd.hall import Hall
 from kioskd.config import Config, parse_endpoint
 from kioskd.drivers.registry import TYPES
 from kioskd.drivers.supervisor import Backoff

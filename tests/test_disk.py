@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from kioskd import config
-from kioskd.app import Hall
+from kioskd.hall import Hall
 from helpers import KIOSK_TOKEN, HallClock, Subscriber, hall_toml
 
 

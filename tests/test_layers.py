@@ -65,12 +65,43 @@ def test_the_engine_contract_names_every_module_of_the_daemon():
 
 
 def test_every_kind_of_input_a_driver_emits_has_its_handler():
-    """A device's input goes through one table (kioskd.app.INPUTS): a kind a driver emits with
+    """A device's input goes through one table (kioskd.hall.INPUTS): a kind a driver emits with
     no line there would be dropped (and said in the log)."""
     import re
 
-    from kioskd.app import INPUTS
+    from kioskd.hall import INPUTS
 
     emitted = {kind for p in (REPO / "drivers").rglob("*.py")
                for kind in re.findall(r'DeviceInput\(self\.id, "([a-z_]+)"', p.read_text())}
     assert emitted == set(INPUTS)
+
+
+def test_the_api_and_centrals_commands_ask_the_hall_only_through_its_port():
+    """kioskd.api and kioskd.commands hold a HallPort: every member of the hall they touch is
+    one of the port's, and the Hall has each of them (a member added to either side alone, or
+    a reach into the journal, drivers or uplink behind it, fails here)."""
+    import ast
+
+    from kioskd.hall import Hall
+    from kioskd.hall.port import HallPort
+
+    port = {n for n in dir(HallPort) if not n.startswith("_")} | set(HallPort.__annotations__)
+    used: dict[str, str] = {}
+    for path in [*(REPO / "kioskd" / "api").glob("*.py"), REPO / "kioskd" / "commands.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and (
+                    isinstance(node.value, ast.Name) and node.value.id == "hall"
+                    or isinstance(node.value, ast.Attribute) and node.value.attr == "hall"
+                    and isinstance(node.value.value, ast.Name) and node.value.value.id == "self"):
+                used.setdefault(node.attr, f"{path.name}:{node.lineno}")
+    assert used, "the scan found no use of the hall at all"
+    beyond = {name: at for name, at in used.items() if name not in port}
+    assert not beyond, f"members of the hall used beyond its port: {beyond}"
+    assigned = {t.attr for p in (REPO / "kioskd" / "hall").glob("*.py")
+                for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+                if isinstance(node, (ast.Assign, ast.AnnAssign))
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                and t.value.id == "self"}
+    missing = {n for n in port if not hasattr(Hall, n) and n not in assigned}
+    assert not missing, f"the port promises what the Hall lacks: {missing}"

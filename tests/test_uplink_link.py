@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kioskd import config
-from kioskd.app import Hall
+from kioskd.hall import Hall
 from kioskd.central.collector import Collector
 from kioskd.uplink.mqtt import REFUSED_RETRY_S
 from helpers import Subscriber, command_key_of, hall_toml

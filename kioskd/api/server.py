@@ -13,20 +13,23 @@ import json
 import logging
 import re
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from kioskd import __version__, cardwords, jsonlimits
 from kioskd.api.pages import COOKIE, Pages
 from kioskd.api.routes import ROUTES, Route, openapi
-from kioskd.app import issued_view
+from kioskd.hall import issued_view
 from kioskd.config import ApiClient
 from kioskd.drivers.weblink import WebLink
 from kioskd.engine import order, queue
 from kioskd.engine.stats import day_stats, window_stats
 from kioskd.errors import DeviceError, DiskFull, Refused
 from kioskd.drivers.registry import Role
+
+if TYPE_CHECKING:
+    from kioskd.hall.port import HallPort
 
 log = logging.getLogger("kioskd.api")
 
@@ -119,7 +122,7 @@ class _Stream:
 
 
 class ApiServer:
-    def __init__(self, hall):
+    def __init__(self, hall: HallPort):
         self.hall = hall
         self.clients = hall.cfg.api.clients
         self._sockets: dict[web.WebSocketResponse, _Stream] = {}
@@ -142,13 +145,13 @@ class ApiServer:
                            reuse_address=True)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # the real one when the config says 0
-        self.hall.listeners.add(self._broadcast)
+        self.hall.listen(self._broadcast)
         return f"http://{api.host}:{port}"
 
     async def stop(self) -> None:
         self._closing = True
         self.hall.watch.changed()  # the kiosks' waiting card requests answer now, not in 20 s
-        self.hall.listeners.discard(self._broadcast)
+        self.hall.unlisten(self._broadcast)
         for ws in list(self._sockets):
             try:
                 async with asyncio.timeout(2):
@@ -210,15 +213,9 @@ class ApiServer:
 
     # --- handlers ------------------------------------------------------------------------------
     async def health(self, request: web.Request) -> web.Response:
-        states = [s.state.state for s in self.hall.supervisors.values()]
         return web.json_response({
-            "hall": self.hall.cfg.hall.id, "version": __version__,
-            "devices": {st: states.count(st) for st in sorted(set(states))},
-            "uplink": {"connected": self.hall.uplink.connected},
-            "clock": self.hall.clock_view(),
-            "events": {"streams": len(self._sockets), "slow_dropped": self.slow_dropped},
-            "disk": self.hall.disk_view(),
-            "journal_seq": self.hall.journal.last_seq})
+            "hall": self.hall.cfg.hall.id, "version": __version__, **self.hall.health_view(),
+            "events": {"streams": len(self._sockets), "slow_dropped": self.slow_dropped}})
 
     async def devices(self, request: web.Request) -> web.Response:
         return web.json_response({"devices": self.hall.devices_view()})
@@ -237,18 +234,17 @@ class ApiServer:
         if day == state.day:
             stats = day_stats(state)
         else:
-            found = next((e for e in self.hall.journal.of_type("stats.daily")
-                          if e.data.get("day") == day), None)
+            found = next((d for d in self.hall.past_days() if d["day"] == day), None)
             if found is None:
                 return _error(404, "stats.no_day", f"the journal has no statistics of {day}")
-            stats = {k: v for k, v in found.data.items() if k != "next_day"}
+            stats = {k: v for k, v in found.items() if k != "next_day"}
         nxt = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
-        stats["journal"] = self.hall.journal.count_types(day, nxt, DAY_COUNTS)
+        stats["journal"] = self.hall.journal_counts(day, nxt, DAY_COUNTS)
         return web.json_response(stats)
 
     async def stats_days(self, request: web.Request) -> web.Response:
         """The days /api/stats can show: today, then the past days the journal still holds."""
-        past = [e.data["day"] for e in self.hall.journal.of_type("stats.daily") if "day" in e.data]
+        past = [d["day"] for d in self.hall.past_days()]
         return web.json_response({"today": self.hall.state.day, "days": past,
                                   "hall": self.hall.cfg.hall.name})
 
@@ -599,23 +595,23 @@ class ApiServer:
             return _error(409, exc.code, str(exc))
 
     async def device_command(self, request: web.Request) -> web.Response:
-        driver = self._driver(request)
+        dev_id = self._device(request)
         args = await self._json(request)
         try:
             return web.json_response({"result": await self.hall.device_action(
-                driver.id, request.match_info["command"], args)})
+                dev_id, request.match_info["command"], args)})
         except DeviceError as exc:
             return _error(409, exc.code, str(exc))
         except Refused as exc:
             return _error(404, exc.code, str(exc))
 
-    def _driver(self, request: web.Request):
-        driver = self.hall.drivers.get(request.match_info["id"])
-        if driver is None:
+    def _device(self, request: web.Request) -> str:
+        dev_id = request.match_info["id"]
+        if not self.hall.device_known(dev_id):
             raise web.HTTPNotFound(text=json.dumps({"error": "device.unknown",
                                                     "message": "no such device"}),
                                    content_type="application/json")
-        return driver
+        return dev_id
 
     @staticmethod
     def _n(request: web.Request, default: int, most: int) -> int:
@@ -626,27 +622,19 @@ class ApiServer:
 
     async def device_frames(self, request: web.Request) -> web.Response:
         """The last frames exchanged with a device, as hex and decoded, personal data masked."""
-        driver = self._driver(request)
-        frames = list(driver.trace)[-self._n(request, 50, 100):]
-        return web.json_response({"device": driver.id, "frames": [
+        dev_id = self._device(request)
+        frames = self.hall.device_frames(dev_id, self._n(request, 50, 100))
+        return web.json_response({"device": dev_id, "frames": [
             {"at": f.at, "dir": f.direction, "hex": f.hex, "decoded": f.decoded}
             for f in frames]})
 
     async def device_last(self, request: web.Request) -> web.Response:
         """What a device last reported, as the technician may see it: a reader's card (masked
         fields), a pad's answer to a test prompt, a gun's or camera's codes (kind and length)."""
-        driver = self._driver(request)
-        return web.json_response({"device": driver.id, "card": self.hall.reader_card(driver.id),
-                                  "test_rating": self.hall.test_ratings.get(driver.id),
-                                  "codes": self.hall.last_codes.get(driver.id, [])})
+        return web.json_response(self.hall.device_last(self._device(request)))
 
     async def uplink(self, request: web.Request) -> web.Response:
-        up = self.hall.uplink
-        return web.json_response({**up.status(), "broker": f"{up.cfg.host}:{up.cfg.port}",
-                                  "tls": up.cfg.tls, "prefix": up.prefix, "boot": up.boot,
-                                  "journal_seq": self.hall.journal.last_seq,
-                                  "clock": self.hall.clock_view(),
-                                  "disk": self.hall.disk_view()})
+        return web.json_response(self.hall.uplink_view())
 
     async def confirm_clock(self, request: web.Request) -> web.Response:
         """The technician checked the wall clock: the hall believes it again (audited)."""
@@ -654,7 +642,7 @@ class ApiServer:
         return web.json_response(self.hall.confirm_clock(client.name))
 
     async def logs(self, request: web.Request) -> web.Response:
-        return web.json_response({"lines": self.hall.logs.last(self._n(request, 200, 500))})
+        return web.json_response({"lines": self.hall.recent_logs(self._n(request, 200, 500))})
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """The live stream. Each socket has its own bounded queue and one sender: a client
