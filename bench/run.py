@@ -523,9 +523,9 @@ def _calls_hall(windows: int) -> str:
     for w in range(1, windows + 1):
         lines += ['[[window]]', f'number = {w}', 'categories = ["A"]']
         lines += ['[[device]]', f'id = "board-w{w}"', 'type = "board.bx"', f'window = {w}',
-                  'url = "tcp://127.0.0.1:1"']
+                  f'url = "tcp://127.0.0.1:{10000 + w}"']  # the twin's port replaces it
     lines += ['[[device]]', 'id = "board-hall"', 'type = "board.bx"', 'hall = true',
-              'url = "tcp://127.0.0.1:1"', 'calls = 5', 'notice = "欢迎"']
+              'url = "tcp://127.0.0.1:10000"', 'calls = 5', 'notice = "欢迎"']
     return "\n".join(lines) + "\n"
 
 

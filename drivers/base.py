@@ -173,6 +173,11 @@ class Driver:
         return {"frames_in": c.frames_in, "frames_out": c.frames_out, "errors": c.errors,
                 "reconnects": c.reconnects, "last_error": c.last_error}
 
+    @property
+    def awaiting_answer(self) -> bool:
+        """A request was sent and its answer has not come (nor its time-out)."""
+        return self._pending is not None and not self._pending.done()
+
     # --- helpers for drivers ----------------------------------------------------------------
     async def probe(self, request: Awaitable[Any]) -> Any | None:
         """One periodic request (a poll, a keep-alive). A miss marks the device stale and gives

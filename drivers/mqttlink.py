@@ -21,8 +21,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kioskd.drivers.spec import Endpoint
+from kioskd.drivers.inbox import Inbox
 from kioskd.errors import DeviceAbsent
-from kioskd.pahofix import stop_loop
+from kioskd.pahofix import on_loop, stop_loop
 
 log = logging.getLogger("kioskd.drivers")
 
@@ -33,7 +34,7 @@ class MqttLink:
         self.ep, self.topic, self.kinds = ep, topic, kinds
         self.name = f"{ep.host}:{ep.port}/{topic}"
         self._loop = asyncio.get_running_loop()
-        self._inbox: asyncio.Queue[bytes | DeviceAbsent] = asyncio.Queue()
+        self._inbox = Inbox()
         self._online = False
         self._said = ""  # the last availability payload
         self._changed = asyncio.Event()
@@ -66,10 +67,7 @@ class MqttLink:
             raise self._gone
 
     async def read(self) -> bytes:
-        item = await self._inbox.get()
-        if isinstance(item, DeviceAbsent):
-            raise item
-        return item
+        return await self._inbox.read()
 
     async def write(self, data: bytes) -> None:
         if self._gone is not None:
@@ -85,8 +83,7 @@ class MqttLink:
 
     # --- paho's thread -> the loop -------------------------------------------------------------
     def _call(self, fn, *args) -> None:
-        if not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(fn, *args)
+        on_loop(self._loop, fn, *args)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -114,12 +111,12 @@ class MqttLink:
             elif self._online:
                 self._lost(f"the device says it is {self._said}")
             return
-        self._inbox.put_nowait(kind.encode() + b"\n" + payload)
+        self._inbox.put(kind.encode() + b"\n" + payload)
 
     def _lost(self, why: str) -> None:
         if self._gone is None:
             self._gone = DeviceAbsent(f"{self.name}: {why}")
-            self._inbox.put_nowait(self._gone)
+            self._inbox.put(self._gone)
             self._changed.set()
 
 

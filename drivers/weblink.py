@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Awaitable, Callable
 
+from kioskd.drivers.inbox import Inbox
 from kioskd.errors import DeviceAbsent
 
 
@@ -21,14 +22,11 @@ class WebLink:
                  close: Callable[[], Awaitable[None]]):
         self.name = name
         self._send, self._close = send, close
-        self._inbox: asyncio.Queue[bytes | DeviceAbsent] = asyncio.Queue()
+        self._inbox = Inbox()
         self.gone: DeviceAbsent | None = None
 
     async def read(self) -> bytes:
-        item = await self._inbox.get()
-        if isinstance(item, DeviceAbsent):
-            raise item
-        return item
+        return await self._inbox.read()
 
     async def write(self, data: bytes) -> None:
         if self.gone is not None:
@@ -46,12 +44,12 @@ class WebLink:
     # --- the API's side --------------------------------------------------------------------------
     def incoming(self, data: bytes) -> None:
         if self.gone is None:
-            self._inbox.put_nowait(data)
+            self._inbox.put(data)
 
     def lost(self, why: str) -> None:
         if self.gone is None:
             self.gone = DeviceAbsent(f"{self.name}: {why}")
-            self._inbox.put_nowait(self.gone)
+            self._inbox.put(self.gone)
 
 
 class WebLinks:

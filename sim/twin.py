@@ -17,7 +17,7 @@ from kioskd.drivers.mqttlink import no_nagle
 from kioskd.sim.usbbus import BUS, UsbPort
 from kioskd.sim.wire import PtyPort, TcpPort
 from kioskd.watch import Watch
-from kioskd.pahofix import stop_loop
+from kioskd.pahofix import on_loop, stop_loop
 
 
 class Twin:
@@ -146,11 +146,11 @@ class MqttTwin(Twin):
             no_nagle(client)
             client.subscribe(f"{self.topic}/request", qos=1)
             client.publish(f"{self.topic}/availability", "online", qos=1, retain=True)
-            loop.call_soon_threadsafe(connected.set)
+            on_loop(loop, connected.set)
 
         c.on_connect = on_connect
-        c.on_message = lambda client, u, msg: loop.call_soon_threadsafe(self._on_bytes,
-                                                                        b"request\n" + msg.payload)
+        c.on_message = lambda client, u, msg: on_loop(loop, self._on_bytes,
+                                                      b"request\n" + msg.payload)
         c.connect_async(self.host, self.port, keepalive=15)
         c.loop_start()
         self.client = c

@@ -88,9 +88,10 @@ def scripted_day(demo_cfg) -> list[dict]:
 
     # --- the kiosk ------------------------------------------------------------------------
     day(I("A", "kiosk-1"))
-    day(I("A", "kiosk-2", lane="disabled"))
+    day(I("A", "guide-1", lane="disabled"))  # a lane is given at the guide desk
+    day(I("A", "kiosk-1", lane="disabled"))  # and not at a self-service kiosk
     day(I("A", "kiosk-1", old))  # a card of a 72-year-old: the elderly lane by itself
-    day(I("B", "kiosk-1", young, lane="pregnant"))
+    day(I("B", "guide-1", young, lane="pregnant"))
     day(I("C", "kiosk-1", young))
     day(I("C", "kiosk-1", young))  # per_person_daily
     day(I("C", "kiosk-1"))  # requires_id

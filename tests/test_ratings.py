@@ -378,7 +378,7 @@ async def test_pings_never_take_a_prompts_answer(hall_of, demo_cfg, device):
         envs, _ = await hall.execute(queue.IssueTicket("A"))
         await hall.execute(queue.WindowAction(window, "call", ticket=envs[0].data["ticket"]))
         envs, results = await hall.execute(queue.WindowAction(window, "finish"))
-        assert "error" not in results[-1], results
+        assert results[-1].effect == "prompt" and results[-1].ok, results
         await pad.watch.until(lambda: pad.prompt is not None, 5, "prompted")
     assert "stale" not in seen and "fault" not in seen
     # and the listener does see this pad's states: silenced, it goes stale

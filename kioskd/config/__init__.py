@@ -23,6 +23,7 @@ from kioskd.engine.rules import (LANES, REASONS, Category, QueuePolicy,
                                  Reason, RatingRules, Window)
 from kioskd.errors import ConfigError
 
+
 __all__ = ["DEFAULT_PATHS", "LANES", "REASONS", "ROLES", "SERIAL_BAUDS", "ApiClient", "ApiConfig",
            "Category", "Config", "DeviceConfig", "Endpoint", "HallConfig", "Kiosk", "QueuePolicy",
            "RatingRules", "Reason", "TicketTemplate", "UplinkConfig", "VoiceConfig", "Window",

@@ -14,6 +14,7 @@ from kioskd.drivers.family import DeviceType
 from kioskd.drivers.registry import TYPES
 from kioskd.drivers.spec import DeviceConfig, Endpoint, parse_endpoint
 
+
 BASE_KEYS = {"id", "type", "url", "kiosk", "window", "hall", "sim"}
 # how an entry says where it serves, per binding
 SAID = {"kiosk": 'kiosk = "…"', "window": "window = N", "hall": "hall = true",

@@ -12,6 +12,7 @@ from kioskd.drivers.registry import Role
 from kioskd.drivers.spec import DeviceConfig
 from kioskd.engine.rules import Category, QueuePolicy, RatingRules, Window
 
+
 ROLES = ("kiosk", "clerk", "pad", "board", "manager", "technician")
 DEFAULT_PATHS = (Path("devices.toml"), Path("/etc/kioskd/devices.toml"))
 

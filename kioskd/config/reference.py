@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from kioskd.drivers.registry import TYPES
 
+
 _HEAD = """# Device types and their options
 
 Made by `kioskd devices --types --markdown` from each family's table (drivers/FAMILY/family.py);

@@ -41,6 +41,10 @@ def _issue(state: HallState, cmd: IssueTicket, now: datetime) -> list[Event]:
     if cmd.lane is not None and cmd.lane not in REQUESTABLE_LANES:
         raise Refused("lane.unknown", f"priority is one of {', '.join(REQUESTABLE_LANES)} "
                                       "(appointments check in with their code or ID card)")
+    if cmd.lane is not None and cmd.kiosk is not None and cmd.kiosk not in state.guide_desks:
+        raise Refused("request.priority_at_guide_desk",
+                      f"{cmd.kiosk} is self-service: a priority lane is given at a guide desk, "
+                      "where staff see the certificate")
     if cmd.holder:
         appt = _appointment_of(state, cmd.holder.token, now, cmd.category)
         if appt:  # the citizen booked this: the card checks the appointment in

@@ -93,6 +93,14 @@ class Holder:
     name: str = ""  # the full name, only where [rating] real_name asks for it; never journaled
 
 
+class Place(Protocol):
+    """A kiosk, as the engine sees it: a staffed guide desk (导服台) may give a priority lane,
+    after staff saw the certificate; a self-service kiosk only the lanes a card proves."""
+
+    id: str
+    guide: bool
+
+
 class HallRules(Protocol):
     """What the engine reads of a hall's configuration (kioskd.config.Config is one)."""
 
@@ -100,3 +108,4 @@ class HallRules(Protocol):
     categories: tuple[Category, ...]
     windows: tuple[Window, ...]
     rating: RatingRules
+    kiosks: tuple[Place, ...]

@@ -93,6 +93,7 @@ class HallState:
     alerted: set[str] = field(default_factory=set)
     service_s: dict[str, list[float]] = field(default_factory=dict)  # recent, per category
     rating: RatingRules = RatingRules()
+    guide_desks: frozenset[str] = frozenset()  # the kiosks where staff may give a priority lane
 
     def waiting(self, categories: tuple[str, ...] | None = None) -> list[Ticket]:
         return [t for t in self.tickets.values()
@@ -108,10 +109,12 @@ class HallState:
         fresh = HallState(self.policy, self.categories, day,
                           {n: WindowState(w.rule) for n, w in self.windows.items()},
                           appointments=self.appointments,
-                          appointments_version=self.appointments_version, rating=self.rating)
+                          appointments_version=self.appointments_version, rating=self.rating,
+                          guide_desks=self.guide_desks)
         self.__dict__.update(fresh.__dict__)
 
 
 def initial_state(cfg: HallRules, day: str) -> HallState:
     return HallState(cfg.queue, {c.code: c for c in cfg.categories}, day,
-                     {w.number: WindowState(w) for w in cfg.windows}, rating=cfg.rating)
+                     {w.number: WindowState(w) for w in cfg.windows}, rating=cfg.rating,
+                     guide_desks=frozenset(k.id for k in cfg.kiosks if k.guide))

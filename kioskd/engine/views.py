@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from kioskd.engine import order
 from kioskd.engine.state import HallState
+from kioskd.errors import Refused
 
 
 # --- views -----------------------------------------------------------------------------------
@@ -33,3 +35,26 @@ def snapshot(state: HallState) -> dict[str, Any]:
         "held": [t.number for t in state.tickets.values() if t.status == "held"],
         "skipped": [t.number for t in state.tickets.values() if t.status == "skipped"],
     }
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where an open ticket stands now: what its reprint says."""
+
+    number: str
+    category_name: str
+    ahead: int
+    wait_min: int | None
+    issued_at: str
+    kiosk: str | None
+
+
+def standing(state: HallState, number: str) -> Standing:
+    """An open ticket's place as of now (people ahead, the wait), for a reprint."""
+    t = state.tickets.get(number)
+    if t is None or t.status in ("finished", "void"):
+        raise Refused("ticket.unknown", "no such ticket waiting today")
+    ahead = order.ahead_of(state, t.category, t.lane, t.order)
+    return Standing(t.number, state.categories[t.category].name, ahead,
+                    order.estimated_wait(state, t.category, ahead), t.issued_at.isoformat(),
+                    t.kiosk)

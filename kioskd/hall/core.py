@@ -19,12 +19,6 @@ from kioskd.config import Config, state_dir
 from kioskd.drivers.base import Driver
 from kioskd.drivers.supervisor import Backoff, Supervisor
 from kioskd.drivers.weblink import WebLinks
-from kioskd.journal import Envelope
-from kioskd.logring import LogRing
-from kioskd.scans import ScanStore
-from kioskd.signatures import Signatures
-from kioskd.showing import BoardKeeper
-from kioskd.watch import Watch
 from kioskd.hall.effects import Effects
 from kioskd.hall.inputs import Inputs, KioskCard
 from kioskd.hall.lifecycle import Lifecycle
@@ -32,9 +26,15 @@ from kioskd.hall.path import CommandPath
 from kioskd.hall.retention import Retention
 from kioskd.hall.technician import Technician
 from kioskd.hall.views import Views
-
+from kioskd.journal import Envelope
+from kioskd.logring import LogRing
+from kioskd.scans import ScanStore
+from kioskd.showing import BoardKeeper
+from kioskd.signatures import Signatures
+from kioskd.watch import Watch
 
 log = logging.getLogger("kioskd")
+
 
 REFUSALS_PER_MIN = 10  # refused rating attempts journaled per token or device a minute
 

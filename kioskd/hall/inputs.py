@@ -16,21 +16,22 @@ from kioskd.drivers.caller.driver import KeyPress
 from kioskd.drivers.registry import Role
 from kioskd.engine import queue
 from kioskd.errors import KioskdError, Refused
+from kioskd.hall.effects import EffectResult
+from kioskd.hall.technician import TEST_TICKET
 from kioskd.journal import Envelope
 from kioskd.privacy import Holder, age_on, holder_token, mask_name
-from kioskd.hall.technician import TEST_TICKET
-
 
 log = logging.getLogger("kioskd")
+
 
 CARD_FRESH_S = 120  # a card read at a kiosk is used for the next ticket within this time
 
 
-def issued_view(envs: list[Envelope], results: list[dict[str, Any]]) -> dict[str, Any]:
+def issued_view(envs: list[Envelope], results: list[EffectResult]) -> dict[str, Any]:
     """A ticket just issued as the kiosk shows it: the number, the line ahead, and whether it
     printed (else the page shows it with its QR)."""
     d = next(e for e in envs if e.type == "ticket.issued").data
-    printed = next((r for r in results if r.get("effect") == "print"), {})
+    printed = next((r.as_json() for r in results if r.effect == "print"), {})
     return {"ticket": d["ticket"], "number": d["ticket"], "category": d["category"],
             "ahead": d["ahead"], "wait_min": d["wait_min"], "lane": d["lane"],
             "appointment": d["appointment"],

@@ -10,20 +10,19 @@ from datetime import datetime, timedelta
 from kioskd import config as config_mod
 from kioskd import sdnotify
 from kioskd.clockguard import ClockGuard
-from kioskd.disk import DiskGuard
 from kioskd.commands import CentralCommands
 from kioskd.config import Config
+from kioskd.disk import DiskGuard
 from kioskd.drivers.registry import TYPES, Role, load
 from kioskd.drivers.supervisor import DeviceState, Supervisor
 from kioskd.engine import queue
 from kioskd.errors import ConfigError, KioskdError
 from kioskd.journal import Journal
 from kioskd.ledger import rebuild
-from kioskd.tablets import Tablets
 from kioskd.privacy import install_log_scrubber, load_key
+from kioskd.tablets import Tablets
 from kioskd.uplink.mqtt import Uplink, rfc3339
 from kioskd.voice import Announcer
-
 
 log = logging.getLogger("kioskd")
 
@@ -229,7 +228,7 @@ class Lifecycle:
             # a pad back from a power cut asks again for the rating still open at its window
             # (within the same time limit: the clock started at the finish)
             effect = queue.PromptRating(w.number, w.awaiting_rating, w.clerk, w.staff_no)
-            self.spawn(self._run_effect(effect), f"reprompt:{dev.id}")
+            self.spawn(self.run_effect(effect), f"reprompt:{dev.id}")
 
     def spawn(self, coro, name: str) -> None:
         task = asyncio.create_task(coro, name=name)

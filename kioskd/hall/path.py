@@ -9,13 +9,14 @@ from datetime import datetime
 from typing import Any
 
 from kioskd.engine import queue
+from kioskd.hall.effects import EffectResult
 from kioskd.errors import DiskFull
 from kioskd.journal import Envelope
 from kioskd.ledger import commit
 from kioskd.privacy import mask_name_board
 
-
 log = logging.getLogger("kioskd")
+
 
 TICK_S = 15
 
@@ -70,7 +71,7 @@ class CommandPath:
         s = self.guard.suspect
         return {"state": "ok"} if s is None else {"state": "suspect", **s.as_dict()}
 
-    async def execute(self, cmd: queue.Command) -> tuple[list[Envelope], list[dict[str, Any]]]:
+    async def execute(self, cmd: queue.Command) -> tuple[list[Envelope], list[EffectResult]]:
         now = self.now()
         envs: list[Envelope] = []
         if queue.rollover_due(self.state, now):  # the first command of a day closes the last
@@ -90,10 +91,8 @@ class CommandPath:
                     self.boards.names[env.data["ticket"]] = mask_name_board(holder.masked_name)
         for env in envs:
             self._published(env)
-        results = []
-        for env in envs:
-            for effect in queue.effects_of(env.type, env.data, env.ts):
-                results.append(await self._run_effect(effect))
+        results = await self.carry_out([effect for env in envs
+                                        for effect in queue.effects_of(env.type, env.data, env.ts)])
         if envs:
             self.boards.changed()
         return envs, results

@@ -9,7 +9,6 @@ from typing import Any
 
 from kioskd.errors import DiskFull
 
-
 log = logging.getLogger("kioskd")
 
 

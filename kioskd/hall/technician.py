@@ -12,8 +12,8 @@ from kioskd.engine import queue
 from kioskd.errors import Refused
 from kioskd.uplink.mqtt import rfc3339
 
-
 log = logging.getLogger("kioskd")
+
 
 TEST_TICKET = "T000"  # the technician's test prompts and test tickets: never a real number
 TECHNICIAN_COMMANDS = frozenset({"test", "status", "ping", "capture", "clear"})  # no arguments

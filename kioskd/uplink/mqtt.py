@@ -32,7 +32,7 @@ from kioskd import __version__
 from kioskd.config import UplinkConfig
 from kioskd.journal import Journal
 from kioskd.budget import Budget
-from kioskd.pahofix import stop_loop
+from kioskd.pahofix import on_loop, stop_loop
 from kioskd.uplink.signed import CommandRefused, verify_ack
 
 log = logging.getLogger("kioskd.uplink")
@@ -259,8 +259,8 @@ class Uplink:
 
     # --- paho callbacks (paho's thread) -> the loop ------------------------------------------
     def _call(self, fn, *args) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._unless_stopped, fn, args)
+        if self._loop is not None:
+            on_loop(self._loop, self._unless_stopped, fn, args)
 
     def _unless_stopped(self, fn, args: tuple) -> None:
         # an ack paho queued just before it stopped would otherwise run after the hall closed
