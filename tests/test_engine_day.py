@@ -253,3 +253,25 @@ def test_a_scripted_day_says_what_the_reviewed_transcript_says(demo_cfg):
     for i, (g, w) in enumerate(zip(got, want)):
         assert g == w, f"step {i} of the day differs from tests/golden/engine_day.json"
     assert len(got) == len(want)
+
+
+def test_every_event_of_the_day_is_of_its_types_mapping(demo_cfg):
+    """Each event type has its typed mapping (kioskd.engine.events) and its fold (EVOLVE); the
+    scripted day makes every type, and each event it makes has exactly its type's keys."""
+    from kioskd.engine.events import EVENTS, problems
+    from kioskd.engine.evolve import EVOLVE
+
+    made = [(t, d) for line in scripted_day(demo_cfg) for t, d, _ in line.get("events", [])]
+    assert {t for t, _ in made} == set(EVENTS) == set(EVOLVE)
+    assert [p for t, d in made for p in problems(t, d)] == []
+
+
+def test_an_event_unlike_its_mapping_is_named():
+    from kioskd.engine.events import problems
+
+    assert problems("ticket.held", {"window": True, "ticket": "A001", "x": 1}) == [
+        "ticket.held: x is not one of its keys",
+        "ticket.held: window = True is not <class 'int'>"]
+    assert problems("ticket.requeued", {}) == ["ticket.requeued: ticket missing"]
+    assert problems("rating.missed", {"window": 1, "ticket": "A001"}) == []  # `by` is optional
+    assert problems("ticket.lost", {}) == ["unknown event type 'ticket.lost'"]

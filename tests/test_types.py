@@ -17,7 +17,8 @@ import pytest
 
 PURE = ["kioskd.engine.commands", "kioskd.engine.decide",
         "kioskd.engine.evolve", "kioskd.engine.views", "kioskd.engine.effects",
-        "kioskd.engine.rules", "kioskd.engine.state", "kioskd.engine.order", "kioskd.engine.stats",
+        "kioskd.engine.rules", "kioskd.engine.events", "kioskd.engine.state",
+        "kioskd.engine.order", "kioskd.engine.stats",
         "kioskd.privacy", "kioskd.journal", "kioskd.drivers.board.bx", "kioskd.drivers.idcard.sam",
         "kioskd.drivers.printer.escpos", "kioskd.drivers.caller.proto"]
 
