@@ -534,7 +534,7 @@ async def bench_calls(n: int, folder: Path, windows: int = 100) -> None:
     twin (journaled, effect run, BX frame encoded, written, CRC-checked by the twin) and to the
     announcement queued; one window calling alone, then `windows` windows calling at once.
     Beside the raw work: a SQLite commit and the same BX frame written on a TCP socket. The
-    speaker is stopped, so espeak-ng's synthesis (seconds a call, tests/test_voice.py) does not
+    speaker is stopped, so espeak-ng's synthesis (seconds a call, tests/hall/test_voice.py) does not
     share the two cores with what is measured."""
     from kioskd import config
     from kioskd.drivers.board import bx

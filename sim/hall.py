@@ -123,7 +123,7 @@ class SimHall:
 
     def _enroll_tablets(self) -> None:
         """The rating tablets' twins, enrolled before the daemon first starts, as a technician
-        would have done once (the code's HTTP path is tests/test_tablet.py's): the daemon comes
+        would have done once (the code's HTTP path is tests/hall/test_tablet.py's): the daemon comes
         up with its tablets enrolled, as a hall does every morning."""
         web = [t for t in self.twins.values() if t.dev.type == "pad.web"]
         if not web:

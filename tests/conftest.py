@@ -9,8 +9,8 @@ import pytest
 from kioskd import config
 from kioskd.sim.broker import Mosquitto, mosquitto_path
 from kioskd.sim.hall import SimHall
-from helpers import HallClock, Subscriber
-from city import city, pki  # noqa: F401  (fixtures: a city's broker and PKI)
+from support.helpers import HallClock, Subscriber
+from support.city import city, pki  # noqa: F401  (fixtures: a city's broker and PKI)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,10 +44,18 @@ def full(request) -> bool:
     return request.config.getoption("--full")
 
 
+# what a test needs, from the fixtures it asks for: `-m "not browser"` and the like pick them
+NEEDS = {"broker": {"broker", "sim", "hall_of", "sub", "city", "pki"},
+         "postgres": {"postgres", "central_db"}, "browser": {"browser"}}
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("asyncio") and "no_leftover_tasks" not in item.fixturenames:
             item.fixturenames.insert(0, "no_leftover_tasks")  # set up first, checked last
+        for marker, fixtures in NEEDS.items():
+            if fixtures & set(item.fixturenames):
+                item.add_marker(marker)
 
 
 @pytest.fixture(autouse=True)

@@ -54,7 +54,7 @@ def _input_device(path: str) -> Any:
 
 class HidScannerDriver(_Scanner):
     # how a path becomes an evdev device (python-evdev's InputDevice); the one seam a test on a
-    # kernel without /dev/uinput fills with a stand-in (tests/test_scanner.py, PipeGun)
+    # kernel without /dev/uinput fills with a stand-in (tests/hall/test_scanner.py, PipeGun)
     input_device = staticmethod(_input_device)
 
     def make_codec(self) -> KeyDecoder:

@@ -9,7 +9,7 @@ from kioskd.drivers.registry import TYPES
 _HEAD = """# Device types and their options
 
 Made by `kioskd devices --types --markdown` from each family's table (drivers/FAMILY/family.py);
-`tests/test_families.py` fails when this file and the tables differ. Every `[[device]]`
+`tests/hall/test_families.py` fails when this file and the tables differ. Every `[[device]]`
 also takes `id`, `type`, `url` (but a page), where it serves (`kiosk`, `window` or
 `hall = true`) and `sim` (the twin's script, for the simulated hall).
 """

@@ -1,6 +1,6 @@
 """HallPort: what the local API (kioskd.api) and central's commands (kioskd.commands) may ask
 of the hall, and nothing more. They hold a HallPort, not a Hall: the journal, the drivers, the
-supervisors and the uplink behind it are the hall's own (tests/test_layers.py reads both
+supervisors and the uplink behind it are the hall's own (tests/unit/test_layers.py reads both
 modules and fails on any other member).
 
 Still in it, and meant to leave it: the kiosks' card and notice dicts and the tablets' and
