@@ -60,6 +60,10 @@ class CentralCommands:
         elif suffix == "appointments":
             self.hall.spawn(self.appointments_topic(payload), "appointments")
 
+    def rekey(self, key: bytes | None) -> None:
+        """The hall's command key changed (a reload): commands and lists are checked with it."""
+        self.key = key
+
     # --- commands --------------------------------------------------------------------------
     async def command(self, op: str, payload: bytes) -> dict[str, Any]:
         hall = self.hall

@@ -36,6 +36,10 @@ class BoardKeeper:
         self._busy: set[str] = set()
         self._dirty: set[str] = set()
 
+    def reconfigure(self, cfg: Config) -> None:
+        """A reloaded devices.toml: the boards' options and the hall's name from it."""
+        self.cfg = cfg
+
     @property
     def hall_boards(self) -> list[DeviceConfig]:
         return [d for d in self.cfg.devices if d.hall and d.role is Role.BOARD]

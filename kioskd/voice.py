@@ -122,6 +122,10 @@ class Announcer:
                         "are a chime only")
 
     # --- what the hall asks ------------------------------------------------------------------
+    def reconfigure(self, cfg: VoiceConfig) -> None:
+        """A reloaded [voice]: the next announcement says it the new way."""
+        self.cfg = cfg
+
     def call(self, ticket: str, window: int, recall: bool = False) -> dict:
         return self._enqueue(f"{ticket} -> {window}", recall, texts(self.cfg, ticket, window),
                              (ticket, window))

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kioskd.drivers.framing import skip_to
-from kioskd.errors import ChecksumError, FrameError
+from kioskd.drivers.framing import EndFramed
+from kioskd.errors import FrameError
 
 HEAD = b"\xff\x68"
 END = 0x16
@@ -118,40 +118,31 @@ def rating_attempt(keys: bytes) -> int | None:
     return None
 
 
+def _keypad_body(header: bytes) -> int | str:
+    n = header[2]
+    if header[3] != n:
+        return f"keypad frame lengths {n} and {header[3]} differ"
+    if header[4] != 0x68 or n < 2:
+        return "not a keypad frame header"
+    return n
+
+
+def _keypad_bad_sum(frame: bytes) -> str:
+    # a frame summed with the second 68 is not accepted "to be tolerant": it is a device or
+    # twin built on the old, wrong reading of §9, and says so
+    old = sum(frame[4:-2]) & 0xFF == frame[-2]
+    return "keypad frame checksum mismatch" + (
+        " (it sums the 68 too: the old, wrong reading of the protocol)" if old else "")
+
+
 class KeypadCodec:
     def __init__(self) -> None:
-        self._buf = bytearray()
+        self._frames = EndFramed("keypad", HEAD, 5, _keypad_body, 5, _keypad_bad_sum)
+
+    @property
+    def pending(self) -> int:
+        return self._frames.pending
 
     def feed(self, data: bytes) -> list[KeyFrame | FrameError]:
-        self._buf += data
-        out: list[KeyFrame | FrameError] = []
-        while True:
-            if not skip_to(self._buf, HEAD, out) or len(self._buf) < 5:
-                return out
-            n = self._buf[2]
-            if self._buf[3] != n or self._buf[4] != 0x68 or n < 2:
-                out.append(FrameError(
-                    f"keypad frame lengths {n} and {self._buf[3]} differ" if self._buf[3] != n
-                    else "not a keypad frame header"))
-                del self._buf[:1]
-                continue
-            total = 5 + n + 2
-            if len(self._buf) < total:
-                return out
-            frame = bytes(self._buf[:total])
-            if frame[-1] != END:
-                out.append(FrameError("keypad frame without its end byte 16"))
-                del self._buf[:1]
-                continue
-            if sum(frame[5:-2]) & 0xFF != frame[-2]:
-                # a frame summed with the second 68 is not accepted "to be tolerant": it is a
-                # device or twin built on the old, wrong reading of §9, and says so
-                old = sum(frame[4:-2]) & 0xFF == frame[-2]
-                out.append(ChecksumError(
-                    "keypad frame checksum mismatch" + (
-                        " (it sums the 68 too: the old, wrong reading of the protocol)"
-                        if old else "")))
-                del self._buf[:1]
-                continue
-            del self._buf[:total]
-            out.append(KeyFrame(frame[5], frame[6], frame[7:-2], frame))
+        return [f if isinstance(f, FrameError) else KeyFrame(f[5], f[6], f[7:-2], f)
+                for f in self._frames.feed(data)]

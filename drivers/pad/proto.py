@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kioskd.drivers.framing import skip_to
-from kioskd.errors import ChecksumError, FrameError
+from kioskd.drivers.framing import EndFramed
+from kioskd.errors import FrameError
 
 START, END = 0x68, 0x16
 PROMPT, IDLE, RESULT, REASONS, PING, RATING = 0x01, 0x02, 0x03, 0x04, 0x10, 0x21
@@ -98,34 +98,20 @@ def parse_rating(data: bytes) -> RatingData:
                       data[4 + n:12 + n], data[12 + n:].decode("utf-8", "replace"))
 
 
+def _pad_body(header: bytes) -> int | str:
+    if header[2] != START or header[1] > MAX_DATA:
+        return "not a pad frame header"
+    return 2 + header[1]  # ADDR FUNC, then LEN bytes of data
+
+
 class PadCodec:
     def __init__(self) -> None:
-        self._buf = bytearray()
+        self._frames = EndFramed("pad", bytes([START]), 3, _pad_body, 2)
+
+    @property
+    def pending(self) -> int:
+        return self._frames.pending
 
     def feed(self, data: bytes) -> list[PadFrame | FrameError]:
-        self._buf += data
-        out: list[PadFrame | FrameError] = []
-        while True:
-            if not skip_to(self._buf, bytes([START]), out):
-                return out
-            if len(self._buf) < 3:
-                return out
-            n = self._buf[1]
-            if self._buf[2] != START or n > MAX_DATA:
-                out.append(FrameError("not a pad frame header"))
-                del self._buf[:1]
-                continue
-            total = 2 + 3 + n + 2
-            if len(self._buf) < total:
-                return out
-            frame = bytes(self._buf[:total])
-            if frame[-1] != END:
-                out.append(FrameError("pad frame without its end byte 16"))
-                del self._buf[:1]
-                continue
-            if sum(frame[2:-2]) & 0xFF != frame[-2]:
-                out.append(ChecksumError("pad frame checksum mismatch"))
-                del self._buf[:1]
-                continue
-            del self._buf[:total]
-            out.append(PadFrame(frame[3], frame[4], frame[5:-2]))
+        return [f if isinstance(f, FrameError) else PadFrame(f[3], f[4], f[5:-2])
+                for f in self._frames.feed(data)]

@@ -22,7 +22,7 @@ from kioskd.api.stream import Stream, StreamHandlers
 from kioskd.api.tablet import TabletHandlers
 from kioskd.api.technician import TechnicianHandlers
 from kioskd.api.window import WindowHandlers
-from kioskd.config import ApiClient
+from kioskd.config import ApiClient, ApiConfig
 from kioskd.errors import Refused
 
 if TYPE_CHECKING:
@@ -47,6 +47,10 @@ class ApiServer(KioskHandlers, WindowHandlers, TechnicianHandlers, TabletHandler
         self.pages = Pages(self)
         self.pages.add_routes(r)
         self._runner: web.AppRunner | None = None
+
+    def reconfigure(self, api: ApiConfig) -> None:
+        """A reloaded [api]: its clients and tokens at once (the listen address at a restart)."""
+        self.clients = api.clients
 
     async def start(self, port: int | None = None) -> str:
         """Listen (on `port` instead of the config's: a test restarts it where it was)."""

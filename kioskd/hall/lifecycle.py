@@ -118,16 +118,16 @@ class Lifecycle:
         if stranded:
             raise ConfigError([f"{cfg.path}: {p}; the running config stays" for p in stranded])
         old, self.cfg = self.cfg, cfg
-        self.boards.cfg = cfg
+        self.boards.reconfigure(cfg)
         await self._stop_devices()
         self.tz = cfg.hall.tz
         self.state = state
-        self.commands.key = key
-        self.uplink.ack_key = key
-        self.announcer.cfg = cfg.voice
+        self.commands.rekey(key)
+        self.uplink.rekey(key)
+        self.announcer.reconfigure(cfg.voice)
         self._start_devices()
         if self.with_api and hasattr(self, "api"):
-            self.api.clients = cfg.api.clients
+            self.api.reconfigure(cfg.api)
             if (cfg.api.host, cfg.api.port) != (old.api.host, old.api.port):
                 log.warning("config: [api] listen changed: it takes effect at the next restart")
         if cfg.uplink != old.uplink:

@@ -128,6 +128,10 @@ class Uplink:
                            "boot": self.boot})
 
     # --- lifecycle -------------------------------------------------------------------------
+    def rekey(self, ack_key: bytes | None) -> None:
+        """The hall's command key changed (a reload): central's acks are checked with it."""
+        self.ack_key = ack_key
+
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._send_from(self.journal.delivered_upto())

@@ -8,8 +8,11 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from kioskd.config import Category, Config, QueuePolicy, Window
 from kioskd.engine import queue as q
+from kioskd.errors import Refused
 from kioskd.privacy import Holder
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -76,3 +79,10 @@ class EngineHall:
         number = self.call(window, now)
         self.act(window, "finish", now)
         return number
+
+
+def refused(fn, *args, **kw) -> str:
+    """The code a command is refused with (it must be)."""
+    with pytest.raises(Refused) as e:
+        fn(*args, **kw)
+    return e.value.code

@@ -18,8 +18,9 @@ from support.helpers import REPO
 # Not here: tests whose hall calls a number (test_ratings, test_queue_api, test_e2e): the call
 # is spoken by espeak-ng through subprocess.run(timeout=...), whose wait sleeps, and under
 # libfaketime that sleep can fail with EINVAL (seen in CI). They run on the fixed day anyway.
-DATE_BOUND = ["tests/hall/test_idcard.py", "tests/unit/test_engine.py", "tests/hall/test_privacy.py",
-              "tests/hall/test_diag.py::test_reader_card_is_shown_masked"]
+DATE_BOUND = ["tests/hall/test_idcard.py", "tests/unit/test_engine_calls.py",
+              "tests/unit/test_engine_service.py", "tests/unit/test_engine_contract.py",
+              "tests/hall/test_privacy.py", "tests/hall/test_diag.py::test_reader_card_is_shown_masked"]
 
 
 @pytest.mark.timeout(900)

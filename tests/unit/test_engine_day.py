@@ -1,6 +1,6 @@
 """One scripted day through every path of the engine, held against a reviewed transcript.
 
-The table tests (test_engine.py) say what each rule means; this one says what the engine says:
+The table tests (test_engine_*.py) say what each rule means; this one says what the engine says:
 every event's exact payload (what the journal stores and central receives), every effect the
 event asks of the devices, every refusal's code *and* its sentence (a clerk and a citizen read
 those), the API's snapshot at checkpoints, the day's statistics at midnight, and the whole state

@@ -4,7 +4,7 @@ whole and byte by byte, and rebuilt by the encoder wherever kioskd has one.
 Codecs with no independent vector, and why:
 - pad.serial (docs/pad-serial.md), pad.mqtt, board.mqtt (docs/board-mqtt.md): kioskd's own
   protocols (protocols.md §10: no public rating-pad or networked-board protocol exists); their
-  documented examples are tested in test_codecs.py.
+  documented examples are tested in test_codec_*.py.
 - ESC/POS Automatic Status Back (GS a): the manuals give its bit layout, no literal bytes.
 - ESC/POS ticket bytes: built by python-escpos itself, the independent implementation.
 - BX answers (ACK/NACK): laid out as Onbon's SDK reads them (BxResp); no captured answer.
