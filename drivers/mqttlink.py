@@ -23,7 +23,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from kioskd.drivers.spec import Endpoint
 from kioskd.drivers.inbox import Inbox
 from kioskd.errors import DeviceAbsent
-from kioskd.pahofix import on_loop, stop_loop
+from kioskd.pahofix import stop_loop
+from kioskd.threadhop import on_loop
 
 log = logging.getLogger("kioskd.drivers")
 

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Callable
-
 import paho.mqtt.client as mqtt
 
 
@@ -19,12 +16,3 @@ def stop_loop(client: mqtt.Client) -> None:
     except AttributeError:
         pass
 
-
-def on_loop(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
-    """Run fn(*args) on the asyncio loop, from paho's network thread (where every callback
-    runs); nothing once the loop is closed (a callback paho fires while the program ends)."""
-    if not loop.is_closed():
-        try:
-            loop.call_soon_threadsafe(fn, *args)
-        except RuntimeError:  # closed between the test and the call
-            pass

@@ -17,7 +17,8 @@ from kioskd.drivers.mqttlink import no_nagle
 from kioskd.sim.usbbus import BUS, UsbPort
 from kioskd.sim.wire import PtyPort, TcpPort
 from kioskd.watch import Watch
-from kioskd.pahofix import on_loop, stop_loop
+from kioskd.pahofix import stop_loop
+from kioskd.threadhop import on_loop
 
 
 class Twin:

@@ -32,7 +32,8 @@ from kioskd import __version__
 from kioskd.config import UplinkConfig
 from kioskd.journal import Journal
 from kioskd.budget import Budget
-from kioskd.pahofix import on_loop, stop_loop
+from kioskd.pahofix import stop_loop
+from kioskd.threadhop import on_loop
 from kioskd.uplink.signed import CommandRefused, verify_ack
 
 log = logging.getLogger("kioskd.uplink")
