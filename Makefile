@@ -21,6 +21,7 @@ system-deps:
 	scripts/system-deps
 
 test: system-deps venv
+	$(BIN)/pip install -q -e '.[pcsc]'  # pyscard builds against the Debian packages just checked
 	$(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)  # -rs: which tests skipped, and why
 
 # a hall box: a venv in $(DESTDIR)$(PREFIX), the unit, udev rules, the kioskd user, and

@@ -28,6 +28,7 @@ class Role(StrEnum):
     KEYPAD = "keypad"  # the clerk's caller keypad
     SCANNER = "scanner"  # barcode gun
     CAMERA = "camera"  # 高拍仪
+    CARD_READER = "cardreader"  # 读卡器: contact cards on PC/SC (the social-security card)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ FAMILIES = [
     "kioskd.drivers.camera.family",
     "kioskd.drivers.scanner.family",
     "kioskd.drivers.caller.family",
+    "kioskd.drivers.cardreader.family",
 ]
 
 TYPES: dict[str, DeviceType] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from kioskd.drivers.registry import TYPES, Role
 
@@ -92,6 +92,13 @@ def parse_endpoint(url: str, schemes: tuple[str, ...]) -> Endpoint:
             raise ValueError(f"port={query['port']!r} is not a USB port path like 1-1.2")
         return Endpoint("usb", vid=int(m[1], 16), pid=int(m[2], 16), raw=url,
                         usb_port=query.get("port", ""), usb_serial=query.get("serial", ""))
+    if parts.scheme == "pcsc":
+        # a reader by its index in pcscd's list, or by the start of its name
+        reader = unquote(url[len("pcsc://"):]).strip()
+        if not reader:
+            raise ValueError(f"no reader in {url!r} (pcsc://0, or pcsc://NAME as "
+                             "pcsc_scan lists it)")
+        return Endpoint("pcsc", path=reader, raw=url)
     if parts.scheme in ("mqtt", "mqtts"):
         try:
             port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)

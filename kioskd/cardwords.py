@@ -17,6 +17,14 @@ WORDS: dict[str, tuple[str, str]] = {
                        "This card has expired: please ask at the guide desk."),
     "idcard.bad_check_digit": ("证件号码校验未通过，请到咨询引导台办理",
                                "This card's number does not check: please ask at the guide desk."),
+    # a social-security card on the contact reader (cardreader.pcsc)
+    "card.pin_required": ("此社保卡需要密码，请改用身份证或到咨询引导台办理",
+                          "This card asks for its PIN: please use your ID card, or ask at the "
+                          "guide desk."),
+    "card.unsupported": ("此卡不是社保卡，请放置社保卡或身份证",
+                         "This is not a social-security card: please use that or your ID card."),
+    "card.removed": ("读卡时卡被取出，请重新插入", "The card was taken out too soon: please insert "
+                                                  "it again."),
 }
 
 

@@ -17,6 +17,7 @@ TWINS: dict[str, str] = {
     "scanner.serial": "kioskd.sim.scanner:SerialScannerTwin",
     "scanner.hid": "kioskd.sim.scanner:HidScannerTwin",
     "caller.serial": "kioskd.sim.caller:KeypadTwin",
+    "cardreader.pcsc": "kioskd.sim.cardreader:SocialCardTwin",
 }
 
 

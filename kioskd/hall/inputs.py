@@ -13,6 +13,7 @@ from kioskd.config import DeviceConfig
 from kioskd.drivers.base import DeviceInput
 from kioskd.drivers.caller import proto as keypad
 from kioskd.drivers.caller.driver import KeyPress
+from kioskd.drivers.cardreader.driver import HeldCard
 from kioskd.drivers.registry import Role
 from kioskd.engine import queue
 from kioskd.errors import KioskdError, Refused
@@ -141,9 +142,12 @@ class Inputs:
         if inp.kind == "card_error":
             return KioskCard(None, inp.payload, time.monotonic())
         card = inp.payload
+        today = self.now().date()  # the hall's local date, not UTC's
+        if isinstance(card, HeldCard):  # a card reader gives the holder, keyed already
+            return KioskCard(Holder(card.token, card.masked_name, age_on(card.birth, today)),
+                             None, time.monotonic())
         if not card.number_valid:
             return KioskCard(None, "idcard.bad_check_digit", time.monotonic())
-        today = self.now().date()  # the hall's local date, not UTC's
         if card.expired_on(today):
             return KioskCard(None, "idcard.expired", time.monotonic())
         age = age_on(card.birth, today)
@@ -153,6 +157,10 @@ class Inputs:
 
     def token_of(self, id_number: str) -> str:
         return holder_token(self.key, id_number)
+
+    def holder_of(self, id_number: str, name: str) -> tuple[str, str]:
+        """What the hall keeps of a card's holder: the keyed token, the masked name."""
+        return self.token_of(id_number), mask_name(name)
 
     def take_card(self, kiosk: str) -> Holder | None:
         """The holder of the card just read at `kiosk`, used once; Refused if it was bad."""

@@ -84,8 +84,12 @@ class Lifecycle:
                                self.monotonic)
         for dev in self.cfg.devices:
             driver = self.drivers[dev.id] = load(TYPES[dev.type].driver)(dev, self._on_input)
-            if dev.type == "pad.web":  # a page: its socket arrives through the API
+            # what a driver asks of the hall, by the attribute it declares: a tablet page its
+            # socket and key, a card reader the keyed token and masked name of a holder
+            if hasattr(driver, "links"):
                 driver.links, driver.key_of = self.web_links, self.tablets.key
+            if hasattr(driver, "holder_of"):
+                driver.holder_of = self.holder_of
             self._supervise(dev.id)
 
     def _supervise(self, dev_id: str) -> None:

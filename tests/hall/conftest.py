@@ -18,3 +18,17 @@ async def browser():
             "--autoplay-policy=no-user-gesture-required"])
         yield b
         await b.close()
+
+
+@pytest.fixture(scope="session")
+def pcscd():
+    """pcscd with vpcd's virtual readers, for the whole session (vpcd's port stays in
+    TIME-WAIT a minute after a pcscd stops: one start, not one a test)."""
+    from support import pcsc
+
+    why = pcsc.missing()
+    if why:
+        pytest.skip(why)
+    proc = pcsc.start()
+    yield pcsc.READER
+    pcsc.stop(proc)
