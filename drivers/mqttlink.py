@@ -18,12 +18,11 @@ import secrets
 import socket
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
-from kioskd.drivers.spec import Endpoint
+from kioskd import pahofix
 from kioskd.drivers.inbox import Inbox
+from kioskd.drivers.spec import Endpoint
 from kioskd.errors import DeviceAbsent
-from kioskd.pahofix import stop_loop
 from kioskd.threadhop import on_loop
 
 log = logging.getLogger("kioskd.drivers")
@@ -40,11 +39,7 @@ class MqttLink:
         self._said = ""  # the last availability payload
         self._changed = asyncio.Event()
         self._gone: DeviceAbsent | None = None
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
-        if ep.scheme == "mqtts":
-            c.tls_set()
-        if login:
-            c.username_pw_set(*login)
+        c = pahofix.new_client(client_id, login=login, tls=ep.scheme == "mqtts")
         c.on_connect = self._on_connect
         c.on_message = self._on_message
         c.on_disconnect = self._on_disconnect
@@ -52,8 +47,7 @@ class MqttLink:
         self.client = c
 
     async def open(self, timeout: float) -> None:
-        self.client.connect_async(self.ep.host, self.ep.port, keepalive=15)
-        self.client.loop_start()
+        pahofix.start(self.client, self.ep.host, self.ep.port, keepalive=15)
         try:
             async with asyncio.timeout(timeout):
                 while not self._online and self._gone is None:
@@ -79,8 +73,7 @@ class MqttLink:
             raise DeviceAbsent(f"{self.name}: publish failed ({mqtt.error_string(info.rc)})")
 
     async def close(self) -> None:
-        self.client.disconnect()
-        await asyncio.to_thread(stop_loop, self.client)
+        await pahofix.close(self.client)
 
     # --- paho's thread -> the loop -------------------------------------------------------------
     def _call(self, fn, *args) -> None:

@@ -1,9 +1,15 @@
-"""Work-arounds for paho-mqtt bugs that kioskd runs into, one place for every MQTT client
-(the uplink, the collector, networked devices, the twins)."""
+"""Every MQTT client of kioskd (the uplink, networked devices, their twins, the collector) is
+made, started and closed here, with the work-arounds for the paho-mqtt bugs kioskd runs into.
+Each keeps its own callbacks: the uplink counts PUBACKs in order, a device link reads its
+topics; they cross to the loop one way (kioskd.threadhop.on_loop)."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 
 def stop_loop(client: mqtt.Client) -> None:
@@ -16,3 +22,33 @@ def stop_loop(client: mqtt.Client) -> None:
     except AttributeError:
         pass
 
+
+
+def new_client(client_id: str, *, clean: bool = True, login: tuple[str, str | None] | None = None,
+               will: tuple[str, str] | None = None,
+               tls: dict[str, Any] | bool = False) -> mqtt.Client:
+    """A paho client as every part of kioskd makes one: the version-2 callbacks, MQTT 3.1.1,
+    a will (topic, payload: QoS 1, retained) and a login where given; `tls` True for the
+    system's CAs, or tls_set's arguments. The callbacks are the caller's: they run in paho's
+    thread, and reach the loop through kioskd.threadhop.on_loop."""
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                    protocol=mqtt.MQTTv311, clean_session=clean)
+    if will:
+        c.will_set(will[0], will[1], qos=1, retain=True)
+    if login:
+        c.username_pw_set(login[0], login[1] or None)
+    if tls:
+        c.tls_set(**(tls if isinstance(tls, dict) else {}))
+    return c
+
+
+def start(client: mqtt.Client, host: str, port: int, keepalive: int) -> None:
+    """Connect in paho's own thread, which keeps retrying while the broker is away."""
+    client.connect_async(host, port, keepalive=keepalive)
+    client.loop_start()
+
+
+async def close(client: mqtt.Client) -> None:
+    """Disconnect (no will is sent) and wait for paho's thread to end, off the loop."""
+    client.disconnect()
+    await asyncio.to_thread(stop_loop, client)

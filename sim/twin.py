@@ -10,15 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
+from kioskd import pahofix
 from kioskd.config import DeviceConfig
 from kioskd.drivers.mqttlink import no_nagle
 from kioskd.sim.usbbus import BUS, UsbPort
 from kioskd.sim.wire import PtyPort, TcpPort
-from kioskd.watch import Watch
-from kioskd.pahofix import stop_loop
 from kioskd.threadhop import on_loop
+from kioskd.watch import Watch
 
 
 class Twin:
@@ -132,16 +131,13 @@ class MqttTwin(Twin):
             if c.is_connected():  # a clean shutdown says goodbye itself (no will is sent)
                 info = c.publish(f"{self.topic}/availability", "offline", qos=1, retain=True)
                 await asyncio.to_thread(_wait_published, info)
-            c.disconnect()
-            await asyncio.to_thread(stop_loop, c)
+            await pahofix.close(c)
 
     async def come_back(self) -> None:
         loop = asyncio.get_running_loop()
         connected = asyncio.Event()
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"twin-{self.dev.id}")
-        c.will_set(f"{self.topic}/availability", "offline", qos=1, retain=True)
-        if self.login:
-            c.username_pw_set(*self.login)
+        c = pahofix.new_client(f"twin-{self.dev.id}", login=self.login,
+                               will=(f"{self.topic}/availability", "offline"))
 
         def on_connect(client, userdata, flags, reason_code, properties):
             no_nagle(client)
@@ -152,8 +148,7 @@ class MqttTwin(Twin):
         c.on_connect = on_connect
         c.on_message = lambda client, u, msg: on_loop(loop, self._on_bytes,
                                                       b"request\n" + msg.payload)
-        c.connect_async(self.host, self.port, keepalive=15)
-        c.loop_start()
+        pahofix.start(c, self.host, self.port, keepalive=15)
         self.client = c
         async with asyncio.timeout(5):
             await connected.wait()
@@ -164,7 +159,7 @@ class MqttTwin(Twin):
         c, self.client = self.client, None
         if c is None:
             return
-        await asyncio.to_thread(stop_loop, c)
+        await asyncio.to_thread(pahofix.stop_loop, c)
         sock = c.socket()
         if sock is not None:
             sock.shutdown(socket.SHUT_RDWR)

@@ -26,17 +26,17 @@ import time
 from typing import Any, Callable
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from kioskd import __version__
+from kioskd import pahofix
+from kioskd.budget import Budget
 from kioskd.config import UplinkConfig
 from kioskd.journal import Journal
-from kioskd.budget import Budget
-from kioskd.pahofix import stop_loop
 from kioskd.threadhop import on_loop
 from kioskd.uplink.signed import CommandRefused, verify_ack
 
 log = logging.getLogger("kioskd.uplink")
+
 
 WINDOW = 20  # rows on the wire without PUBACK: paho's own default, and its fastest (baselines.md)
 # rows handed to paho at once, not yet PUBACKed: paho sends the next queued row from its own
@@ -102,20 +102,18 @@ class Uplink:
         self.client = self._make_client()
 
     def _make_client(self) -> mqtt.Client:
-        c = mqtt.Client(CallbackAPIVersion.VERSION2,
-                        client_id=self.cfg.client_id or f"kioskd-{self.hall}",
-                        # a session the broker keeps: a command central sends while the
-                        # hall's link is down is delivered when it comes back (and is still
-                        # refused there if it expired meanwhile)
-                        protocol=mqtt.MQTTv311, clean_session=False)
-        c.will_set(f"{self.prefix}/state", self._state_payload(False), qos=1, retain=True)
+        cfg = self.cfg
+        c = pahofix.new_client(
+            cfg.client_id or f"kioskd-{self.hall}",
+            # a session the broker keeps: a command central sends while the hall's link is
+            # down is delivered when it comes back (and is still refused there if it expired)
+            clean=False, will=(f"{self.prefix}/state", self._state_payload(False)),
+            login=(cfg.username, cfg.password) if cfg.username else None,
+            tls={"ca_certs": cfg.ca_file or None, "certfile": cfg.cert_file or None,
+                 "keyfile": cfg.key_file or None, "cert_reqs": ssl.CERT_REQUIRED}
+            if cfg.tls else False)
         self._retry_within(RETRY_S, c)
         c.max_inflight_messages_set(WINDOW)
-        if self.cfg.username:
-            c.username_pw_set(self.cfg.username, self.cfg.password or None)
-        if self.cfg.tls:
-            c.tls_set(ca_certs=self.cfg.ca_file or None, certfile=self.cfg.cert_file or None,
-                      keyfile=self.cfg.key_file or None, cert_reqs=ssl.CERT_REQUIRED)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_publish = self._on_publish
@@ -138,8 +136,7 @@ class Uplink:
         self._send_from(self.journal.delivered_upto())
         # connect_async + loop_start: paho keeps retrying in its thread while the broker is
         # down, and the hall goes on working from the journal meanwhile
-        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s)
-        self.client.loop_start()
+        pahofix.start(self.client, self.cfg.host, self.cfg.port, self.cfg.keepalive_s)
         self._task = asyncio.create_task(self._pump_forever(), name="uplink")
 
     async def stop(self, timeout: float = 1.0) -> None:
@@ -152,9 +149,8 @@ class Uplink:
             info = self.client.publish(f"{self.prefix}/state", self._state_payload(False),
                                        qos=1, retain=True)
             await asyncio.get_running_loop().run_in_executor(None, info.wait_for_publish, timeout)
-        self.client.disconnect()
-        stop_loop(self.client)
-        self._stopped = True
+        self._stopped = True  # what paho's thread queues from here on is not run
+        await pahofix.close(self.client)
 
     def notify(self) -> None:
         """New rows are in the journal."""
