@@ -21,14 +21,14 @@ async def browser():
 
 
 @pytest.fixture(scope="session")
-def pcscd():
-    """pcscd with vpcd's virtual readers, for the whole session (vpcd's port stays in
-    TIME-WAIT a minute after a pcscd stops: one start, not one a test)."""
+def pcscd(tmp_path_factory):
+    """pcscd with vpcd's virtual reader: (its name, the port the card twin connects to), for
+    the whole session (a vpcd port stays in TIME-WAIT a minute after its pcscd stops)."""
     from support import pcsc
 
     why = pcsc.missing()
     if why:
         pytest.skip(why)
-    proc = pcsc.start()
-    yield pcsc.READER
+    proc, port = pcsc.start(tmp_path_factory.mktemp("reader.conf.d"))
+    yield pcsc.READER, port
     pcsc.stop(proc)

@@ -23,6 +23,7 @@ id = "cardreader-k1"
 type = "cardreader.pcsc"
 kiosk = "kiosk-1"
 url = "pcsc://{reader}"
+sim = {{ vpcd_port = {port} }}
 """
 CARD = SimCard()  # 王秀英, 1952-05-01, the same number as make_card("王秀英", …) below
 
@@ -31,7 +32,7 @@ CARD = SimCard()  # 王秀英, 1952-05-01, the same number as make_card("王秀�
 async def card_hall(pcscd, hall_of, tmp_path):
     path = tmp_path / "devices.toml"
     path.write_text((REPO / "devices.toml").read_text(encoding="utf-8")
-                    + READER_ENTRY.format(reader=pcscd), encoding="utf-8")
+                    + READER_ENTRY.format(reader=pcscd[0], port=pcscd[1]), encoding="utf-8")
     cfg = config.load(path)
     # 社保医保 as a real hall runs it: a card on the reader, one ticket a citizen a day
     cfg = dataclasses.replace(cfg, categories=tuple(

@@ -5,7 +5,9 @@ running is used as it is; else the tests start their own, once, and stop it at t
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -40,11 +42,21 @@ def missing() -> str | None:
     return None
 
 
-def start() -> subprocess.Popen | None:
-    """pcscd with vpcd's readers, ours (to stop) or the one running (None)."""
+def start(folder: Path) -> tuple[subprocess.Popen | None, int]:
+    """pcscd with vpcd's readers, and the port vpcd waits for the card on: the pcscd already
+    running (None) on the system's port, else our own, configured in `folder` for a port that
+    is free now (the system's may be in TIME-WAIT from a pcscd stopped a moment ago)."""
+    conf = VPCD_CONF.read_text()
     if READER in readers():
-        return None
-    proc = subprocess.Popen([shutil.which("pcscd") or "/usr/sbin/pcscd", "--foreground"],
+        return None, int(re.search(r"CHANNELID\s+(0x[0-9A-Fa-f]+|\d+)", conf)[1], 0)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    lib = re.search(r"LIBPATH\s+(\S+)", conf)[1]
+    (folder / "vpcd").write_text(f'FRIENDLYNAME "Virtual PCD"\nDEVICENAME /dev/null:0x{port:04X}\n'
+                                 f"LIBPATH {lib}\nCHANNELID 0x{port:04X}\n")
+    proc = subprocess.Popen([shutil.which("pcscd") or "/usr/sbin/pcscd", "--foreground",
+                             "--config", str(folder)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 15
     while READER not in readers():  # pcscd has no readiness signal but its reader list
@@ -53,7 +65,7 @@ def start() -> subprocess.Popen | None:
             err = proc.communicate()[1].decode(errors="replace")[-500:]
             raise RuntimeError(f"pcscd did not list {READER!r}: {err}")
         time.sleep(0.05)
-    return proc
+    return proc, port
 
 
 def stop(proc: subprocess.Popen | None) -> None:
