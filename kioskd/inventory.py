@@ -41,6 +41,7 @@ KNOWN: dict[tuple[int, int], Known] = {
 # behind an adapter: the drivers that speak over a serial line (protocols.md §1, §5, §8, §9)
 SERIAL_DRIVERS = "idcard.sam, printer.escpos, board.bx, pad.serial, scanner.serial, caller.serial"
 ROOT_HUB_VENDOR = 0x1D6B  # Linux Foundation: the host controllers' root hubs
+CCID_CLASS = "0b"  # USB interface class of smart-card readers
 
 
 @dataclass
@@ -138,7 +139,12 @@ def _usb_devices(sys_root: Path) -> list[Found]:
         if vid is None or vid == ROOT_HUB_VENDOR or ":" in d.name:
             continue
         name = " ".join(filter(None, (_read(d / "manufacturer"), _read(d / "product"))))
-        out.append(_with_usb(Found("usb", d.name, name or "(no name)"), d))
+        f = _with_usb(Found("usb", d.name, name or "(no name)"), d)
+        if not f.known and any(_read(i / "bInterfaceClass") == CCID_CLASS
+                               for i in base.glob(f"{d.name}:*")):
+            # any CCID reader: pcscd's libccid drives it, whatever its maker (读卡器)
+            f.known, f.driver = "contact-card reader (CCID, through pcscd)", "cardreader.pcsc"
+        out.append(f)
     return out
 
 
@@ -252,13 +258,14 @@ def _match(d: DeviceConfig, found: list[Found]) -> Found | None:
 def _block(f: Found, n: int) -> str:
     vid, pid = f"{f.vid:04x}", f"{f.pid:04x}"
     url = (KNOWN[(f.vid, f.pid)].url if (f.vid, f.pid) in KNOWN and f.kind in ("usb", "serial")
+           else "pcsc://0" if f.driver == "cardreader.pcsc"  # pcscd names it: pcsc_scan says
            else {"input": "evdev://{tty}", "video": "v4l2://{tty}"}.get(f.kind, ""))
     url = url.format(vid=vid, pid=pid, port=f.usb_port, tty=f.by_id or f.path)
     driver = f.driver or "?"
     lines = ["[[device]]", f'id = "{driver.split(".")[0] if f.driver else "device"}-{n}"',
              f'type = "{driver}"' + ("" if f.driver else f"  # one of: {SERIAL_DRIVERS}"),
-             'kiosk = "kiosk-1"  # or: window = 1' if driver in ("idcard.sam", "printer.escpos",
-                                                                 "scanner.hid") else "window = 1",
+             'kiosk = "kiosk-1"  # or: window = 1' if driver in (
+                 "idcard.sam", "printer.escpos", "scanner.hid", "cardreader.pcsc") else "window = 1",
              f'url = "{url}"  # {f.known or f.name}']
     return "\n".join(lines)
 
@@ -268,7 +275,7 @@ def take(cfg: Config | None, sys_root: Path = Path("/sys"), dev: Path = Path("/d
              *_input_devices(sys_root, dev), *_video_devices(sys_root, dev)]
     present, absent, network = [], [], []
     for d in cfg.devices if cfg else []:
-        if d.url.scheme in ("tcp", "mqtt", "mqtts"):
+        if d.url.scheme in ("tcp", "mqtt", "mqtts", "pcsc"):  # pcscd names its readers itself
             network.append((d.id, d.url.raw))
             continue
         if d.type == "pad.web":  # a tablet's page, on the hall's network: not on this box
@@ -312,7 +319,7 @@ def render(inv: Inventory) -> str:
     out.append("configured but not found:" + ("" if inv.absent else " none"))
     out += [f"  {i:<14} {u}" for i, u in inv.absent]
     if inv.network:
-        out.append("on the network (not looked for here): " +
+        out.append("on the network or pcscd (not looked for here): " +
                    ", ".join(i for i, _ in inv.network))
     if inv.blocks:
         out.append("\nknown devices that no [[device]] names; for devices.toml:\n")

@@ -64,6 +64,10 @@ def fake_box(tmp_path: Path) -> tuple[Path, Path]:
     cam = _usb(sys_root, "1-1.6", "2bdf", "0280", "HD Document Camera")
     _class_dev(sys_root, dev, "video4linux", "video0", cam, name="HD Document Camera")
     _usb(sys_root, "usb1", "1d6b", "0002", "xHCI Host Controller")  # a root hub: not listed
+    ccid = _usb(sys_root, "1-1.7", "076b", "3021", "OMNIKEY 3121")  # any maker: its class says
+    (ccid.parent / "1-1.7:1.0").mkdir()
+    (ccid.parent / "1-1.7:1.0" / "bInterfaceClass").write_text("0b\n")
+    (sys_root / "bus/usb/devices/1-1.7:1.0").symlink_to(ccid.parent / "1-1.7:1.0")
     for folder, node, link in (("serial/by-id", "ttyUSB0", "usb-1a86_USB_Serial-if00-port0"),
                                ("input/by-id", "event3", "usb-Honeywell_1900-event-kbd"),
                                ("v4l/by-id", "video0", "usb-HD_Document_Camera-video-index0")):
@@ -113,7 +117,9 @@ url = "usb://0483:5720"
     assert 'url = "usb://0416:5011?port=1-1.4"' in blocks and 'type = "printer.escpos"' in blocks
     assert f'url = "evdev://{dev}/input/by-id/usb-Honeywell_1900-event-kbd"' in blocks
     assert f'url = "v4l2://{dev}/v4l/by-id/usb-HD_Document_Camera-video-index0"' in blocks
-    assert "0400:c35a" not in blocks and "ttyUSB0" not in blocks and len(inv.blocks) == 3
+    assert by_path["1-1.7"].driver == "cardreader.pcsc"
+    assert 'type = "cardreader.pcsc"' in blocks and 'url = "pcsc://0"' in blocks
+    assert "0400:c35a" not in blocks and "ttyUSB0" not in blocks and len(inv.blocks) == 4
     # each block is a [[device]] devices.toml takes as it is (one at a time: one printer a kiosk)
     for i, block in enumerate(inv.blocks):
         one = tmp_path / f"one-{i}.toml"
@@ -132,7 +138,7 @@ def test_the_command_prints_text_and_json(tmp_path):
     assert "ID-card reader (SAM, USB vendor-bulk)" in text.stdout
     assert "(looks like a barcode gun)" in text.stdout
     assert "configured but not found:" in text.stdout and "reader-k1" in text.stdout
-    assert "on the network (not looked for here): board-w2" in text.stdout
+    assert "on the network or pcscd (not looked for here): board-w2" in text.stdout
     out = subprocess.run([*base, "--json"], capture_output=True, text=True, timeout=60)
     got = json.loads(out.stdout)
     assert {f["ids"] for f in got["found"]} >= {"0400:c35a", "1a86:7523", "0c2e:0b61"}
