@@ -237,7 +237,9 @@ async def bench_rating(n: int, folder: Path) -> None:
                 await pad.watch.until(lambda: txn in pad.results, 5, "result")
                 lat.append((time.perf_counter() - t) * 1000)
             raw = (await asyncio.to_thread(_raw_pty_round_trip, n) if window == 1
-                   else await asyncio.to_thread(_raw_mqtt_round_trip, sim.device_broker.port, n,
+                   # the same mosquitto, unlocked (the device broker takes only its devices'
+                   # logins: an anonymous raw client there timed out, 5000 ms a round trip)
+                   else await asyncio.to_thread(_raw_mqtt_round_trip, sim.broker.port, n,
                                                 mqtt, CallbackAPIVersion, threading))
             report(f"rating press -> result heard ({pad_id}, {cfg.device(pad_id).type})", lat, raw)
     finally:
@@ -276,7 +278,11 @@ def _raw_mqtt_round_trip(port: int, n: int, mqtt, api, threading) -> list[float]
     b = mqtt.Client(api.VERSION2, client_id="bench-b")
     a.on_message = lambda c, u, m: got.set()
     b.on_message = lambda c, u, m: b.publish("bench/back", m.payload, qos=1)
+    from kioskd.drivers.mqttlink import no_nagle
+
     for c, topic in ((a, "bench/back"), (b, "bench/go")):
+        # as kioskd's clients do: without TCP_NODELAY each small message waits ~40 ms
+        c.on_connect = lambda client, *_: no_nagle(client)
         c.connect("127.0.0.1", port)
         c.subscribe(topic, qos=1)
         c.loop_start()
