@@ -4,9 +4,10 @@ social-security card (protocols.md §11) with pyscard.
 One thread waits on pcscd for the reader's state (SCardGetStatusChange, cancelled at close);
 a card put on the reader is read at once, and what the hall gets is the holder's keyed token,
 masked name and birth date: the citizen ID number and the name are turned into these here
-(the hall gives the function, `holder_of`) and go no further. A card that is not read is an outcome with its code:
-`card.pin_required`, `card.unsupported` (not a social-security card: a bank card, a transport
-card), `card.removed` (pulled out mid-read), `card.mute` (no answer), `card.unreadable`.
+(the hall gives the function, `holder_of`) and go no further. A card that is not read is an
+outcome with its code: `card.pin_required`, `card.unsupported` (not a social-security card: a
+bank card, a transport card), `card.removed` (pulled out mid-read), `card.mute` (no answer),
+`card.unreadable`.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class HeldCard:
     token: str
     masked_name: str
     birth: date
-    kind: str = "social"  # the card it came from: the per-person limits count the holder
+    kind: str = "social"  # the card it came from (the token is the same whichever card)
 
     def __repr__(self) -> str:
         return f"HeldCard({self.kind}, {self.masked_name}, token {self.token[:8]}…)"

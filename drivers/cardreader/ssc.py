@@ -1,5 +1,5 @@
-"""Social-security cards (社会保障卡) as a PC/SC reader sees them (protocols.md §11). Pure: the
-APDUs to send, and what their answers mean; no I/O.
+"""Social-security cards (社会保障卡) as a PC/SC reader sees them (protocols.md §11). Pure:
+the APDUs to send, and what their answers mean; no I/O.
 
 The SSSE application is selected by name; EF05 (card information) is free to read; EF06
 (the holder) may ask for the PIN on third-generation cards, which kioskd never guesses.

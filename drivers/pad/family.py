@@ -30,7 +30,8 @@ PAD = table(ms("timeout_ms", 1000, "an answer's time-out"),
             ms("ping_ms", 5000, "how often the pad is pinged"))
 KEY = table(Option("key", str, None, "the pad's device key in hex (demos; else key_file)"),
             Option("key_file", str, None, "a file holding the pad's device key (hex, 16+ bytes)"))
-ACTIONS = (Action("p", "prompt-test", "Test prompt"), Action("c", "last", "Pad answer", "GET /api/devices/{id}/last"))
+ACTIONS = (Action("p", "prompt-test", "Test prompt"),
+           Action("c", "last", "Pad answer", "GET /api/devices/{id}/last"))
 
 TYPES = (
     DeviceType("pad.serial", Role.PAD, ("window",), ("serial", "tcp"),
@@ -44,7 +45,8 @@ TYPES = (
     # comes from the technician's enrollment (kioskd.tablets), not from devices.toml
     DeviceType("pad.web", Role.PAD, ("window",), (), PAD,
                "kioskd.drivers.pad.driver:WebPadDriver",
-               actions=ACTIONS + (Action("n", "enroll", "Enrollment code", "POST /api/pads/{id}/enroll"),),
+               actions=ACTIONS + (Action("n", "enroll", "Enrollment code",
+                                         "POST /api/pads/{id}/enroll"),),
                no_url="a rating tablet has no url: its page connects to the daemon "
                       "(/pad/N, docs/pad-web.md)"),
 )

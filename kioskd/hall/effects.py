@@ -40,7 +40,8 @@ class EffectResult:
         return self.error is None
 
     def as_json(self) -> dict[str, Any]:
-        return {"effect": self.effect, **self.detail, **({"error": self.error} if self.error else {})}
+        error = {"error": self.error} if self.error else {}
+        return {"effect": self.effect, **self.detail, **error}
 
 
 @dataclass(frozen=True)
