@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, ClassVar, Protocol
@@ -18,8 +19,10 @@ from kioskd.drivers.transport import Link, open_link
 from kioskd.drivers.usblink import UsbLink
 from kioskd.errors import (DeviceAbsent, DeviceNotReady, DeviceTimeout, FrameError,
                            UnsupportedProtocol)
+from kioskd.threadhop import on_loop
 
 log = logging.getLogger("kioskd.drivers")
+
 
 MISSES_BEFORE_FAULT = 3
 TRACE_N = 100  # frames each driver keeps for the technician's raw view
@@ -68,7 +71,10 @@ class Driver:
         self.id = cfg.id
         self.type = cfg.type  # its family declares it: drivers/FAMILY/family.py
         self.emit = emit
-        self.timeout = cfg.options.get("timeout_ms", self.default_timeout * 1000) / 1000
+        try:  # the family's table has the default (drivers/FAMILY/family.py)
+            self.timeout = cfg.opt("timeout_ms") / 1000
+        except KeyError:  # a type that asks its device nothing and waits for no answer
+            self.timeout = self.default_timeout
         self.codec: Codec = self.make_codec()
         self.counters = Counters()
         self.ready = False
@@ -83,6 +89,7 @@ class Driver:
         self._lock = asyncio.Lock()
         self._misses = 0
         self.trace: collections.deque[Trace] = collections.deque(maxlen=TRACE_N)
+        self._thread: threading.Thread | None = None  # run_in_thread's
 
     # --- what each device type provides ---------------------------------------------------
     def make_codec(self) -> Codec:
@@ -179,6 +186,30 @@ class Driver:
         return self._pending is not None and not self._pending.done()
 
     # --- helpers for drivers ----------------------------------------------------------------
+    async def run_in_thread(self, work: Callable[[], None], name: str) -> None:
+        """`work` (a blocking library's loop: OpenCV's frames, pcscd's waits) in a thread of
+        its own, kept in `self._thread` so that close() can wait for it to let go of the
+        device; what it raises is raised here, on the loop, and its end is DeviceAbsent."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future = loop.create_future()
+
+        def body() -> None:
+            error: BaseException | None = None
+            try:
+                work()
+            except BaseException as exc:  # handed to the loop, which raises it
+                error = exc
+
+            def finish() -> None:
+                if not done.done():
+                    done.set_exception(error) if error else done.set_result(None)
+            on_loop(loop, finish)
+
+        self._thread = threading.Thread(target=body, name=f"{name} {self.id}", daemon=True)
+        self._thread.start()
+        await done
+        raise DeviceAbsent(f"{self.id}: stopped")
+
     async def probe(self, request: Awaitable[Any]) -> Any | None:
         """One periodic request (a poll, a keep-alive). A miss marks the device stale and gives
         None; an answer after misses marks it ready again; MISSES_BEFORE_FAULT misses in a row

@@ -43,7 +43,7 @@ class SimCard:
     def record(self, n: int) -> bytes:
         if n in self.records:
             return self.records[n]
-        values = {ssc.REC_CARD_ID: (self.region + "0000000001D1560").encode()[:16].ljust(16, b"0"),
+        values = {ssc.REC_CARD_ID: f"{self.region}{'0' * 10}".encode(),  # 16: region first
                   ssc.REC_CARD_NO: self.card_no.encode(),
                   ssc.REC_ID_NUMBER: self.id_number.encode(),
                   ssc.REC_NAME: self.name.encode("gbk").ljust(30, b"\x00"),

@@ -30,7 +30,6 @@ BUSY_RETRIES = 3  # a BX controller busy (03) or seeing a garbled frame (05): th
 
 
 class BoardDriver(Driver):
-    default_timeout = 1.0
 
     @property
     def size(self) -> tuple[int, int, int]:

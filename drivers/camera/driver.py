@@ -62,7 +62,6 @@ class CameraDriver(Driver):
         self._stop = threading.Event()
         self._manual = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
         self.settings: Settings | None = None
         self.asked: tuple[int, int] = (0, 0)
         self._settled = ("ok", "")  # the condition identify() found, to return to after a fault
@@ -134,27 +133,8 @@ class CameraDriver(Driver):
 
     # --- the frame loop ------------------------------------------------------------------------
     async def run(self) -> None:
-        self._loop = loop = asyncio.get_running_loop()
-        done: asyncio.Future = loop.create_future()
-
-        def body() -> None:
-            error: BaseException | None = None
-            try:
-                self._frames()
-            except BaseException as exc:  # handed to run(), which raises it on the loop
-                error = exc
-
-            def finish() -> None:
-                if not done.done():
-                    done.set_exception(error) if error else done.set_result(None)
-            self._hand(finish)
-
-        # a thread of our own (not to_thread) so that close() can wait for it to let go of
-        # the capture before releasing it
-        self._thread = threading.Thread(target=body, name=f"camera {self.id}", daemon=True)
-        self._thread.start()
-        await done
-        raise DeviceAbsent(f"{self.id}: stopped")
+        self._loop = asyncio.get_running_loop()
+        await self.run_in_thread(self._frames, "camera")
 
     def _hand(self, fn, *args: Any) -> None:
         assert self._loop is not None

@@ -44,10 +44,9 @@ class HeldCard:
     token: str
     masked_name: str
     birth: date
-    kind: str = "social"  # the card it came from (the token is the same whichever card)
 
     def __repr__(self) -> str:
-        return f"HeldCard({self.kind}, {self.masked_name}, token {self.token[:8]}…)"
+        return f"HeldCard({self.masked_name}, token {self.token[:8]}…)"
 
 
 class _NoBytes:
@@ -65,7 +64,6 @@ class PcscCardDriver(Driver):
         self.reader = ""
         self._stop = threading.Event()
         self._context: Any = None
-        self._thread: threading.Thread | None = None
 
     def make_codec(self) -> _NoBytes:
         return _NoBytes()
@@ -112,24 +110,7 @@ class PcscCardDriver(Driver):
     # --- the reader's state, in a thread of its own ------------------------------------------
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        done: asyncio.Future = loop.create_future()
-
-        def body() -> None:
-            error: BaseException | None = None
-            try:
-                self._watch(loop)
-            except BaseException as exc:  # handed to run(), which raises it on the loop
-                error = exc
-
-            def finish() -> None:
-                if not done.done():
-                    done.set_exception(error) if error else done.set_result(None)
-            on_loop(loop, finish)
-
-        self._thread = threading.Thread(target=body, name=f"pcsc {self.id}", daemon=True)
-        self._thread.start()
-        await done
-        raise DeviceAbsent(f"{self.id}: stopped")
+        await self.run_in_thread(lambda: self._watch(loop), "pcsc")
 
     def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
         scard = self._scard()

@@ -23,7 +23,6 @@ def format_sam_id(data: bytes) -> str:
 
 
 class SamReaderDriver(Driver):
-    default_timeout = 0.5  # the Synjones SDK's find/select timeout; a read gets 3.5 s
 
     def make_codec(self) -> sam.SamCodec:
         return sam.SamCodec()

@@ -7,7 +7,8 @@ TYPES = (
     DeviceType(
         "idcard.sam", Role.READER, ("kiosk", "window"), ("serial", "usb", "tcp"),
         table(ms("poll_ms", 300, "how often the reader is asked for a card"),
-              ms("timeout_ms", 500, "an answer's time-out (find/select; a read gets 3.5 s)"),
+              ms("timeout_ms", 500, "an answer's time-out (the Synjones SDK's find/select; a read "
+                                   "gets 3.5 s)"),
               Option("fingerprint", bool, False,
                      "read the fingerprint block too (its own command)"),
               Option("appended_address", bool, False, "also read the 最新住址 page")),

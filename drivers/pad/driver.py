@@ -30,7 +30,6 @@ FRAME_NAMES = {proto.PROMPT: "PROMPT", proto.IDLE: "IDLE", proto.RESULT: "RESULT
 
 
 class PadDriver(Driver):
-    default_timeout = 1.0
 
     def __init__(self, *args: Any, **kw: Any):
         super().__init__(*args, **kw)

@@ -22,7 +22,6 @@ DETAILS = {
 
 
 class EscposPrinterDriver(Driver):
-    default_timeout = 1.0
 
     def __init__(self, *args: Any, **kw: Any):
         super().__init__(*args, **kw)

@@ -81,8 +81,8 @@ ROUTES: tuple[Route, ...] = (
           "The clerk's page: the window, its current ticket, what it would call next in order, "
           "held and skipped, today's figures", "window"),
     Route("POST", "/api/devices/{id}/{command}", "device_command", TECH,
-          "A device command: test, status, reconnect; printer print-test; board pattern, show "
-          "{text}, restore; pad prompt-test, ping; camera capture"),
+          "A device action: test, reconnect, and the actions its family declares (GET "
+          "/api/devices lists each device's, with its key; board show takes {text})"),
     Route("GET", "/api/devices/{id}/frames", "device_frames", TECH,
           "The last ?n= frames exchanged, hex and decoded, personal data masked"),
     Route("GET", "/api/devices/{id}/last", "device_last", TECH,

@@ -16,6 +16,19 @@ def test_every_effect_the_engine_makes_has_its_handler():
     assert len({h.name for h in HANDLERS.values()}) == len(HANDLERS)
 
 
+def test_a_lane_is_a_device_not_an_effect():
+    """Effects share a lane (and keep their order) when they use one device: a window's board
+    twice, a pad's prompt and its close; the speaker and another window's board are apart."""
+    def lane(e):
+        return HANDLERS[type(e)].lane(e)
+
+    assert lane(queue.ShowOnBoard(1, "A001")) == lane(queue.ShowOnBoard(1, None, "paused"))
+    assert lane(queue.PromptRating(1, "A001")) == lane(queue.CloseRating(1))
+    assert len({lane(queue.ShowOnBoard(1, "A001")), lane(queue.ShowOnBoard(2, "A002")),
+                lane(queue.PromptRating(1, "A001")), lane(queue.Announce(1, "A001")),
+                lane(queue.PrintTicket("kiosk-1", "A001", "综合受理", 0, "09:00"))}) == 5
+
+
 async def ready(hall, *devices):
     await hall.watch.until(lambda: all(hall.supervisors[d].state.state == "ready"
                                        for d in devices), 10, f"{devices} ready")
@@ -43,7 +56,8 @@ async def test_a_silent_board_does_not_hold_up_the_rating_prompt(sim):
 
 
 async def test_one_device_takes_its_effects_in_their_order(sim):
-    """Two shows on one board in one command's effects: the second is what the board keeps."""
+    """Two shows on one board in one command's effects: the second is what the board keeps
+    (the board driver's own lock would keep this order too; the lanes are checked above)."""
     hall, board = sim.hall, sim.twin("board-w1")
     await ready(hall, "board-w1")
     got = await hall.carry_out([queue.ShowOnBoard(1, "A123"), queue.ShowOnBoard(1, None, "paused")])

@@ -7,9 +7,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
-import time
+import threading
 from pathlib import Path
 
 VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
@@ -46,26 +45,36 @@ def start(folder: Path) -> tuple[subprocess.Popen | None, int]:
     """pcscd with vpcd's readers, and the port vpcd waits for the card on: the pcscd already
     running (None) on the system's port, else our own, configured in `folder` for a port that
     is free now (the system's may be in TIME-WAIT from a pcscd stopped a moment ago)."""
+    from kioskd.sim.broker import free_port
+
     conf = VPCD_CONF.read_text()
     if READER in readers():
         return None, int(re.search(r"CHANNELID\s+(0x[0-9A-Fa-f]+|\d+)", conf)[1], 0)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     lib = re.search(r"LIBPATH\s+(\S+)", conf)[1]
-    (folder / "vpcd").write_text(f'FRIENDLYNAME "Virtual PCD"\nDEVICENAME /dev/null:0x{port:04X}\n'
-                                 f"LIBPATH {lib}\nCHANNELID 0x{port:04X}\n")
-    proc = subprocess.Popen([shutil.which("pcscd") or "/usr/sbin/pcscd", "--foreground",
-                             "--config", str(folder)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 15
-    while READER not in readers():  # pcscd has no readiness signal but its reader list
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            err = proc.communicate()[1].decode(errors="replace")[-500:]
-            raise RuntimeError(f"pcscd did not list {READER!r}: {err}")
-        time.sleep(0.05)
-    return proc, port
+    seen: list[str] = []
+    for _attempt in range(5):  # a port picked free may be taken before vpcd binds it
+        port = free_port()
+        (folder / "vpcd").write_text(f'FRIENDLYNAME "Virtual PCD"\n'
+                                     f"DEVICENAME /dev/null:0x{port:04X}\nLIBPATH {lib}\n"
+                                     f"CHANNELID 0x{port:04X}\n")
+        proc = subprocess.Popen([shutil.which("pcscd") or "/usr/sbin/pcscd", "--foreground",
+                                 "--info", "--config", str(folder)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        seen = []
+        assert proc.stdout is not None
+        for line in proc.stdout:  # ends when pcscd exits: no wait without a bound
+            seen.append(line)
+            if "daemon ready" in line:  # logged once its readers are added
+                break
+        else:
+            proc.wait()
+            continue
+        if any("Address already in use" in line for line in seen):
+            stop(proc)
+            continue
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep its pipe drained
+        return proc, port
+    raise RuntimeError(f"pcscd did not start with vpcd's reader:\n{''.join(seen)[-1000:]}")
 
 
 def stop(proc: subprocess.Popen | None) -> None:
