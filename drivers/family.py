@@ -29,6 +29,8 @@ class Role(StrEnum):
     SCANNER = "scanner"  # barcode gun
     CAMERA = "camera"  # 高拍仪
     CARD_READER = "cardreader"  # 读卡器: contact cards on PC/SC (the social-security card)
+    GATE = "gate"  # 门禁: a door or turnstile of the 24-hour zone
+    LOCKER = "locker"  # 自助寄取柜: a bank of compartments
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,8 @@ Rule = Callable[[dict[str, Any], "DeviceConfig", EntryCheck], None]
 class DeviceType:
     name: str  # FAMILY.PROTOCOL; FAMILY is the folder, and the MQTT topic's segment
     role: Role
-    # what a device of this type may serve: "kiosk", "window", "hall", or "windows" (a bus of
-    # keypads, each at its own address)
+    # what a device of this type may serve: "kiosk", "window", "hall", "zone" (the 24-hour
+    # zone's doors, readers and lockers), or "windows" (a bus of keypads, each at its address)
     binds: tuple[str, ...]
     schemes: tuple[str, ...]  # () = it has no url: it comes to the daemon (a page)
     options: dict[str, Option]

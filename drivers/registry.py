@@ -22,6 +22,8 @@ FAMILIES = [
     "kioskd.drivers.scanner.family",
     "kioskd.drivers.caller.family",
     "kioskd.drivers.cardreader.family",
+    "kioskd.drivers.gate.family",
+    "kioskd.drivers.locker.family",
 ]
 
 TYPES: dict[str, DeviceType] = {}

@@ -45,6 +45,7 @@ class DeviceConfig:
     options: dict[str, Any] = field(default_factory=dict)
     sim: dict[str, Any] = field(default_factory=dict)
     hall: bool = False  # a hall board (综合屏): serves the whole hall, not a kiosk or window
+    zone: str | None = None  # the 24-hour zone ([[zone]] id) whose door, reader or locker it is
 
     @property
     def role(self) -> Role:

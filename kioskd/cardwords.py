@@ -25,6 +25,15 @@ WORDS: dict[str, tuple[str, str]] = {
                          "This is not a social-security card: please use that or your ID card."),
     "card.removed": ("读卡时卡被取出，请重新插入", "The card was taken out too soon: please insert "
                                                   "it again."),
+    "card.expired": ("社保卡已过有效期，请改用身份证或到咨询引导台办理",
+                     "This social-security card has expired: please use your ID card."),
+    # a card at the 24-hour zone's door (kioskd.zone)
+    "zone.closed": ("自助区现在不开放", "The self-service zone is closed now."),
+    "zone.denied": ("此卡不能进入自助区，请在工作时间到咨询引导台",
+                    "This card cannot open the zone: please ask at the guide desk in opening "
+                    "hours."),
+    "zone.door_lost": ("门禁暂时故障，请稍后再试", "The door is out of order: please try later."),
+    "zone.door_fault": ("门禁暂时故障，请稍后再试", "The door is out of order: please try later."),
 }
 
 

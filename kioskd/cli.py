@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ttl", type=float, default=300, help="seconds the command stays valid")
     p.add_argument("--timeout", type=float, default=30, help="seconds to wait for the answer")
     p.add_argument("op", help="announce, window.pause, window.resume, device.test, "
-                              "config.reload, appointments.update")
+                              "config.reload, appointments.update, zone.emergency, zone.deny")
     p.add_argument("args", nargs="?", default="{}", help='the op\'s args as JSON, e.g. '
                                                         '\'{"window": 3}\'')
     p.set_defaults(fn=cmd_command)

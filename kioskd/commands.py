@@ -51,7 +51,8 @@ class CentralCommands:
         self.ops: dict[str, Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "announce": self._announce, "window.pause": self._window,
             "window.resume": self._window, "device.test": self._device_test,
-            "config.reload": self._config_reload, "appointments.update": self._appointments}
+            "config.reload": self._config_reload, "appointments.update": self._appointments,
+            "zone.emergency": self._zone_emergency, "zone.deny": self._zone_deny}
 
     def received(self, suffix: str, payload: bytes) -> None:
         """From the uplink, on the loop: `cmd/OP` or `appointments`."""
@@ -130,6 +131,22 @@ class CentralCommands:
         if not isinstance(dev, str) or not self.hall.device_known(dev):
             raise CommandRefused(f"no device {dev!r}", "cmd.args")
         return await self.hall.test_device(dev)
+
+    async def _zone_emergency(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Central opens (or closes again) a 24-hour zone's doors: {zone, open, why}."""
+        zone, on, why = args.get("zone"), args.get("open"), args.get("why")
+        if not isinstance(zone, str) or not isinstance(on, bool) or not isinstance(why, str):
+            raise CommandRefused("zone: an id, open: true or false, why: the reason", "cmd.args")
+        return await self.hall.zones.emergency(zone, on, "central", why[:200])
+
+    async def _zone_deny(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Central's deny list for the 24-hour zones, whole: {version, tokens: [keyed token]}."""
+        tokens, version = args.get("tokens"), args.get("version")
+        if not isinstance(version, str) or not isinstance(tokens, list) or not all(
+                isinstance(t, str) and 16 <= len(t) <= 128 for t in tokens):
+            raise CommandRefused("version: a string, tokens: keyed tokens (as events carry "
+                                 "them)", "cmd.args")
+        return self.hall.zones.deny(tokens, version)
 
     async def _config_reload(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         """A new devices.toml (`toml`, else the file on disk again): validated in full first;

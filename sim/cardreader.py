@@ -37,6 +37,7 @@ class SimCard:
     card_no: str = "A12345678"
     region: str = "110100"
     kind: str = "social"
+    valid_to: date = date(2031, 5, 1)  # 卡有效期
     pulled_after: int | None = None  # the citizen takes it out after this many APDUs
     records: dict[int, bytes] = field(default_factory=dict, repr=False)
 
@@ -44,6 +45,7 @@ class SimCard:
         if n in self.records:
             return self.records[n]
         values = {ssc.REC_CARD_ID: f"{self.region}{'0' * 10}".encode(),  # 16: region first
+                  ssc.REC_VALID_TO: bytes.fromhex(f"{self.valid_to:%Y%m%d}"),
                   ssc.REC_CARD_NO: self.card_no.encode(),
                   ssc.REC_ID_NUMBER: self.id_number.encode(),
                   ssc.REC_NAME: self.name.encode("gbk").ljust(30, b"\x00"),
@@ -134,7 +136,7 @@ class SocialCardTwin:
             n = apdu[2]
             if self._file == b"\xef\x06" and card.kind == "pin":
                 return b"\x69\x82"  # security status not satisfied: the PIN first
-            wanted = {b"\xef\x05": (ssc.REC_CARD_ID, ssc.REC_CARD_NO),
+            wanted = {b"\xef\x05": (ssc.REC_CARD_ID, ssc.REC_VALID_TO, ssc.REC_CARD_NO),
                       b"\xef\x06": (ssc.REC_ID_NUMBER, ssc.REC_NAME, ssc.REC_SEX, ssc.REC_BIRTH)}
             if n not in wanted.get(self._file, ()):
                 return b"\x6a\x83"

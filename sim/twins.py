@@ -18,6 +18,8 @@ TWINS: dict[str, str] = {
     "scanner.hid": "kioskd.sim.scanner:HidScannerTwin",
     "caller.serial": "kioskd.sim.caller:KeypadTwin",
     "cardreader.pcsc": "kioskd.sim.cardreader:SocialCardTwin",
+    "gate.modbus": "kioskd.sim.relayboard:GateTwin",
+    "locker.modbus": "kioskd.sim.relayboard:LockerTwin",
 }
 
 

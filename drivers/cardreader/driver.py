@@ -44,6 +44,7 @@ class HeldCard:
     token: str
     masked_name: str
     birth: date
+    valid_to: date | None = None  # the card's 有效期, when it gives one
 
     def __repr__(self) -> str:
         return f"HeldCard({self.masked_name}, token {self.token[:8]}…)"
@@ -160,7 +161,8 @@ class PcscCardDriver(Driver):
                 raise ssc.CardRefused("not a social-security card (no SSSE application)",
                                       "card.unsupported")
             records: dict[int, bytes] = {}
-            for ef, numbers in ((ssc.SELECT_EF05, (ssc.REC_CARD_ID, ssc.REC_CARD_NO)),
+            for ef, numbers in ((ssc.SELECT_EF05, (ssc.REC_CARD_ID, ssc.REC_VALID_TO,
+                                                   ssc.REC_CARD_NO)),
                                 (ssc.SELECT_EF06, (ssc.REC_ID_NUMBER, ssc.REC_NAME,
                                                    ssc.REC_SEX, ssc.REC_BIRTH))):
                 if not ssc.selected(send(ef, f"SELECT {ef[-2:].hex().upper()}")):
@@ -174,7 +176,7 @@ class PcscCardDriver(Driver):
         assert self.holder_of is not None
         # the number and the name stop here: the hall gets the token and the masked name
         token, masked = self.holder_of(read.id_number, read.name)
-        return HeldCard(token, masked, read.birth)
+        return HeldCard(token, masked, read.birth, read.valid_to)
 
     def _transmit(self, scard: Any, card: Any, protocol: int, apdu: bytes, what: str) -> bytes:
         self.counters.frames_out += 1

@@ -6,7 +6,7 @@ from kioskd.drivers.options import ms, table
 
 TYPES = (
     DeviceType(
-        "cardreader.pcsc", Role.CARD_READER, ("kiosk", "window"), ("pcsc",),
+        "cardreader.pcsc", Role.CARD_READER, ("kiosk", "window", "zone"), ("pcsc",),
         table(ms("poll_ms", 500, "how long one wait on pcscd for a change lasts")),
         "kioskd.drivers.cardreader.driver:PcscCardDriver",
         actions=(Action("c", "last", "Read card", "GET /api/devices/{id}/last"),)),

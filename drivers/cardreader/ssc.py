@@ -18,11 +18,12 @@ SELECT_SSSE = bytes([0x00, 0xA4, 0x04, 0x00, len(SSSE_NAME)]) + SSSE_NAME
 SELECT_EF05 = bytes.fromhex("00A4020002EF05")
 SELECT_EF06 = bytes.fromhex("00A4020002EF06")
 
-# EF05: 卡识别码 (16 bytes, region first), 社会保障卡卡号 (9 characters)
-REC_CARD_ID, REC_CARD_NO = 0x01, 0x07
+# EF05: 卡识别码 (16 bytes, region first), 卡有效期 (4 bytes BCD YYYYMMDD; 发卡日期 is 05),
+# 社会保障卡卡号 (9 characters)
+REC_CARD_ID, REC_VALID_TO, REC_CARD_NO = 0x01, 0x06, 0x07
 # EF06: 社会保障号码 (the citizen ID number), 姓名, 性别, 出生日期 (BCD YYYYMMDD)
 REC_ID_NUMBER, REC_NAME, REC_SEX, REC_BIRTH = 0x08, 0x09, 0x0A, 0x0D
-RECORD_LE = {REC_CARD_ID: 0x12, REC_CARD_NO: 0x0B, REC_ID_NUMBER: 0x14, REC_NAME: 0x20,
+RECORD_LE = {REC_CARD_ID: 0x12, REC_VALID_TO: 0x06, REC_CARD_NO: 0x0B, REC_ID_NUMBER: 0x14, REC_NAME: 0x20,
              REC_SEX: 0x03, REC_BIRTH: 0x06}
 
 SW_OK = 0x9000
@@ -72,12 +73,12 @@ def text(value: bytes) -> str:
     return value.rstrip(b"\x00\xff ").decode("gbk", "replace").strip()
 
 
-def bcd_date(value: bytes) -> date:
+def bcd_date(value: bytes, what: str = "birth date") -> date:
     digits = value.hex()
     try:
         return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
-        raise CardRefused(f"birth date {digits!r} is not a date", "card.unreadable") from None
+        raise CardRefused(f"{what} {digits!r} is not a date", "card.unreadable") from None
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class SocialCard:
     birth: date = field(repr=False)
     id_number: str = field(repr=False)
     sex: str = ""  # "1" male, "2" female (GB/T 2261.1)
+    valid_to: date | None = None  # 卡有效期; None: the card gives none
 
     def __repr__(self) -> str:
         return f"SocialCard(card_no={self.card_no[:2]}…, region={self.region})"
@@ -99,6 +101,10 @@ class SocialCard:
 def parse(records: dict[int, bytes]) -> SocialCard:
     """The card from its records' values (after record_value)."""
     card_id = text(records[REC_CARD_ID])
+    valid = records.get(REC_VALID_TO, b"")
+    # a card without a validity (all nought or FF: not written at issue) is taken as valid
+    valid_to = (bcd_date(valid, "validity") if len(valid) == 4
+                and valid not in (b"\x00" * 4, b"\xff" * 4) else None)
     return SocialCard(text(records[REC_CARD_NO]), card_id[:6], text(records[REC_NAME]),
                       bcd_date(records[REC_BIRTH]), text(records[REC_ID_NUMBER]).upper(),
-                      text(records.get(REC_SEX, b"")))
+                      text(records.get(REC_SEX, b"")), valid_to)

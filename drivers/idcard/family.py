@@ -5,7 +5,7 @@ from kioskd.drivers.options import Option, ms, table
 
 TYPES = (
     DeviceType(
-        "idcard.sam", Role.READER, ("kiosk", "window"), ("serial", "usb", "tcp"),
+        "idcard.sam", Role.READER, ("kiosk", "window", "zone"), ("serial", "usb", "tcp"),
         table(ms("poll_ms", 300, "how often the reader is asked for a card"),
               ms("timeout_ms", 500, "an answer's time-out (the Synjones SDK's find/select; a read "
                                    "gets 3.5 s)"),

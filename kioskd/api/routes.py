@@ -93,6 +93,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/clock/confirm", "confirm_clock", TECH,
           "The wall clock is right: end a clock.suspect, the hall's day follows the clock again "
           "(audited as clock.confirmed)"),
+    Route("GET", "/api/zones", "zones", ("manager", "technician"),
+          "The 24-hour zones: each door's state, the count inside, an emergency opening"),
+    Route("POST", "/api/zones/{id}/emergency", "zone_emergency", TECH,
+          "Hold every door of the zone open {open: true, why} or let go {open: false, why}; "
+          "audited (zone.emergency)"),
     Route("GET", "/api/logs", "logs", TECH, "The daemon's last ?n= log lines (ID numbers masked)"),
     Route("GET", "/api/events", "events", ANY, "WebSocket: the live event stream, MQTT envelope"),
     Route("GET", "/api/board", "board", ("board", "technician"),

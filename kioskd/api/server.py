@@ -22,6 +22,7 @@ from kioskd.api.stream import Stream, StreamHandlers
 from kioskd.api.tablet import TabletHandlers
 from kioskd.api.technician import TechnicianHandlers
 from kioskd.api.window import WindowHandlers
+from kioskd.api.zone import ZoneHandlers
 from kioskd.config import ApiClient, ApiConfig
 from kioskd.errors import Refused
 
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("kioskd.api")
 
 
-class ApiServer(KioskHandlers, WindowHandlers, TechnicianHandlers, TabletHandlers, StreamHandlers):
+class ApiServer(KioskHandlers, WindowHandlers, TechnicianHandlers, TabletHandlers, StreamHandlers,
+                ZoneHandlers):
     """The local API: one route table (routes.py), handlers grouped by who calls them."""
 
     def __init__(self, hall: HallPort):

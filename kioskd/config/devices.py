@@ -15,9 +15,10 @@ from kioskd.drivers.registry import TYPES
 from kioskd.drivers.spec import DeviceConfig, Endpoint, parse_endpoint
 
 
-BASE_KEYS = {"id", "type", "url", "kiosk", "window", "hall", "sim"}
+BASE_KEYS = {"id", "type", "url", "kiosk", "window", "hall", "zone", "sim"}
 # how an entry says where it serves, per binding
 SAID = {"kiosk": 'kiosk = "…"', "window": "window = N", "hall": "hall = true",
+        "zone": 'zone = "…"',
         "windows": "keypads = [{address = 1, window = 1}, …]"}
 
 
@@ -35,10 +36,10 @@ class _Entry:
 
 
 def devices(raw: dict, path: Path, c: Checker, windows: set[int], kiosks: set[str],
-            hall_id: str) -> list[DeviceConfig]:
+            hall_id: str, zones: set[str] = frozenset()) -> list[DeviceConfig]:
     out: list[DeviceConfig] = []
     for i, t in enumerate(array(raw, "device", c)):
-        dev = _device(i, t, out, path, c, windows, kiosks, hall_id)
+        dev = _device(i, t, out, path, c, windows, kiosks, hall_id, zones)
         if dev is not None:
             out.append(dev)
     _one_port_one_device(out, c)
@@ -47,7 +48,8 @@ def devices(raw: dict, path: Path, c: Checker, windows: set[int], kiosks: set[st
 
 
 def _device(i: int, t: dict, out: list[DeviceConfig], path: Path, c: Checker,
-            windows: set[int], kiosks: set[str], hall_id: str) -> DeviceConfig | None:
+            windows: set[int], kiosks: set[str], hall_id: str,
+            zones: set[str]) -> DeviceConfig | None:
     at = f"device[{i}]"
     did = c.take(t, "id", str, at, default=f"device{i}")
     if did in {d.id for d in out}:
@@ -64,12 +66,16 @@ def _device(i: int, t: dict, out: list[DeviceConfig], path: Path, c: Checker,
     kiosk = c.take(t, "kiosk", str, at, required=False)
     window = c.take(t, "window", int, at, required=False)
     hall = c.take(t, "hall", bool, at, required=False, default=False)
+    zone = c.take(t, "zone", str, at, required=False)
+    if zone is not None and zone not in zones:
+        c.bad(f"{at}.zone", f"no [[zone]] with id {zone!r}")
     if kiosk is not None and kiosk not in kiosks:
         c.bad(f"{at}.kiosk", f"no [[kiosk]] with id {kiosk!r}")
     if window is not None and window not in windows:
         c.bad(f"{at}.window", f"no [[window]] with number {window}")
     places = [p for p, given in (("kiosk", kiosk is not None), ("window", window is not None),
-                                 ("hall", bool(hall)), ("windows", "keypads" in t)) if given]
+                                 ("hall", bool(hall)), ("zone", zone is not None),
+                                 ("windows", "keypads" in t)) if given]
     if dtype and len(places) != 1:
         c.bad(at, f"say where it serves: exactly one of "
                   f"{' or '.join(SAID[b] for b in dtype.binds)} "
@@ -78,12 +84,12 @@ def _device(i: int, t: dict, out: list[DeviceConfig], path: Path, c: Checker,
         c.bad(at, f"a {tname} serves a {' or '.join(dtype.binds)}, not a {places[0]}")
     sim = c.take(t, "sim", dict, at, required=False, default={})
     if dtype is None:
-        return DeviceConfig(did, tname, endpoint, kiosk, window, {}, sim or {}, bool(hall))
+        return DeviceConfig(did, tname, endpoint, kiosk, window, {}, sim or {}, bool(hall), zone)
     opts = _options(t, dtype, at, c)
     if endpoint.scheme in ("mqtt", "mqtts"):
         # one topic per device under the hall's prefix (protocols.md §10)
         opts.setdefault("topic", f"kioskd/v1/{hall_id}/{dtype.family}/{did}")
-    dev = DeviceConfig(did, tname, endpoint, kiosk, window, opts, sim or {}, bool(hall))
+    dev = DeviceConfig(did, tname, endpoint, kiosk, window, opts, sim or {}, bool(hall), zone)
     entry = _Entry(c, at, path, windows)
     for rule in dtype.rules:  # the family's own: they may normalise opts (a key file -> bytes)
         rule(opts, dev, entry)
@@ -137,8 +143,8 @@ def _one_per_place(out: list[DeviceConfig], c: Checker) -> None:
     seen: dict[tuple, str] = {}
     keys: dict[bytes, str] = {}
     for i, d in enumerate(out):
-        if d.hall or d.type not in TYPES:
-            continue  # a hall may hang several hall boards (entrance, waiting area)
+        if d.hall or d.zone or d.type not in TYPES:
+            continue  # several hall boards (entrance, waiting area); a zone's several readers
         if "key" in d.options:
             if d.options["key"] in keys:
                 c.bad(f"device[{i}].key", f"{keys[d.options['key']]!r} has the same key: each "

@@ -11,6 +11,7 @@ from kioskd.drivers.printer.escpos import FIELDS, FOOTER
 from kioskd.drivers.registry import Role
 from kioskd.drivers.spec import DeviceConfig
 from kioskd.engine.rules import Category, QueuePolicy, RatingRules, Window
+from kioskd.zone.rules import ZoneRules
 
 
 ROLES = ("kiosk", "clerk", "pad", "board", "manager", "technician")
@@ -125,6 +126,7 @@ class Config:
     ticket: TicketTemplate = TicketTemplate()
     rating: RatingRules = RatingRules()
     voice: VoiceConfig = VoiceConfig()
+    zones: tuple[ZoneRules, ...] = ()
 
     def device(self, device_id: str) -> DeviceConfig:
         return next(d for d in self.devices if d.id == device_id)

@@ -14,12 +14,13 @@ from kioskd.config.devices import devices
 from kioskd.config.model import (ROLES, ApiClient, ApiConfig, Config, HallConfig, Kiosk,
                                  TicketTemplate, UplinkConfig, VoiceConfig)
 from kioskd.drivers.printer.escpos import FIELDS
+from kioskd.zone.rules import FAILS, ZoneRules, parse_hours
 from kioskd.engine.rules import LANES, Category, QueuePolicy, Reason, RatingRules, Window
 
 
 def validate(raw: dict, path: Path, c: Checker) -> Config | None:
     c.unknown_keys(raw, {"hall", "uplink", "api", "queue", "ticket", "rating", "voice",
-                         "category", "window", "kiosk", "device"}, "")
+                         "category", "window", "kiosk", "zone", "device"}, "")
     hall, elderly_age = _hall(raw, c)  # [hall] elderly_age is a queue rule: it lives there
     policy = _queue(raw, c, elderly_age)
     uplink = _uplink(raw, path, c)
@@ -27,15 +28,16 @@ def validate(raw: dict, path: Path, c: Checker) -> Config | None:
     windows = _windows(raw, c, {cat.code for cat in categories})
     kiosks = _kiosks(raw, c)
     api = _api(raw, path, c, {w.number for w in windows}, {k.id for k in kiosks})
+    zones = _zones(raw, c)
     devs = devices(raw, path, c, {w.number for w in windows}, {k.id for k in kiosks},
-                       hall.id)
+                   hall.id, {z.id for z in zones})
     ticket = _ticket(raw, c)
     rating = _rating(raw, path, c)
     voice = _voice(raw, c)
     if c.problems:
         return None
     return Config(path, hall, uplink, api, tuple(categories), tuple(windows), tuple(kiosks),
-                  tuple(devs), policy, ticket, rating, voice)
+                  tuple(devs), policy, ticket, rating, voice, tuple(zones))
 
 
 def _hall(raw: dict, c: Checker) -> tuple[HallConfig, int]:
@@ -341,6 +343,30 @@ def _windows(raw: dict, c: Checker, categories: set[str]) -> list[Window]:
                 c.bad(f"window[{i}].backup_for", f"no [[window]] with number {b!r}")
             elif b == w.number:
                 c.bad(f"window[{i}].backup_for", "a window cannot be its own backup")
+    return out
+
+
+def _zones(raw: dict, c: Checker) -> list[ZoneRules]:
+    """[[zone]]: the 24-hour zone (its doors, readers and lockers say `zone = "ID"`)."""
+    out: list[ZoneRules] = []
+    for i, t in enumerate(array(raw, "zone", c)):
+        at = f"zone[{i}]"
+        c.unknown_keys(t, {"id", "name", "hours", "held_open_s", "fails"}, at)
+        zid = c.take(t, "id", str, at, default="")
+        if zid in {z.id for z in out}:
+            c.bad(f"{at}.id", f"duplicate zone id {zid!r}")
+        hours = None
+        text = c.take(t, "hours", str, at, required=False, default="00:00-24:00")
+        try:
+            hours = parse_hours(text)
+        except ValueError as exc:
+            c.bad(f"{at}.hours", str(exc))
+        fails = c.take(t, "fails", str, at, required=False, default="secure")
+        if fails not in FAILS:
+            c.bad(f"{at}.fails", f"{fails!r} is not one of {', '.join(FAILS)} (what the door "
+                                 "does when its controller is lost)")
+        out.append(ZoneRules(zid, c.take(t, "name", str, at, required=False, default=""),
+                             hours, c.int_in(t, "held_open_s", at, 30, 5, 3600, " s"), fails))
     return out
 
 

@@ -61,6 +61,8 @@ class Inputs:
 
     def _card_read(self, dev: DeviceConfig, inp: DeviceInput) -> None:
         self.reader_cards[dev.id] = c = self._card(inp)
+        if dev.zone:  # a reader at the 24-hour zone's door
+            self.zones.card(dev, c)
         if dev.kiosk:
             self.kiosk_cards[dev.kiosk] = c
             log.info("card at kiosk %s: %s", dev.kiosk,
@@ -87,6 +89,13 @@ class Inputs:
 
     def _signed(self, dev: DeviceConfig, inp: DeviceInput) -> None:
         self.spawn(self.signatures.received(dev.id, dev.window, inp.payload), f"sign:{dev.id}")
+
+    def _sensors(self, dev: DeviceConfig, inp: DeviceInput) -> None:
+        """A relay board's sensors: a zone's door, or a locker's compartments."""
+        if dev.role is Role.GATE:
+            self.zones.sensed(dev, inp.payload)
+        elif dev.role is Role.LOCKER:
+            self.lockers.sensed(dev, inp.payload)
 
     def _page_scanned(self, dev: DeviceConfig, inp: DeviceInput) -> None:
         if dev.window is not None:
@@ -144,6 +153,8 @@ class Inputs:
         card = inp.payload
         today = self.now().date()  # the hall's local date, not UTC's
         if isinstance(card, HeldCard):  # a card reader gives the holder, keyed already
+            if card.valid_to is not None and card.valid_to < today:
+                return KioskCard(None, "card.expired", time.monotonic())
             return KioskCard(Holder(card.token, card.masked_name, age_on(card.birth, today)),
                              None, time.monotonic())
         if not card.number_valid:
@@ -262,4 +273,4 @@ class Inputs:
 INPUTS: dict[str, Callable[[Any, DeviceConfig, DeviceInput], None]] = {
     "card": Inputs._card_read, "card_error": Inputs._card_read, "code": Inputs._code_read,
     "keys": Inputs._keys_pressed, "rating": Inputs._rating_pressed, "signature": Inputs._signed,
-    "scan": Inputs._page_scanned}
+    "scan": Inputs._page_scanned, "sensors": Inputs._sensors}

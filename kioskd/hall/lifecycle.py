@@ -60,6 +60,7 @@ class Lifecycle:
         self._tasks.append(asyncio.create_task(self.announcer.run(), name="voice"))
         self._tick_now = asyncio.Event()
         self._tasks.append(asyncio.create_task(self._ticking(), name="tick"))
+        self._tasks.append(asyncio.create_task(self.zones.run(), name="zones"))
         if self.with_api:
             from kioskd.api.server import ApiServer
 
@@ -129,6 +130,7 @@ class Lifecycle:
         self.commands.rekey(key)
         self.uplink.rekey(key)
         self.announcer.reconfigure(cfg.voice)
+        self.zones.configure(cfg)
         self._start_devices()
         if self.with_api and hasattr(self, "api"):
             self.api.reconfigure(cfg.api)
@@ -225,6 +227,8 @@ class Lifecycle:
                                                      "detail": st.detail,
                                                      "since": rfc3339(st.since)})
         dev = self.cfg.device(st.device)
+        if dev.role is Role.GATE:
+            self.zones.link(dev, st.state, st.detail)
         if st.state == "ready" and dev.role is Role.BOARD:
             self.boards.device_ready(dev)  # it shows what it should, not what it had
         w = self.state.windows.get(dev.window) if dev.window is not None else None

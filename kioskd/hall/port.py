@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from kioskd.signatures import Signatures
     from kioskd.tablets import Tablets
     from kioskd.watch import Watch
+    from kioskd.zone.keeper import ZoneKeeper
 
 
 class HallPort(Protocol):
@@ -35,6 +36,7 @@ class HallPort(Protocol):
     watch: Watch
     boards: BoardKeeper
     signatures: Signatures
+    zones: ZoneKeeper
     tablets: Tablets
     web_links: WebLinks
     kiosk_cards: dict[str, Any]

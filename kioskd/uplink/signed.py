@@ -29,7 +29,7 @@ from kioskd import jsonlimits
 from kioskd.errors import KioskdError
 
 OPS = ("announce", "window.pause", "window.resume", "device.test", "config.reload",
-       "appointments.update")
+       "appointments.update", "zone.emergency", "zone.deny")
 MAX_TTL_S = 24 * 3600  # a command valid for longer is refused: seen ids are kept this long
 SKEW_S = 300  # clocks of hall and central may differ by this much
 

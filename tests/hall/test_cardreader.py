@@ -103,3 +103,11 @@ async def test_the_number_and_the_name_go_nowhere(card_hall, kioskd_log):
     for secret in (CARD.id_number, CARD.name, CARD.card_no, CARD.id_number[-6:]):
         assert secret not in seen
     assert last["card"]["name"] == "王**"
+
+
+async def test_an_expired_social_security_card_is_refused(card_hall):
+    hall, twin = card_hall.hall, card_hall.twin("cardreader-k1")
+    shown = await card_at_kiosk(hall, twin, SimCard(valid_to=date(2020, 1, 1)))
+    assert shown["error"] == "card.expired" and "有效期" in shown["message"], shown
+    status, ticket = await api(hall, "POST", "/api/tickets", {"category": "C"}, kiosk="kiosk-1")
+    assert (status, ticket["error"]) == (409, "card.expired")
