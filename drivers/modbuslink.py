@@ -73,9 +73,20 @@ class ModbusLink:
 
         if self._client is None:
             raise DeviceAbsent(f"{self.name}: not connected")
+        # pymodbus waits with asyncio.wait_for, which on 3.11 can drop a cancel that comes as
+        # the answer does (the supervisor could then never stop this driver: seen in tests):
+        # the request runs as a task of its own, and this wait is the one cancelled
+        task = asyncio.ensure_future(request(device_id=self.unit))
         try:
-            async with asyncio.timeout(self.timeout + 0.5):  # pymodbus's own, and a margin
-                answer = await request(device_id=self.unit)
+            done, _ = await asyncio.wait({task}, timeout=self.timeout + 0.5)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        try:
+            if not done:
+                task.cancel()
+                raise TimeoutError
+            answer = task.result()
         except (TimeoutError, ModbusIOException):
             raise DeviceTimeout(f"{self.name}: no answer to {what} within "
                                 f"{self.timeout:.1f} s (unit {self.unit})") from None

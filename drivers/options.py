@@ -23,6 +23,7 @@ class Option:
     unit: str = ""  # "ms", "s", "px": shown after a range
     choices: tuple[str, ...] = ()
     encoding: bool = False  # a name Python's codecs know (gb18030, utf-8 …)
+    device: bool = False  # it names another [[device]] by its id
 
     def problem(self, value: Any) -> str | None:
         """What is wrong with a value of the right TOML type, or None."""

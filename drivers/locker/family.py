@@ -26,6 +26,8 @@ TYPES = (
             Option("first_coil", int, 0, "compartment 1's lock relay", 0, 9999),
             Option("first_input", int, 0, "compartment 1's door sensor", 0, 9999),
             Option("sizes", list, None, 'each compartment\'s size, "S", "M" or "L" (all M)'),
+            Option("reader", str, None, "the card reader beside it (a [[device]] id): a card "
+                   "a case was registered to opens its compartments", device=True),
             Option("code_hours", int, 72, "how long a pickup code is good", 1, 720, "h"),
             Option("open_wait_ms", int, 3000,
                    "a door that has not opened this long after its relay is jammed",

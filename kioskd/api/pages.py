@@ -21,9 +21,9 @@ COOKIE = "kioskd_token"
 # page -> the roles whose token opens it (a kiosk's or clerk's token opens only its own)
 PAGES = {"board": ("board", "technician"), "kiosk": ("kiosk", "technician"),
          "window": ("clerk", "technician"), "manage": ("manager", "technician"),
-         "pad": ("pad",)}
+         "pad": ("pad",), "locker": ("locker", "technician")}
 ROUTES = {"board": "/board", "kiosk": "/kiosk/{id}", "window": "/window/{n}", "manage": "/manage",
-          "pad": "/pad/{n}"}
+          "pad": "/pad/{n}", "locker": "/locker/{id}"}
 ASSETS = {p.name for p in STATIC.iterdir() if p.suffix in (".js", ".css", ".svg")}
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 # the pages load only their own files and talk only to their own daemon
@@ -100,6 +100,8 @@ class Pages:
             return False
         if name == "kiosk" and client.role == "kiosk":
             return client.kiosk == request.match_info["id"]
+        if name == "locker" and client.role == "locker":
+            return client.locker == request.match_info["id"]
         if (name == "window" and client.role == "clerk") or name == "pad":
             return str(client.window) == request.match_info["n"]
         return True

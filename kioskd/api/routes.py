@@ -21,6 +21,7 @@ OPEN = None  # no token at all
 KIOSK = ("kiosk", "technician")
 CLERK = ("clerk", "technician")
 TECH = ("technician",)
+LOCKER = ("locker", "technician")
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,24 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/zones/{id}/emergency", "zone_emergency", TECH,
           "Hold every door of the zone open {open: true, why} or let go {open: false, why}; "
           "audited (zone.emergency)"),
+    Route("GET", "/api/lockers", "lockers", ("manager", "technician"),
+          "Every locker bank: each compartment's size, state and door; what waits, for which "
+          "window (never a code)"),
+    Route("GET", "/api/lockers/{id}", "locker_view", LOCKER,
+          "The locker's touch page: free compartments by size, the windows, a lock-out, the "
+          "last card's outcome (notice)", "locker"),
+    Route("POST", "/api/lockers/{id}/pickup", "locker_pickup", LOCKER,
+          "取件: open the compartment a pickup code opens {code}; 5 wrong in a row lock the "
+          "page for 5 minutes", "locker"),
+    Route("POST", "/api/lockers/{id}/dropoff", "locker_dropoff", LOCKER,
+          "寄件: a compartment opens for materials left for a window {window, size?}; the "
+          "receipt", "locker"),
+    Route("POST", "/api/lockers/{id}/deposit", "locker_deposit", CLERK,
+          "出件: a compartment opens for a finished document {case, size?, window?}; closed, "
+          "its pickup code goes to central as a hash (docs/central.md); the card of the ticket "
+          "served at the window opens it too", "window"),
+    Route("POST", "/api/lockers/{id}/collect", "locker_collect", CLERK,
+          "A clerk takes out what waits for the window {compartment, window?}", "window"),
     Route("GET", "/api/logs", "logs", TECH, "The daemon's last ?n= log lines (ID numbers masked)"),
     Route("GET", "/api/events", "events", ANY, "WebSocket: the live event stream, MQTT envelope"),
     Route("GET", "/api/board", "board", ("board", "technician"),

@@ -16,6 +16,7 @@ from aiohttp import web
 from kioskd import jsonlimits
 from kioskd.api.http import CLIENT, error, log_refusals, refusal, window_number
 from kioskd.api.kiosk import KioskHandlers
+from kioskd.api.locker import LockerHandlers
 from kioskd.api.pages import COOKIE, Pages
 from kioskd.api.routes import ROUTES, Route, openapi
 from kioskd.api.stream import Stream, StreamHandlers
@@ -33,7 +34,7 @@ log = logging.getLogger("kioskd.api")
 
 
 class ApiServer(KioskHandlers, WindowHandlers, TechnicianHandlers, TabletHandlers, StreamHandlers,
-                ZoneHandlers):
+                ZoneHandlers, LockerHandlers):
     """The local API: one route table (routes.py), handlers grouped by who calls them."""
 
     def __init__(self, hall: HallPort):

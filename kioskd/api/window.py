@@ -117,6 +117,9 @@ class WindowHandlers:
             "windows": sorted(state.windows),
             "today": window_stats(state, n),
             "tablet": self.hall.tablets.device_of_window(n) is not None,  # 请签名 possible
+            # what waits in the lockers for this window: drop-offs, its pickups not collected
+            "lockers": self.hall.lockers.waiting_for(n),
+            "locker_ids": list(self.hall.lockers.lockers),
             "timezone": self.hall.cfg.hall.timezone, "now": now.isoformat()})
 
     async def rating_attempt(self, request: web.Request) -> web.Response:

@@ -44,7 +44,18 @@ def devices(raw: dict, path: Path, c: Checker, windows: set[int], kiosks: set[st
             out.append(dev)
     _one_port_one_device(out, c)
     _one_per_place(out, c)
+    _devices_named(out, c)
     return out
+
+
+def _devices_named(out: list[DeviceConfig], c: Checker) -> None:
+    """An option that names another device (a locker's card reader) names one that is there."""
+    ids = {d.id for d in out}
+    for i, d in enumerate(out):
+        for name, option in TYPES[d.type].options.items() if d.type in TYPES else ():
+            if option.device and name in d.options and (d.options[name] not in ids
+                                                        or d.options[name] == d.id):
+                c.bad(f"device[{i}].{name}", f"no other [[device]] with id {d.options[name]!r}")
 
 
 def _device(i: int, t: dict, out: list[DeviceConfig], path: Path, c: Checker,

@@ -14,7 +14,7 @@ from kioskd.engine.rules import Category, QueuePolicy, RatingRules, Window
 from kioskd.zone.rules import ZoneRules
 
 
-ROLES = ("kiosk", "clerk", "pad", "board", "manager", "technician")
+ROLES = ("kiosk", "clerk", "pad", "board", "manager", "technician", "locker")
 DEFAULT_PATHS = (Path("devices.toml"), Path("/etc/kioskd/devices.toml"))
 
 
@@ -64,6 +64,7 @@ class ApiClient:
     kiosk: str | None = None
     staff_no: str = ""  # a clerk's 工号: the rating pad shows who served the citizen
     photo: Path | None = None  # a clerk's photo (JPEG/PNG): the rating tablet shows it when idle
+    locker: str | None = None  # a locker's touch page: the locker.modbus device it stands by
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from kioskd.config.devices import devices
 from kioskd.config.model import (ROLES, ApiClient, ApiConfig, Config, HallConfig, Kiosk,
                                  TicketTemplate, UplinkConfig, VoiceConfig)
 from kioskd.drivers.printer.escpos import FIELDS
+from kioskd.drivers.registry import TYPES, Role
 from kioskd.zone.rules import FAILS, ZoneRules, parse_hours
 from kioskd.engine.rules import LANES, Category, QueuePolicy, Reason, RatingRules, Window
 
@@ -31,6 +32,7 @@ def validate(raw: dict, path: Path, c: Checker) -> Config | None:
     zones = _zones(raw, c)
     devs = devices(raw, path, c, {w.number for w in windows}, {k.id for k in kiosks},
                    hall.id, {z.id for z in zones})
+    _lockers_named(api, devs, c)
     ticket = _ticket(raw, c)
     rating = _rating(raw, path, c)
     voice = _voice(raw, c)
@@ -215,7 +217,7 @@ def _api(raw: dict, path: Path, c: Checker, windows: set[int], kiosks: set[str])
     for i, ct in enumerate(array(t, "client", c)):
         at = f"api.client[{i}]"
         c.unknown_keys(ct, {"name", "role", "token", "token_file", "window", "kiosk", "staff_no",
-                            "photo"}, at)
+                            "photo", "locker"}, at)
         name = c.take(ct, "name", str, at, default=f"client{i}")
         role = c.take(ct, "role", str, at, default="")
         if role and role not in ROLES:
@@ -245,8 +247,10 @@ def _api(raw: dict, path: Path, c: Checker, windows: set[int], kiosks: set[str])
             c.bad(f"{at}.kiosk", f"no [[kiosk]] with id {kiosk!r}")
         staff_no = c.take(ct, "staff_no", str, at, required=False, default="")
         photo = c.take(ct, "photo", str, at, required=False)
+        locker = c.take(ct, "locker", str, at, required=role == "locker")
         clients.append(ApiClient(name, role, token, window, kiosk, staff_no,
-                                 _photo(path, photo, f"{at}.photo", c) if photo else None))
+                                 _photo(path, photo, f"{at}.photo", c) if photo else None,
+                                 locker))
     return ApiConfig(host, port, tuple(clients))
 
 
@@ -344,6 +348,14 @@ def _windows(raw: dict, c: Checker, categories: set[str]) -> list[Window]:
             elif b == w.number:
                 c.bad(f"window[{i}].backup_for", "a window cannot be its own backup")
     return out
+
+
+def _lockers_named(api: ApiConfig, devs: list, c: Checker) -> None:
+    """A locker page's token stands by a locker that is there."""
+    lockers = {d.id for d in devs if d.type in TYPES and d.role is Role.LOCKER}
+    for i, client in enumerate(api.clients):
+        if client.locker is not None and client.locker not in lockers:
+            c.bad(f"api.client[{i}].locker", f"no locker.modbus [[device]] {client.locker!r}")
 
 
 def _zones(raw: dict, c: Checker) -> list[ZoneRules]:

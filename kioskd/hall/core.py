@@ -32,6 +32,7 @@ from kioskd.scans import ScanStore
 from kioskd.showing import BoardKeeper
 from kioskd.signatures import Signatures
 from kioskd.watch import Watch
+from kioskd.lockers.keeper import LockerKeeper
 from kioskd.zone.keeper import ZoneKeeper
 
 log = logging.getLogger("kioskd")
@@ -67,6 +68,7 @@ class Hall(Lifecycle, CommandPath, Retention, Effects, Inputs, Technician, Views
         self.scans = ScanStore(self.state_dir / "scans", cfg.hall.scan_quota_mb)
         self.signatures = Signatures(self)
         self.zones = ZoneKeeper(self)  # the 24-hour zone's doors
+        self.lockers = LockerKeeper(self)  # 自助寄取柜
         self.web_links = WebLinks()  # the tablets' pages, connected through the API
         self.window_pages: dict[int, list[str]] = {}  # captured since the window's last document
         # the gun's last check-in at each kiosk (its ticket, or why not), shown once by the page

@@ -61,7 +61,10 @@ class Inputs:
 
     def _card_read(self, dev: DeviceConfig, inp: DeviceInput) -> None:
         self.reader_cards[dev.id] = c = self._card(inp)
-        if dev.zone:  # a reader at the 24-hour zone's door
+        locker = self.lockers.reader_of(dev.id)
+        if locker:  # the reader beside a locker: its holder's pickups open
+            self.lockers.card(dev, c, locker)
+        elif dev.zone:  # a reader at the 24-hour zone's door
             self.zones.card(dev, c)
         if dev.kiosk:
             self.kiosk_cards[dev.kiosk] = c

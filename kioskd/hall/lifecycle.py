@@ -61,6 +61,7 @@ class Lifecycle:
         self._tick_now = asyncio.Event()
         self._tasks.append(asyncio.create_task(self._ticking(), name="tick"))
         self._tasks.append(asyncio.create_task(self.zones.run(), name="zones"))
+        self._tasks.append(asyncio.create_task(self.lockers.run(), name="lockers"))
         if self.with_api:
             from kioskd.api.server import ApiServer
 
@@ -131,6 +132,7 @@ class Lifecycle:
         self.uplink.rekey(key)
         self.announcer.reconfigure(cfg.voice)
         self.zones.configure(cfg)
+        self.lockers.configure(cfg)
         self._start_devices()
         if self.with_api and hasattr(self, "api"):
             self.api.reconfigure(cfg.api)

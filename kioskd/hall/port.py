@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from kioskd.signatures import Signatures
     from kioskd.tablets import Tablets
     from kioskd.watch import Watch
+    from kioskd.lockers.keeper import LockerKeeper
     from kioskd.zone.keeper import ZoneKeeper
 
 
@@ -37,6 +38,7 @@ class HallPort(Protocol):
     boards: BoardKeeper
     signatures: Signatures
     zones: ZoneKeeper
+    lockers: LockerKeeper
     tablets: Tablets
     web_links: WebLinks
     kiosk_cards: dict[str, Any]
