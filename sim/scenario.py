@@ -74,3 +74,67 @@ def _auth(tok: str) -> dict[str, str]:
 
 DEMO_PEOPLE = [("王秀英", date(1952, 5, 1)), ("李明", date(1990, 8, 20)),
                ("欧阳娜娜", date(1985, 1, 9)), ("陈建国", date(1949, 10, 1))]
+
+
+def _journaled(hall, types: tuple[str, ...], after: int):
+    return [e for e in hall.journal.read(after, 10_000) if e.type in types]
+
+
+async def night_entry(sim: SimHall, card: IdCard, zone: str, timeout: float = 10.0
+                      ) -> dict[str, Any]:
+    """A citizen at the 24-hour zone's street door: the card on the reader outside, the door
+    pulsed open, in through the beam, the door shut behind them."""
+    hall, cfg = sim.hall, sim.hall.cfg
+    reader = sim.twin(next(d.id for d in cfg.devices if d.zone == zone and d.role is Role.READER
+                           and not hall.lockers.reader_of(d.id)))
+    after = hall.journal.last_seq
+    reader.place(card)
+    await hall.watch.until(lambda: _journaled(hall, ("zone.entry", "zone.refused"), after),
+                           timeout, "the zone decides on the card")
+    decided = _journaled(hall, ("zone.entry", "zone.refused"), after)[0]
+    await reader.lifted()
+    if decided.type == "zone.entry":
+        for door_id in decided.data["doors"]:
+            door = sim.twin(door_id)
+            await hall.watch.until(lambda: _journaled(hall, ("gate.opened",), after), timeout,
+                                   "the door opens")
+            if door.beam >= 0:
+                door.walk_in()
+                await hall.watch.until(lambda: _journaled(hall, ("gate.passed",), after),
+                                       timeout, "counted in")
+    return {"event": decided.type, **decided.data,
+            "occupancy": hall.zones.zones[zone].occupancy}
+
+
+async def locker_pickup(sim: SimHall, http: aiohttp.ClientSession, locker: str, case: str,
+                        window: int, timeout: float = 10.0) -> dict[str, Any]:
+    """出件: the clerk of `window` puts a finished document in the locker for `case`; central
+    makes the pickup code from the deposit (as a city's central would, for its text message);
+    the citizen types it at the locker's page and takes the document out."""
+    from kioskd.lockers.rules import pickup_code
+
+    hall, cfg = sim.hall, sim.hall.cfg
+    twin = sim.twin(locker)
+    compartments = hall.lockers.lockers[locker].compartments
+
+    async def shut(n: int, kind: str) -> None:
+        await hall.watch.until(lambda: compartments[n].open, timeout, f"compartment {n} open")
+        after = hall.journal.last_seq
+        twin.close(n)
+        await hall.watch.until(lambda: _journaled(hall, (kind,), after), timeout, kind)
+
+    async with http.post(f"{hall.api_url}/api/lockers/{locker}/deposit", json={"case": case},
+                         headers=_auth(token(cfg, "clerk", window=window))) as r:
+        put = await r.json()
+        if r.status != 200:
+            raise RuntimeError(f"deposit refused: {put}")
+    await shut(put["compartment"], "locker.deposited")
+    code = pickup_code(hall.commands.key, cfg.hall.id, put["deposit"])
+    page = next(c.token for c in cfg.api.clients if c.role == "locker" and c.locker == locker)
+    async with http.post(f"{hall.api_url}/api/lockers/{locker}/pickup", json={"code": code},
+                         headers=_auth(page)) as r:
+        got = await r.json()
+        if r.status != 200:
+            raise RuntimeError(f"pickup refused: {got}")
+    await shut(got["compartment"], "locker.collected")
+    return {"case": case, "compartment": got["compartment"], "window": window}

@@ -54,7 +54,9 @@ class LockerHandlers:
 
     async def locker_view(self, request: web.Request) -> web.Response:
         async def view():
-            return self.hall.lockers.view(self._own_locker(request))
+            return {**self.hall.lockers.view(self._own_locker(request)),
+                    "hall": self.hall.cfg.hall.name, "timezone": self.hall.cfg.hall.timezone,
+                    "now": self.hall.now().isoformat()}
         return await self._answer(view())
 
     async def locker_pickup(self, request: web.Request) -> web.Response:

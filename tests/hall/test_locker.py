@@ -13,6 +13,7 @@ import pytest
 from kioskd import config
 from kioskd.lockers.rules import LOCKOUT_AFTER, pickup_code
 from kioskd.sim.idcard import make_card
+from support.browser import NEEDS_CHROMIUM, no_serious_violations, screen, shot
 from support.helpers import REPO, api
 
 LOCKER = """
@@ -252,3 +253,33 @@ async def test_no_code_in_any_event_log_or_page(lockers, kioskd_log):
                         for e in hall.journal.read(0, 100_000)),
                       (hall.state_dir / "lockers.json").read_text()])
     assert code not in seen
+
+
+@NEEDS_CHROMIUM
+async def test_the_locker_page_opens_by_code_and_takes_a_drop_off(lockers, browser, tmp_path):
+    sim, hall, twin = lockers
+    _, held = await deposit(hall, twin)
+    context, page = await screen(browser, 1080, 1920)
+    base = hall.api_url
+    await page.goto(f"{base}/locker/locker-1?token=locker-1-page-token-for-tests")
+    assert page.url == f"{base}/locker/locker-1"
+    await page.get_by_role("button", name="输入取件码").wait_for()
+    await no_serious_violations(page)
+    await shot(page, "locker", tmp_path)
+    code = code_of(hall, held["deposit"])
+    await page.get_by_role("button", name="输入取件码").click()
+    for digit in code:
+        await page.locator("#keypad").get_by_role("button", name=digit, exact=True).click()
+    assert code not in await page.content()  # typed, never shown
+    await page.get_by_role("button", name="开柜").click()
+    await page.locator("#compartment", has_text="1 号柜").wait_for()
+    await twin.watch.until(lambda: twin.is_open(1), 5, "opened by the page")
+    await closed(hall, twin, 1, "locker.collected")
+    await page.get_by_role("button", name="完成").click()
+    # 寄件 for window 3
+    await page.get_by_role("button", name="寄存材料给窗口").click()
+    await page.get_by_role("button", name="3 号窗口").click()
+    await page.locator("#receipt").wait_for()
+    await no_serious_violations(page)
+    assert twin.is_open(1)  # the smallest free one again
+    await context.close()

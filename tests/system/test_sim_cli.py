@@ -43,7 +43,7 @@ async def test_sim_serves_and_stops_clean(tmp_path, broker):
     proc = await _sim(tmp_path, broker, "--demo")
     lines: list[str] = []
     try:
-        async with asyncio.timeout(30):
+        async with asyncio.timeout(60):
             await read_until(proc.stdout, lines,
                              lambda ls: any("Ctrl-C stops everything" in ln for ln in ls))
             api = re.search(r"API\s+(http://\S+)/api/health", "".join(lines)).group(1)
@@ -59,6 +59,11 @@ async def test_sim_serves_and_stops_clean(tmp_path, broker):
                         assert r.status == 200 and "text/html" in r.content_type, url
             await read_until(proc.stdout, lines, lambda ls: any(
                 ln.startswith("demo: ") and "accepted" in ln for ln in ls))
+            # the 24-hour zone: a night-time entry, then a pickup from the locker by its code
+            await read_until(proc.stdout, lines, lambda ls: any(
+                ln.startswith("demo: night-time entry") and "opened" in ln for ln in ls))
+            await read_until(proc.stdout, lines, lambda ls: any(
+                ln.startswith("demo: case") and "collected" in ln for ln in ls))
         kids = _children(proc.pid)
         proc.send_signal(signal.SIGINT)
         rest = (await asyncio.wait_for(proc.stdout.read(), 10)).decode()

@@ -24,7 +24,7 @@ def check(tmp_path, text: str, capsys) -> tuple[int, list[str], str]:
 
 def test_repository_config_is_valid(capsys):
     assert main(["check-config", "-c", str(REPO / "devices.toml")]) == 0
-    assert "15 devices" in capsys.readouterr().out
+    assert "19 devices" in capsys.readouterr().out
 
 
 MISTAKES = [
