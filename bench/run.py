@@ -19,6 +19,7 @@ from devices import (bench_camera, bench_card_event, bench_rating, bench_sam_rea
 from measure import report
 from store import bench_journal, bench_queue_ops
 from uplink import bench_backlog, bench_backlog_memory
+from zone import bench_card_to_relay, bench_social_card
 
 
 async def _pages(n: int, folder: Path) -> None:
@@ -51,6 +52,8 @@ def main() -> int:
             "backlog": lambda: asyncio.run(bench_backlog(args.backlog, folder)),
             "memory": lambda: bench_backlog_memory(100_000, folder),
             "pages": lambda: asyncio.run(_pages(min(n, 100), folder)),
+            "zone-relay": lambda: asyncio.run(bench_card_to_relay(min(n, 50), folder)),
+            "social-card": lambda: asyncio.run(bench_social_card(min(n, 50), folder)),
         }
         for name, run in runs.items():
             if not args.only or args.only in name:

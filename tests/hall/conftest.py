@@ -24,7 +24,7 @@ async def browser():
 def pcscd(tmp_path_factory):
     """pcscd with vpcd's virtual reader: (its name, the port the card twin connects to), for
     the whole session (a vpcd port stays in TIME-WAIT a minute after its pcscd stops)."""
-    from support import pcsc
+    from kioskd.sim import pcscd as pcsc
 
     why = pcsc.missing()
     if why:

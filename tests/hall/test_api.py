@@ -19,7 +19,7 @@ async def test_roles_and_errors(sim):
     kiosk, clerk1 = bearer(token(cfg, "kiosk")), bearer(token(cfg, "clerk", window=1))
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{base}/api/health") as r:
-            assert r.status == 200 and (await r.json())["devices"] == {"ready": 15}
+            assert r.status == 200 and (await r.json())["devices"] == {"ready": 19}
         for headers in ({}, bearer("wrong-token-wrong-token")):
             async with http.get(f"{base}/api/queue", headers=headers) as r:
                 assert r.status == 401 and (await r.json())["error"] == "auth.token"

@@ -1,6 +1,6 @@
-"""A real PC/SC stack for the card reader's tests: pcscd with Debian's vsmartcard-vpcd, whose
-virtual readers the card twin (kioskd.sim.cardreader) plugs a card into. The pcscd already
-running is used as it is; else the tests start their own, once, and stop it at the end."""
+"""A real PC/SC stack for the card twin (the tests, the bench): pcscd with Debian's
+vsmartcard-vpcd, whose virtual readers the card twin (kioskd.sim.cardreader) plugs a card into.
+The pcscd already running is used as it is; else its user starts one of its own and stops it."""
 
 from __future__ import annotations
 
