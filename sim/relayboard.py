@@ -36,6 +36,7 @@ class RelayBoardTwin:
         self.latched: set[int] = set()  # inputs that stay on until read once
         self.pulses: list[int] = []  # coils switched on, in order
         self.failing: int = 0  # answer every request with this Modbus exception code (0: no)
+        self.silent = False  # RTU: the board hears nothing and answers nothing (a cut A/B pair)
         self.close_ms = int(dev.sim.get("close_ms", CLOSE_MS))
         self.tcp_port = int(dev.sim.get("port", 0))
         self._server = None
@@ -110,7 +111,7 @@ class RelayBoardTwin:
             self.tcp_port = self.tcp_port or free_port()
             self._server = ModbusTcpServer(self._device(), address=("127.0.0.1", self.tcp_port))
         else:
-            host = PtyPort(self.link, lambda data: board.write(data))
+            host = PtyPort(self.link, lambda data: None if self.silent else board.write(data))
             board = PtyPort(self.link.with_suffix(".board"), host.write)
             host.plug()
             board.plug()

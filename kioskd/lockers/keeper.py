@@ -167,16 +167,16 @@ class LockerKeeper:
     def card(self, dev: DeviceConfig, card: KioskCard, locker_id: str) -> None:
         """A card at the reader beside a locker: its holder's pickups open."""
         locker = self.lockers[locker_id]
-        if card.holder is None:
-            self.notices[locker_id] = {"error": card.error}
-        else:
-            found = locker.by_holder(card.holder.token, self.hall.now())
-            self.notices[locker_id] = {"compartments": [c.n for c in found],
-                                       "masked_name": card.holder.masked_name,
-                                       "error": None if found else "locker.nothing_for_card"}
-            for c in found:
-                locker.collect(c, "card", self.hall.monotonic(), self._wait_s(locker_id))
-                self.hall.spawn(self._open_quietly(locker, c), f"locker-open:{locker_id}")
+        found = locker.by_holder(card.holder.token, self.hall.now()) if card.holder else []
+        error = card.error or (None if found else "locker.nothing_for_card")
+        self.notices[locker_id] = {"compartments": [c.n for c in found], "error": error,
+                                   "masked_name": card.holder.masked_name if card.holder else None}
+        if error:  # said on the page (which follows locker.* events), never counted as a wrong code
+            self._record(locker_id, [("locker.refused", {"locker": locker_id, "code": error,
+                                                         "reader": dev.id})])
+        for c in found:
+            locker.collect(c, "card", self.hall.monotonic(), self._wait_s(locker_id))
+            self.hall.spawn(self._open_quietly(locker, c), f"locker-open:{locker_id}")
         self.hall.watch.changed()
 
     async def _open_quietly(self, locker: Locker, c: Compartment) -> None:

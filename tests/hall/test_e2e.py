@@ -99,3 +99,36 @@ async def test_pad_shows_the_clerk_and_goes_idle_when_the_next_citizen_is_called
     await pad.watch.until(lambda: pad.prompt is None, 5, "the pad back to idle")
     missed = [e.data for e in hall.journal.read() if e.type == "rating.missed"]
     assert missed == [{"window": 1, "ticket": "A001", "by": "next_call"}]
+
+
+async def test_the_24_hour_zone_reaches_central_with_no_number_and_no_code(sim, sub, kioskd_log):
+    """The demo hall's zone and locker, played as `kioskd sim --demo` plays them: a night-time
+    entry and a pickup by code. Central gets every step; the ID number and the pickup code are
+    in no payload, log, journal row or page."""
+    from kioskd.lockers.rules import pickup_code
+    from kioskd.sim.scenario import locker_pickup, night_entry
+
+    hall = sim.hall
+    card = make_card("诸葛亮", date(1981, 7, 2), serial=23)
+    entry = await night_entry(sim, card, "night")
+    assert entry["event"] == "zone.entry" and entry["masked_name"] == "诸**"
+    async with aiohttp.ClientSession() as http:
+        got = await locker_pickup(sim, http, "locker-1", "BJ2026120600042", 1)
+    deposited = next(e for e in hall.journal.read() if e.type == "locker.deposited")
+    code = pickup_code(hall.commands.key, hall.cfg.hall.id, deposited.data["deposit"])
+    types = lambda: [e["type"] for e in sub.events()]  # noqa: E731
+    await sub.watch.until(lambda: "locker.collected" in types(), 10, "the pickup at central")
+    for step in ("zone.entry", "gate.opened", "gate.passed", "locker.deposited",
+                 "locker.collected"):
+        assert step in types(), step
+    assert got["compartment"] == deposited.data["compartment"]
+    pages = []
+    async with aiohttp.ClientSession() as http:
+        for path in ("zones", "lockers", "devices", "health", "lockers/locker-1"):
+            async with http.get(f"{hall.api_url}/api/{path}", headers={
+                    "Authorization": "Bearer " + token(hall.cfg, "technician")}) as r:
+                pages.append(await r.text())
+    everything = "\n".join([kioskd_log.text, sub.payloads().decode(), *pages,
+                            str([e.to_json() for e in hall.journal.read()])])
+    for secret in (card.id_number, card.id_number[6:14], code, "诸葛亮"):
+        assert secret not in everything, secret

@@ -78,8 +78,8 @@ def test_a_new_family_is_checked_by_its_own_table(lamp_family, tmp_path, capsys)
     assert main(["check-config", "-c", str(path)]) == 2
     err = capsys.readouterr().err
     line = len(text.splitlines()) + LAMP.count("\n")
-    assert f"{path}:{line}: device[15].brightness: 99 is outside 1-15" in err
-    assert re.search(rf"{path}:{line + 1}: device\[15\]\.colour: unknown key \(allowed: .*"
+    assert f"{path}:{line}: device[19].brightness: 99 is outside 1-15" in err
+    assert re.search(rf"{path}:{line + 1}: device\[19\]\.colour: unknown key \(allowed: .*"
                      r"brightness", err)
     assert "lamp.serial  (board; serves a window; url serial://, tcp://)" in reference.text()
 

@@ -18,12 +18,12 @@ from support.helpers import REPO, api
 
 LOCKER = """
 [[zone]]
-id = "night"
+id = "z8"
 
 [[device]]
-id = "locker-1"
+id = "locker-9"
 type = "locker.modbus"
-zone = "night"
+zone = "z8"
 url = "{url}"
 compartments = 4
 sizes = ["S", "S", "M", "L"]
@@ -32,20 +32,20 @@ first_input = 20
 poll_ms = 50
 pulse_ms = 100
 open_wait_ms = 800
-reader = "locker-reader"
+reader = "locker-9-reader"
 
 [[device]]
-id = "locker-reader"
+id = "locker-9-reader"
 type = "idcard.sam"
-zone = "night"
-url = "serial:///dev/kioskd/locker-reader?baud=115200"
+zone = "z8"
+url = "serial:///dev/kioskd/locker-9-reader?baud=115200"
 poll_ms = 100
 
 [[api.client]]
-name = "locker-1-page"
+name = "locker-9-page"
 role = "locker"
-locker = "locker-1"
-token = "locker-1-page-token-for-tests"
+locker = "locker-9"
+token = "locker-9-page-token-for-tests"
 """
 CITIZEN = make_card("赵丽华", date(1975, 8, 1), gender="女")
 
@@ -60,7 +60,7 @@ async def locker_hall(hall_of, tmp_path, url="tcp://127.0.0.1:502"):
     path.write_text((REPO / "devices.toml").read_text(encoding="utf-8")
                     + LOCKER.format(url=url), encoding="utf-8")
     sim = await hall_of(config.load(path))
-    return sim, sim.hall, sim.twin("locker-1")
+    return sim, sim.hall, sim.twin("locker-9")
 
 
 def events(hall, *types):
@@ -70,7 +70,7 @@ def events(hall, *types):
 async def closed(hall, twin, n, kind):
     """The compartment's door, open as the hall has seen it, shut by hand; the hall sees it as
     `kind`. (A door opened and shut between two polls is not seen: a citizen takes seconds.)"""
-    await hall.watch.until(lambda: hall.lockers.lockers["locker-1"].compartments[n].open, 5,
+    await hall.watch.until(lambda: hall.lockers.lockers["locker-9"].compartments[n].open, 5,
                            f"compartment {n} seen open")
     before = len(events(hall, kind))
     twin.close(n)
@@ -79,7 +79,7 @@ async def closed(hall, twin, n, kind):
 
 
 async def deposit(hall, twin, case="BJ2026120600017", size="S", window=1):
-    status, body = await api(hall, "POST", "/api/lockers/locker-1/deposit",
+    status, body = await api(hall, "POST", "/api/lockers/locker-9/deposit",
                              {"case": case, "size": size}, role="clerk", window=window)
     assert status == 200, body
     assert twin.is_open(body["compartment"])
@@ -92,8 +92,17 @@ def code_of(hall, deposit_id):
     return pickup_code(hall.commands.key, hall.cfg.hall.id, deposit_id)
 
 
-async def at_locker(hall, path, body):
-    return await api(hall, "POST", f"/api/lockers/locker-1/{path}", body, role="locker")
+PAGE_TOKEN = "locker-9-page-token-for-tests"
+
+
+async def at_locker(hall, path, body=None, method="POST"):
+    """The locker's own page (its token: the demo hall has a locker page of its own)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.request(method, f"{hall.api_url}/api/lockers/locker-9{path}", json=body,
+                                headers={"Authorization": f"Bearer {PAGE_TOKEN}"}) as r:
+            return r.status, await r.json()
 
 
 async def test_a_pickup_opens_once_with_its_code(lockers):
@@ -102,11 +111,11 @@ async def test_a_pickup_opens_once_with_its_code(lockers):
     assert body["compartment"] == 1 and twin.pulses == [10]  # the smallest free that fits
     assert held["case"] == "BJ2026120600017" and len(held["code_hash"]) == 32
     code = code_of(hall, held["deposit"])
-    status, opened = await at_locker(hall, "pickup", {"code": code})
+    status, opened = await at_locker(hall, "/pickup", {"code": code})
     assert status == 200 and opened["compartment"] == 1, opened
     got = await closed(hall, twin, 1, "locker.collected")
     assert (got["deposit"], got["by"], got["case"]) == (held["deposit"], "code", held["case"])
-    status, again = await at_locker(hall, "pickup", {"code": code})
+    status, again = await at_locker(hall, "/pickup", {"code": code})
     assert (status, again["error"]) == (403, "locker.code_used")
     assert twin.pulses == [10, 10]  # opened for the clerk and for the citizen, nothing more
 
@@ -116,10 +125,10 @@ async def test_a_compartment_is_never_given_out_twice(lockers):
     given = [(await deposit(hall, twin, case=f"BJ-{i}", size="S"))[0]["compartment"]
              for i in range(4)]
     assert sorted(given) == [1, 2, 3, 4]  # S, S, then the M and the L
-    status, body = await api(hall, "POST", "/api/lockers/locker-1/deposit",
+    status, body = await api(hall, "POST", "/api/lockers/locker-9/deposit",
                              {"case": "BJ-5"}, role="clerk", window=1)
     assert (status, body["error"]) == (409, "locker.full")
-    status, big = await api(hall, "POST", "/api/lockers/locker-1/deposit",
+    status, big = await api(hall, "POST", "/api/lockers/locker-9/deposit",
                             {"case": "BJ-6", "size": "XL"}, role="clerk", window=1)
     assert (status, big["error"]) == (400, "locker.size")
 
@@ -130,13 +139,13 @@ async def test_wrong_codes_lock_the_page_out_for_five_minutes(lockers):
     code = code_of(hall, held["deposit"])
     wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
     for _ in range(LOCKOUT_AFTER):
-        status, body = await at_locker(hall, "pickup", {"code": wrong})
+        status, body = await at_locker(hall, "/pickup", {"code": wrong})
         assert (status, body["error"]) == (403, "locker.bad_code")
-    status, body = await at_locker(hall, "pickup", {"code": code})
+    status, body = await at_locker(hall, "/pickup", {"code": code})
     assert (status, body["error"]) == (429, "locker.locked_out")  # even the right one
     assert events(hall, "locker.locked_out") and twin.pulses == [10]
     sim.clock.advance(minutes=5, seconds=1)
-    status, body = await at_locker(hall, "pickup", {"code": code})
+    status, body = await at_locker(hall, "/pickup", {"code": code})
     assert status == 200, body
 
 
@@ -144,17 +153,17 @@ async def test_an_expired_code_opens_nothing_and_the_clerk_takes_it_back(lockers
     sim, hall, twin = lockers
     _, held = await deposit(hall, twin)
     sim.clock.advance(hours=73)  # code_hours = 72
-    status, body = await at_locker(hall, "pickup", {"code": code_of(hall, held["deposit"])})
+    status, body = await at_locker(hall, "/pickup", {"code": code_of(hall, held["deposit"])})
     assert (status, body["error"]) == (403, "locker.code_expired")
     status, view = await api(hall, "GET", "/api/windows/1", role="clerk", window=1)
     assert [w["case"] for w in view["lockers"]] == [held["case"]]
-    status, body = await api(hall, "POST", "/api/lockers/locker-1/collect", {"compartment": 1},
+    status, body = await api(hall, "POST", "/api/lockers/locker-9/collect", {"compartment": 1},
                              role="clerk", window=2)
     assert (status, body["error"]) == (409, "locker.not_yours")  # another window's
-    status, body = await api(hall, "POST", "/api/lockers/locker-1/collect", {"compartment": 9},
+    status, body = await api(hall, "POST", "/api/lockers/locker-9/collect", {"compartment": 9},
                              role="clerk", window=1)
     assert (status, body["error"]) == (404, "locker.no_compartment")
-    status, body = await api(hall, "POST", "/api/lockers/locker-1/collect", {"compartment": 1},
+    status, body = await api(hall, "POST", "/api/lockers/locker-9/collect", {"compartment": 1},
                              role="clerk", window=1)
     assert status == 200, body
     got = await closed(hall, twin, 1, "locker.collected")
@@ -174,10 +183,10 @@ async def test_the_card_the_case_was_registered_to_opens_it(lockers):
     assert status == 200, called
     body, held = await deposit(hall, twin)
     assert body["by_card"] and held["holder"] == hall.token_of(CITIZEN.id_number)
-    reader = sim.twin("locker-reader")
+    reader = sim.twin("locker-9-reader")
     reader.place(make_card("钱多多", date(1990, 1, 1)))  # somebody else's card: nothing opens
-    await hall.watch.until(lambda: hall.lockers.notices.get("locker-1"), 10, "a card read")
-    assert hall.lockers.notices["locker-1"]["error"] == "locker.nothing_for_card"
+    await hall.watch.until(lambda: hall.lockers.notices.get("locker-9"), 10, "a card read")
+    assert hall.lockers.notices["locker-9"]["error"] == "locker.nothing_for_card"
     await reader.lifted()
     reader.place(CITIZEN)
     await twin.watch.until(lambda: twin.is_open(body["compartment"]), 10, "opened for the card")
@@ -188,15 +197,15 @@ async def test_the_card_the_case_was_registered_to_opens_it(lockers):
 
 async def test_a_drop_off_waits_for_its_window(lockers):
     sim, hall, twin = lockers
-    status, body = await at_locker(hall, "dropoff", {"window": 2, "size": "M"})
+    status, body = await at_locker(hall, "/dropoff", {"window": 2, "size": "M"})
     assert status == 200 and body["compartment"] == 3 and len(body["receipt"]) == 6, body
     dropped = await closed(hall, twin, 3, "locker.deposited")
     assert (dropped["kind"], dropped["window"], dropped["code_hash"]) == ("dropoff", 2, None)
     status, view = await api(hall, "GET", "/api/windows/2", role="clerk", window=2)
-    assert view["lockers"] == [{"locker": "locker-1", "compartment": 3, "kind": "dropoff",
+    assert view["lockers"] == [{"locker": "locker-9", "compartment": 3, "kind": "dropoff",
                                 "case": body["receipt"], "at": dropped.get("at") or
                                 view["lockers"][0]["at"], "expires": None}]
-    status, taken = await api(hall, "POST", "/api/lockers/locker-1/collect", {"compartment": 3},
+    status, taken = await api(hall, "POST", "/api/lockers/locker-9/collect", {"compartment": 3},
                               role="clerk", window=2)
     assert status == 200, taken
     assert (await closed(hall, twin, 3, "locker.collected"))["kind"] == "dropoff"
@@ -205,11 +214,11 @@ async def test_a_drop_off_waits_for_its_window(lockers):
 async def test_doors_that_jam_or_are_forced_are_alarms(lockers):
     sim, hall, twin = lockers
     twin.jammed = {1}
-    status, body = await api(hall, "POST", "/api/lockers/locker-1/deposit", {"case": "BJ-1"},
+    status, body = await api(hall, "POST", "/api/lockers/locker-9/deposit", {"case": "BJ-1"},
                              role="clerk", window=1)
     assert (status, body["error"]) == (409, "locker.jammed")
     assert events(hall, "locker.jammed")[-1].data["compartment"] == 1
-    assert hall.drivers["locker-1"].condition == "alarm"
+    assert hall.drivers["locker-9"].condition == "alarm"
     body, _ = await deposit(hall, twin, case="BJ-2")
     assert body["compartment"] == 2  # the jammed one is out of service
     twin.open(4)  # nothing asked it to open
@@ -220,12 +229,12 @@ async def test_doors_that_jam_or_are_forced_are_alarms(lockers):
 async def test_a_board_answering_exceptions_opens_nothing(lockers):
     sim, hall, twin = lockers
     twin.failing = 2  # ILLEGAL DATA ADDRESS
-    await hall.watch.until(lambda: hall.supervisors["locker-1"].state.state == "fault", 10,
+    await hall.watch.until(lambda: hall.supervisors["locker-9"].state.state == "fault", 10,
                            "the board in fault")
-    status, body = await api(hall, "POST", "/api/lockers/locker-1/deposit", {"case": "BJ-1"},
+    status, body = await api(hall, "POST", "/api/lockers/locker-9/deposit", {"case": "BJ-1"},
                              role="clerk", window=1)
     assert (status, body["error"]) == (409, "locker.fault")
-    assert twin.pulses == [] and hall.lockers.lockers["locker-1"].compartments[1].state == "free"
+    assert twin.pulses == [] and hall.lockers.lockers["locker-9"].compartments[1].state == "free"
 
 
 async def test_deposits_are_kept_over_a_restart(hall_of, tmp_path):
@@ -233,9 +242,9 @@ async def test_deposits_are_kept_over_a_restart(hall_of, tmp_path):
                                         url="serial:///dev/kioskd/locker?baud=9600")  # RTU
     _, held = await deposit(hall, twin)
     hall = await sim.restart_daemon()
-    await hall.watch.until(lambda: hall.lockers.lockers["locker-1"].compartments[1].state
+    await hall.watch.until(lambda: hall.lockers.lockers["locker-9"].compartments[1].state
                            == "held", 5, "the deposit back")
-    status, body = await at_locker(hall, "pickup", {"code": code_of(hall, held["deposit"])})
+    status, body = await at_locker(hall, "/pickup", {"code": code_of(hall, held["deposit"])})
     assert status == 200, body
 
 
@@ -243,11 +252,11 @@ async def test_no_code_in_any_event_log_or_page(lockers, kioskd_log):
     sim, hall, twin = lockers
     _, held = await deposit(hall, twin)
     code = code_of(hall, held["deposit"])
-    pages = [await api(hall, "GET", "/api/lockers/locker-1", role="locker"),
+    pages = [await at_locker(hall, "", method="GET"),
              await api(hall, "GET", "/api/lockers", role="technician"),
              await api(hall, "GET", "/api/windows/1", role="clerk", window=1),
-             await api(hall, "GET", "/api/devices/locker-1/frames", role="technician")]
-    await at_locker(hall, "pickup", {"code": code})
+             await api(hall, "GET", "/api/devices/locker-9/frames", role="technician")]
+    await at_locker(hall, "/pickup", {"code": code})
     seen = "\n".join([kioskd_log.text, *(json.dumps(p, ensure_ascii=False) for p in pages),
                       *(json.dumps(e.data, ensure_ascii=False)
                         for e in hall.journal.read(0, 100_000)),
@@ -261,8 +270,8 @@ async def test_the_locker_page_opens_by_code_and_takes_a_drop_off(lockers, brows
     _, held = await deposit(hall, twin)
     context, page = await screen(browser, 1080, 1920)
     base = hall.api_url
-    await page.goto(f"{base}/locker/locker-1?token=locker-1-page-token-for-tests")
-    assert page.url == f"{base}/locker/locker-1"
+    await page.goto(f"{base}/locker/locker-9?token={PAGE_TOKEN}")
+    assert page.url == f"{base}/locker/locker-9"
     await page.get_by_role("button", name="输入取件码").wait_for()
     await no_serious_violations(page)
     await shot(page, "locker", tmp_path)

@@ -102,6 +102,12 @@ async def test_the_manager_reads_today_and_a_past_day_and_takes_the_tables_away(
     await (await download.value).save_as(saved)
     text = saved.read_text(encoding="utf-8-sig")
     assert text.splitlines()[0].startswith("类别,取号,办结") and "\nA,2,1," in text
+    # the 24-hour zone now: who is inside (as two counted in by the door's beam: the count
+    # itself is tests/hall/test_zone.py's)
+    hall.zones.zones["night"].occupancy = 2
+    await page.reload()
+    await page.locator("#zones tr", has_text="24小时自助服务区").filter(has_text="2").wait_for()
+    await no_serious_violations(page)
     await context.close()
 
 

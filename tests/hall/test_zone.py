@@ -17,23 +17,23 @@ from support.helpers import REPO, api
 
 ZONE = """
 [[zone]]
-id = "night"
+id = "z9"
 name = "24小时自助区"
 hours = "{hours}"
 held_open_s = 5
 fails = "{fails}"
 
 [[device]]
-id = "zone-reader"
+id = "z9-reader"
 type = "idcard.sam"
-zone = "night"
-url = "serial:///dev/kioskd/zone-reader?baud=115200"
+zone = "z9"
+url = "serial:///dev/kioskd/z9-reader?baud=115200"
 poll_ms = 100
 
 [[device]]
 id = "door-1"
 type = "gate.modbus"
-zone = "night"
+zone = "z9"
 url = "{url}"
 unit = 3
 open_coil = 2
@@ -56,7 +56,7 @@ def zone_toml(tmp_path, *, url="tcp://127.0.0.1:502", hours="00:00-24:00", fails
 
 async def zone_hall(hall_of, tmp_path, **kw):
     sim = await hall_of(zone_toml(tmp_path, **kw))
-    return sim, sim.hall, sim.twin("door-1"), sim.twin("zone-reader")
+    return sim, sim.hall, sim.twin("door-1"), sim.twin("z9-reader")
 
 
 def events(hall, *types):
@@ -86,7 +86,7 @@ async def test_a_valid_card_opens_the_door_once(hall_of, tmp_path, url):
     assert (opened["by"], opened["holder"]) == ("card", entry.data["holder"])
     await door.watch.until(lambda: not door.coils[2], 5, "the relay let go after its pulse")
     door.walk_in()
-    await hall.watch.until(lambda: hall.zones.zones["night"].occupancy == 1, 5, "counted in")
+    await hall.watch.until(lambda: hall.zones.zones["z9"].occupancy == 1, 5, "counted in")
     door.close_door()
     await hall.watch.until(lambda: events(hall, "gate.closed"), 5, "the door closed")
     # the same door opening again with no card: forced
@@ -94,7 +94,7 @@ async def test_a_valid_card_opens_the_door_once(hall_of, tmp_path, url):
     await hall.watch.until(lambda: events(hall, "gate.forced"), 5, "a forced door")
     assert not events(hall, "zone.refused") and door.pulses == [2]
     door.walk_out()
-    await hall.watch.until(lambda: hall.zones.zones["night"].occupancy == 0, 5, "counted out")
+    await hall.watch.until(lambda: hall.zones.zones["z9"].occupancy == 0, 5, "counted out")
 
 
 @pytest.mark.parametrize("hours,setup,code", [
@@ -127,11 +127,19 @@ async def test_a_door_left_open_is_said_once(hall_of, tmp_path):
     assert len(held) == 1 and held[0].data["door"] == "door-1" and held[0].data["open_s"] >= 5
 
 
-@pytest.mark.parametrize("fails,code", [("secure", "zone.door_lost"), ("safe", None)])
+@pytest.mark.parametrize("fails,code,how", [("secure", "zone.door_lost", "unplug"),
+                                            ("safe", None, "unplug"),
+                                            ("secure", "zone.door_lost", "silent")])
 async def test_a_lost_controller_is_a_fault_and_the_zone_fails_as_configured(
-        hall_of, tmp_path, fails, code):
-    sim, hall, door, reader = await zone_hall(hall_of, tmp_path, fails=fails)
-    await door.unplug()
+        hall_of, tmp_path, fails, code, how):
+    # unplugged (the connection refused), or silent on the RS-485 pair (every request times out)
+    sim, hall, door, reader = await zone_hall(
+        hall_of, tmp_path, fails=fails,
+        url="tcp://127.0.0.1:502" if how == "unplug" else "serial:///dev/kioskd/door?baud=9600")
+    if how == "unplug":
+        await door.unplug()
+    else:
+        door.silent = True
     await hall.watch.until(lambda: [e for e in events(hall, "gate.fault") if e.data["fault"]],
                            10, "the lost controller journaled")
     after = await card(hall, reader)
@@ -139,9 +147,12 @@ async def test_a_lost_controller_is_a_fault_and_the_zone_fails_as_configured(
         assert (after.type, after.data["code"]) == ("zone.refused", code)
     else:  # fail-safe: the door is open to all, and who came in is still known
         assert after.type == "zone.entry" and after.data["open_to_all"]
-    await door.plug()
+    if how == "unplug":
+        await door.plug()
+    else:
+        door.silent = False
     await hall.watch.until(lambda: [e for e in events(hall, "gate.fault") if not e.data["fault"]],
-                           10, "the controller back")
+                           20, "the controller back")
 
 
 async def test_a_controller_answering_exceptions_is_a_fault_and_opens_nothing(hall_of, tmp_path):
@@ -156,10 +167,10 @@ async def test_a_controller_answering_exceptions_is_a_fault_and_opens_nothing(ha
 
 async def test_an_emergency_opening_holds_every_door_and_is_audited(hall_of, tmp_path):
     sim, hall, door, reader = await zone_hall(hall_of, tmp_path)
-    status, body = await api(hall, "POST", "/api/zones/night/emergency",
+    status, body = await api(hall, "POST", "/api/zones/z9/emergency",
                              {"open": True, "why": ""}, role="technician")
     assert (status, body["error"]) == (400, "zone.no_reason")
-    status, body = await api(hall, "POST", "/api/zones/night/emergency",
+    status, body = await api(hall, "POST", "/api/zones/z9/emergency",
                              {"open": True, "why": "fire drill"}, role="technician")
     assert status == 200 and body["not_reached"] == [], body
     await door.watch.until(lambda: door.coils[2] and door.is_open, 5, "held open")
@@ -171,7 +182,7 @@ async def test_an_emergency_opening_holds_every_door_and_is_audited(hall_of, tmp
     sim.clock.advance(seconds=60)
     hall.zones.check()
     assert not events(hall, "gate.held_open")  # open on purpose
-    status, body = await api(hall, "POST", "/api/zones/night/emergency",
+    status, body = await api(hall, "POST", "/api/zones/z9/emergency",
                              {"open": False, "why": "drill over"}, role="technician")
     await door.watch.until(lambda: not door.coils[2], 5, "let go")
 
@@ -181,9 +192,10 @@ async def test_the_zone_shows_on_manage_and_keeps_no_number(hall_of, tmp_path, k
     await card(hall, reader)
     await door.watch.until(lambda: door.is_open, 5, "the door opened")
     door.walk_in()
-    await hall.watch.until(lambda: hall.zones.zones["night"].occupancy == 1, 5, "counted in")
+    await hall.watch.until(lambda: hall.zones.zones["z9"].occupancy == 1, 5, "counted in")
     status, view = await api(hall, "GET", "/api/zones", role="manager")
-    assert status == 200 and view["zones"][0]["occupancy"] == 1, view.get("zones")
+    zones = {z["id"]: z for z in view["zones"]}
+    assert status == 200 and zones["z9"]["occupancy"] == 1, zones
     seen = "\n".join([kioskd_log.text, json.dumps(view, ensure_ascii=False),
                       *(json.dumps(e.data, ensure_ascii=False)
                         for e in hall.journal.read(0, 100_000))])
@@ -208,11 +220,11 @@ async def test_central_opens_the_zone_and_keeps_a_token_out_by_signed_commands(h
     bad = await hall.commands.command("zone.deny", signed("zone.deny", {"tokens": ["x"]}))
     assert (bad["status"], bad["error"]) == ("error", "cmd.args")
     answer = await hall.commands.command("zone.emergency", signed("zone.emergency", {
-        "zone": "night", "open": True, "why": "evacuation"}))
+        "zone": "z9", "open": True, "why": "evacuation"}))
     assert answer["status"] == "ok", answer
     await door.watch.until(lambda: door.coils[2], 5, "the door held open")
     audit = events(hall, "zone.emergency")[-1].data
     assert (audit["by"], audit["why"]) == ("central", "evacuation")
     forged = await hall.commands.command("zone.emergency", signed("zone.emergency", {
-        "zone": "night", "open": False, "why": "x"})[:-3] + b'x"}')
+        "zone": "z9", "open": False, "why": "x"})[:-3] + b'x"}')
     assert forged["status"] == "error" and door.coils[2]  # a forged command changes nothing

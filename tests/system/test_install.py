@@ -107,11 +107,11 @@ async def test_the_example_hall_runs_from_the_installed_venv(box, tmp_path):
         async with asyncio.timeout(60):
             # every device of the example hall says it is ready, from the installed code
             await read_until(proc.stdout, lines, lambda ls: "Ctrl-C stops everything" in
-                             "".join(ls) and len(set(READY.findall("".join(ls)))) == 15)
+                             "".join(ls) and len(set(READY.findall("".join(ls)))) == 19)
             api = re.search(r"API\s+(http://\S+)/api/health", "".join(lines)).group(1)
             async with aiohttp.ClientSession() as http:
                 async with http.get(f"{api}/api/health") as r:
-                    assert (await r.json())["devices"] == {"ready": 15}
+                    assert (await r.json())["devices"] == {"ready": 19}
         proc.send_signal(signal.SIGINT)
         rest = (await asyncio.wait_for(proc.stdout.read(), 20)).decode()
         assert await proc.wait() == 0, "".join(lines) + rest

@@ -92,6 +92,17 @@ async function show(day) {
     Object.entries(s.clerks).map(([c, v]) => [c, v.rated, v.satisfied, pct(v.satisfaction)]));
 }
 
+// the 24-hour zones now (not a past day's): who is inside, each door, an emergency opening
+async function zones() {
+  const z = await get("/api/zones");
+  if (!z || !z.zones.length) return;
+  $("zone-box").hidden = false;
+  table($("zones"), "zones", ["区域", "区内人数", "门", "紧急开门"],
+    z.zones.map((x) => [x.name || x.id, x.occupancy,
+      x.doors.map((d) => `${d.id} ${d.lost ? "故障" : d.open ? "开" : "关"}`).join("，"),
+      x.emergency ? "是" : "否"]));
+}
+
 async function start() {
   const d = await get("/api/stats/days");
   if (!d) return;
@@ -100,5 +111,7 @@ async function start() {
   sel.replaceChildren(new Option(`${d.today}（今日）`, d.today), ...d.days.map((x) => new Option(x, x)));
   sel.addEventListener("change", () => show(sel.value));
   await show(d.today);
+  await zones();
+  setInterval(zones, 5000);
 }
 start();
