@@ -65,7 +65,7 @@ async def bench_card_to_relay(n: int, folder: Path) -> None:
 
     sim, broker = await _hall(folder / "relay", ZONE)
     try:
-        hall, reader, door = sim.hall, sim.twin("bench-reader"), sim.twin("bench-door")
+        reader, door = sim.twin("bench-reader"), sim.twin("bench-door")
         ours = []
         for i in range(n):
             pulses = len(door.pulses)

@@ -28,6 +28,8 @@ TYPES = (
             Option("sizes", list, None, 'each compartment\'s size, "S", "M" or "L" (all M)'),
             Option("reader", str, None, "the card reader beside it (a [[device]] id): a card "
                    "a case was registered to opens its compartments", device=True),
+            Option("printer", str, None, "the ticket printer beside it (a [[device]] id): "
+                   "a drop-off's receipt is printed", device=True),
             Option("code_hours", int, 72, "how long a pickup code is good", 1, 720, "h"),
             Option("open_wait_ms", int, 3000,
                    "a door that has not opened this long after its relay is jammed",

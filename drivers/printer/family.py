@@ -29,7 +29,7 @@ def profile_known(opts: dict[str, Any], dev: Any, check: EntryCheck) -> None:
 
 TYPES = (
     DeviceType(
-        "printer.escpos", Role.PRINTER, ("kiosk",), ("serial", "usb", "tcp"),
+        "printer.escpos", Role.PRINTER, ("kiosk", "zone"), ("serial", "usb", "tcp"),
         table(Option("profile", str, "default", "python-escpos profile (58 mm: POS-5890)"),
               Option("encoding", str, "gb18030", "the printer's code page for Chinese",
                      encoding=True),

@@ -46,6 +46,11 @@ class Technician:
             return await driver.handle("show", text=str(args.get("text", ""))[:200])
         if command == "restore" and dev.role is Role.BOARD:
             return await self.boards.restore(dev)
+        # a door or compartment the technician opens is theirs in the journal, not forced
+        if command == "pulse" and dev.role is Role.GATE:
+            return await self.zones.technician_pulse(dev)
+        if command == "open" and dev.role is Role.LOCKER:
+            return await self.lockers.technician_open(dev_id, 1)
         declared = {a.name for a in TYPES[dev.type].all_actions() if not a.route}
         if command not in TECHNICIAN_COMMANDS | declared:
             # print, prompt, idle...: the hall's effects, built by the hall from its own state

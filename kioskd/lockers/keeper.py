@@ -13,6 +13,7 @@ import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from kioskd.drivers.printer.escpos import TicketText
 from kioskd.drivers.registry import Role
 from kioskd.errors import KioskdError, Refused
 from kioskd.lockers.rules import (SIZES, Compartment, Deposit, Locker, code_hash,
@@ -81,6 +82,8 @@ class LockerKeeper:
     def _record(self, locker: str, events: list[tuple[str, dict]]) -> None:
         for type_, data in events:
             self.hall.record(type_, data)
+            if type_ == "locker.deposited" and data["kind"] == "dropoff":
+                self.hall.spawn(self._slip(locker, data), f"locker-slip:{locker}")
             if type_ in ALARMS:
                 log.warning("locker %s: %s at compartment %s", locker, type_, data.get("compartment"))
                 driver = self.hall.drivers.get(locker)
@@ -198,6 +201,23 @@ class LockerKeeper:
         opened = await self._open(locker, c)
         return {**opened, "receipt": receipt, "window": window}
 
+    async def _slip(self, locker_id: str, d: dict[str, Any]) -> None:
+        """A drop-off's receipt on the locker's printer, where it has one: the receipt large,
+        the window and the compartment (what the citizen shows at the window)."""
+        printer = self.hall.cfg.device(locker_id).opt("printer")
+        if not printer or printer not in self.hall.drivers:
+            return
+        hall = self.hall
+        text = TicketText(hall.cfg.hall.name, f"寄件回执 {d['window']} 号窗口", d["case"], 0,
+                          hall.now().strftime("%Y-%m-%d %H:%M"), d["case"],
+                          f"材料已存入 {locker_id} {d['compartment']} 号柜，请凭此回执到窗口办理")
+        try:
+            await hall.drivers[printer].handle("print", ticket=text,
+                                               fields=("title", "category", "number", "time",
+                                                       "footer"))
+        except KioskdError as exc:  # the receipt is on the screen already
+            log.warning("locker %s: receipt not printed (%s)", locker_id, exc.code)
+
     async def clerk_open(self, locker_id: str, n: int, window: int, clerk: str) -> dict[str, Any]:
         """A clerk takes out what waits for their window (a drop-off, or an expired pickup
         they deposited)."""
@@ -209,6 +229,15 @@ class LockerKeeper:
             raise Refused("locker.not_yours", f"compartment {n} holds nothing for window {window}")
         locker.collect(c, f"clerk:{clerk}", self.hall.monotonic(), self._wait_s(locker_id))
         return await self._open(locker, c)
+
+    async def technician_open(self, locker_id: str, n: int = 1) -> dict[str, Any]:
+        """The console's "open compartment": it opens, journaled as the technician's (what it
+        holds stays held)."""
+        locker = self._locker(locker_id)
+        if n not in locker.compartments:
+            raise Refused("locker.no_compartment", f"locker {locker_id} has no compartment {n}")
+        locker.compartments[n].bidden_until = self.hall.monotonic() + self._wait_s(locker_id) + 5
+        return await self.hall.drivers[locker_id].handle("open", compartment=n)
 
     # --- the doors ---------------------------------------------------------------------------------
     def sensed(self, dev: DeviceConfig, sensed: Sensed) -> None:

@@ -68,6 +68,7 @@ class Compartment:
     open: bool | None = None
     # monotonic: the lock was pulsed and the door must open before this
     must_open_by: float | None = None
+    bidden_until: float = 0.0  # a technician's test opening: not forced
     open_since: float | None = None
     left_open_said: bool = False
 
@@ -156,8 +157,10 @@ class Locker:
         base = {"locker": self.id, "compartment": n}
         if is_open:
             c.open_since, c.left_open_said, c.must_open_by = mono, False, None
-            if c.state in ("loading", "collecting"):
-                return [("locker.opened", {**base, "for": c.state,
+            if c.state in ("loading", "collecting") or mono <= c.bidden_until:
+                for_ = c.state if c.state in ("loading", "collecting") else "technician"
+                c.bidden_until = 0.0
+                return [("locker.opened", {**base, "for": for_,
                                            "deposit": c.deposit.id if c.deposit else None})]
             return [("locker.forced", {**base, "state": c.state,
                                        "deposit": c.deposit.id if c.deposit else None})]

@@ -95,6 +95,13 @@ class ZoneKeeper:
                 self.hall.spawn(self._hold(zone, dev.id, True), f"zone-hold:{dev.id}")
 
     # --- time, the technician and central -------------------------------------------------------
+    async def technician_pulse(self, dev: DeviceConfig) -> dict[str, Any]:
+        """The console's "pulse open": the door opens once, journaled as the technician's."""
+        zone = self.zones.get(dev.zone or "")
+        if zone is not None and dev.id in zone.doors:
+            zone.bid(dev.id, "technician", self.hall.monotonic())
+        return await self.hall.drivers[dev.id].handle("pulse")
+
     def check(self) -> None:
         now = self.hall.monotonic()
         for zone in self.zones.values():

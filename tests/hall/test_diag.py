@@ -246,6 +246,8 @@ async def test_the_zone_door_and_the_locker_are_testable(sim, console):
     await open_device(app, pilot, "zone-door")
     shown = await result_of(app, pilot, "o", "pulse")
     assert "door" in shown and door.pulses == [0]
+    await sim.hall.watch.until(lambda: [e for e in sim.hall.journal.read()
+                                        if e.type == "gate.opened"], 5, "the door seen open")
     assert not [e for e in sim.hall.journal.read() if e.type == "zone.entry"]  # nobody granted
     shown = await result_of(app, pilot, "s", "sensors")
     assert "pass" in shown and "exit" in shown
@@ -255,4 +257,11 @@ async def test_the_zone_door_and_the_locker_are_testable(sim, console):
     await open_device(app, pilot, "locker-1")
     await result_of(app, pilot, "o", "open")
     await locker.watch.until(lambda: locker.is_open(1), 5, "compartment 1 open")
+    hall = sim.hall
+    await hall.watch.until(lambda: [e for e in hall.journal.read() if e.type == "locker.opened"],
+                           5, "the opening journaled")
+    opened = [e.data for e in hall.journal.read() if e.type in ("locker.opened", "gate.opened")]
+    assert [o["for"] if "for" in o else o["by"] for o in opened] == ["technician", "technician"]
+    assert not [e for e in hall.journal.read() if e.type in ("locker.forced", "gate.forced")]
     locker.close(1)
+    await pilot.press("escape")

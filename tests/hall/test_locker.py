@@ -33,6 +33,13 @@ poll_ms = 50
 pulse_ms = 100
 open_wait_ms = 800
 reader = "locker-9-reader"
+printer = "locker-9-printer"
+
+[[device]]
+id = "locker-9-printer"
+type = "printer.escpos"
+zone = "z8"
+url = "serial:///dev/kioskd/locker-9-printer?baud=115200"
 
 [[device]]
 id = "locker-9-reader"
@@ -201,6 +208,9 @@ async def test_a_drop_off_waits_for_its_window(lockers):
     assert status == 200 and body["compartment"] == 3 and len(body["receipt"]) == 6, body
     dropped = await closed(hall, twin, 3, "locker.deposited")
     assert (dropped["kind"], dropped["window"], dropped["code_hash"]) == ("dropoff", 2, None)
+    printer = sim.twin("locker-9-printer")  # the receipt, where the locker has a printer
+    await printer.watch.until(lambda: printer.tickets, 10, "the receipt printed")
+    assert body["receipt"] in printer.tickets[-1].big and "2 号窗口" in printer.tickets[-1].text
     status, view = await api(hall, "GET", "/api/windows/2", role="clerk", window=2)
     assert view["lockers"] == [{"locker": "locker-9", "compartment": 3, "kind": "dropoff",
                                 "case": body["receipt"], "at": dropped.get("at") or

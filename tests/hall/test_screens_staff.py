@@ -127,3 +127,33 @@ async def test_the_clerk_sees_the_time_limit_of_the_service(sim, browser):
     await page.locator("#current .over", has_text="已超过限时 30 分钟（已办理 31 分钟）").wait_for()
     await no_serious_violations(page)
     await context.close()
+
+
+async def test_a_clerk_deposits_a_document_in_the_locker_and_takes_it_back(sim, browser):
+    """出件 from the clerk's page: a compartment opens for the case; what waits in the lockers
+    for this window is listed and taken out from the page (a pickup nobody came for)."""
+    hall, cfg = sim.hall, sim.hall.cfg
+    twin = sim.twin("locker-1")
+    context, page = await screen(browser, 1366, 768)
+    await page.goto(f"{hall.api_url}/window/1?token={token(cfg, 'clerk', window=1)}")
+    await page.get_by_label("办件编号").fill("BJ2026112400007")
+    await page.get_by_role("button", name="存入寄取柜").click()
+    await page.get_by_text("locker-1 1 号柜已打开").wait_for()
+    assert twin.is_open(1)
+    await hall.watch.until(lambda: hall.lockers.lockers["locker-1"].compartments[1].open, 5,
+                           "seen open")
+    twin.close(1)
+    await page.locator("#waiting li", has_text="待取 BJ2026112400007").wait_for()
+    await no_serious_violations(page)
+    await page.locator("#waiting li", has_text="BJ2026112400007").get_by_role(
+        "button", name="取出").click()  # the clerk takes it back (the citizen never came)
+    await twin.watch.until(lambda: twin.is_open(1), 5, "opened for the clerk")
+    await hall.watch.until(lambda: hall.lockers.lockers["locker-1"].compartments[1].open, 5,
+                           "seen open")
+    twin.close(1)
+    collected = lambda: [e.data for e in hall.journal.read()  # noqa: E731
+                         if e.type == "locker.collected"]
+    await hall.watch.until(collected, 5, "collected")
+    assert collected()[-1]["by"] == "clerk:clerk-w1"
+    await page.wait_for_function("document.querySelectorAll('#waiting li').length === 0")
+    await context.close()

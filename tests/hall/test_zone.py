@@ -7,7 +7,7 @@ opening holds every door and is audited; central's deny list keeps a token out."
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time
+from datetime import date
 
 import pytest
 
@@ -228,3 +228,31 @@ async def test_central_opens_the_zone_and_keeps_a_token_out_by_signed_commands(h
     forged = await hall.commands.command("zone.emergency", signed("zone.emergency", {
         "zone": "z9", "open": False, "why": "x"})[:-3] + b'x"}')
     assert forged["status"] == "error" and door.coils[2]  # a forged command changes nothing
+
+
+async def test_a_social_security_card_opens_the_door_as_the_id_card_does(hall_of, tmp_path,
+                                                                         pcscd):
+    """The zone's contact reader (cardreader.pcsc on the real pcscd): the same holder's token
+    as their ID card; an expired card opens nothing."""
+    from kioskd.sim.cardreader import SimCard
+
+    cfg = zone_toml(tmp_path)
+    extra = (f'\n[[device]]\nid = "z9-card"\ntype = "cardreader.pcsc"\nzone = "z9"\n'
+             f'url = "pcsc://{pcscd[0]}"\nsim = {{ vpcd_port = {pcscd[1]} }}\n')
+    path = cfg.path
+    path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    sim = await hall_of(config.load(path))
+    hall, door, twin = sim.hall, sim.twin("door-1"), sim.twin("z9-card")
+    await hall.watch.until(lambda: hall.supervisors["z9-card"].state.state == "ready", 15,
+                           "the reader open on pcscd")
+    for card, want in ((SimCard(valid_to=date(2020, 1, 1)), "card.expired"), (SimCard(), None)):
+        n = len(events(hall, "zone.entry", "zone.refused"))
+        await twin.insert(card)
+        await hall.watch.until(lambda: len(events(hall, "zone.entry", "zone.refused")) > n, 10,
+                               "the zone decided")
+        await twin.remove()
+        got = events(hall, "zone.entry", "zone.refused")[-1]
+        if want:
+            assert (got.type, got.data["code"]) == ("zone.refused", want) and door.pulses == []
+    assert got.type == "zone.entry" and got.data["holder"] == hall.token_of(SimCard().id_number)
+    await door.watch.until(lambda: door.pulses == [2], 5, "the door pulsed")

@@ -31,7 +31,7 @@ async def no_serious_violations(page) -> None:
     results = await Axe().run(page)
     bad = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:5])
            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert bad == []
+    assert bad == [], bad
 
 
 async def shot(page, name: str, tmp_path: Path) -> None:

@@ -25,7 +25,10 @@ const ACTIONS = [
 ];
 const SAID = { "window.staff_no": "工号不正确 / Unknown staff number",
                "signature.no_tablet": "本窗口没有签名平板 / No signing tablet at this window",
-               "signature.tablet_down": "签名平板未连接 / The signing tablet is not connected" };
+               "signature.tablet_down": "签名平板未连接 / The signing tablet is not connected",
+               "locker.full": "寄取柜已满 / No free compartment of that size",
+               "locker.jammed": "柜门未能打开，已停用该柜格 / The door did not open: that compartment is out of service",
+               "locker.fault": "寄取柜故障 / The locker is out of order" };
 let view = null;
 
 async function refresh() {
@@ -101,6 +104,16 @@ function render() {
   const d = view.today;
   $("today").textContent = `办结 ${d.served || 0} 件 · 平均办理 ${d.service_avg_s ? Math.round(d.service_avg_s / 60) + " 分钟" : "—"}` +
     ` · 满意率 ${d.satisfaction === null || d.satisfaction === undefined ? "—" : (d.satisfaction * 100).toFixed(1) + "%"}`;
+  // the lockers: 出件 (deposit a finished document), and what waits there for this window
+  $("lockers-box").hidden = !view.locker_ids.length;
+  $("waiting").replaceChildren(...view.lockers.map((x) => {
+    const li = el("li", "", `${x.kind === "dropoff" ? "寄存" : "待取"} ${x.case} · ${x.locker} ${x.compartment} 号柜`);
+    const b = el("button", "take", "取出");
+    b.type = "button";
+    b.addEventListener("click", () => locker(x.locker, "collect", { compartment: x.compartment }));
+    li.append(b);
+    return li;
+  }));
   const sel = $("transfer-to");
   sel.replaceChildren(...view.categories.map((c) => new Option(`业务：${c.name}`, `c:${c.code}`)),
     ...view.windows.filter((n) => String(n) !== String(w.number)).map((n) => new Option(`${n} 号窗口`, `w:${n}`)));
@@ -126,6 +139,21 @@ async function act(action, body = {}) {
   refresh();
 }
 
+// a locker's answer: which compartment opened (close it after), or why not
+async function locker(id, action, body) {
+  const r = await fetch(`/api/lockers/${encodeURIComponent(id)}/${action}`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const answer = await r.json();
+  $("said").textContent = r.ok ? `${answer.locker} ${answer.compartment} 号柜已打开，请${action === "deposit" ? "放入" : "取出"}后关门`
+    : (SAID[answer.error] || answer.message);
+  refresh();
+}
+$("deposit").addEventListener("submit", (e) => {
+  e.preventDefault();
+  locker(view.locker_ids[0], "deposit", { case: $("case-no").value.trim(), size: $("deposit-size").value });
+  $("case-no").value = "";
+});
+
 $("transfer-go").addEventListener("click", () => {
   const [kind, target] = $("transfer-to").value.split(":");
   act("transfer", kind === "c" ? { to_category: target } : { to_window: Number(target) });
@@ -149,5 +177,5 @@ refresh().then(tick);
 setInterval(tick, 1000);
 setInterval(refresh, 30000);  // minutes waited and 限时办结 move on without any event
 liveEvents((env) => {
-  if (/^(ticket|service|window|rating|alert|stats)\./.test(env.type)) refresh();
+  if (/^(ticket|service|window|rating|alert|stats|locker)\./.test(env.type)) refresh();
 }, refresh);
