@@ -16,8 +16,6 @@ from typing import Callable
 from kioskd.drivers.spec import Endpoint
 from kioskd.errors import DeviceAbsent, DeviceFault, DeviceTimeout
 
-log = logging.getLogger("kioskd.drivers")
-
 # Modbus exception codes (the answer's byte) by their stable names
 EXCEPTIONS = {1: "illegal_function", 2: "illegal_address", 3: "illegal_value",
               4: "device_failure", 5: "acknowledge", 6: "device_busy",

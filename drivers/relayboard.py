@@ -36,7 +36,6 @@ class RelayBoardDriver(Driver):
         super().__init__(*args, **kw)
         self.link: ModbusLink | None = None
         self.states: dict[str, bool] = {}
-        self._pulses: set[asyncio.Task] = set()
 
     # --- what a family says --------------------------------------------------------------------
     def inputs(self) -> dict[str, int]:
@@ -51,16 +50,12 @@ class RelayBoardDriver(Driver):
     def make_codec(self) -> NoFrames:
         return NoFrames()
 
-    async def connect(self) -> Any:
+    async def open(self) -> None:
+        """pymodbus's client is the link: no byte stream for the base class to read."""
+        self.states = {}  # what the board shows at connect is said again, as `first`
         self.link = ModbusLink(self.cfg.url, self.cfg.opt("unit"), self.timeout, self.id,
                                self._traced)
         await self.link.open()
-        return None
-
-    async def open(self) -> None:
-        self.codec = self.make_codec()
-        self.states = {}
-        await self.connect()
 
     def _traced(self, direction: str, data: bytes) -> None:
         if direction == "out":

@@ -27,12 +27,12 @@ from kioskd.hall.retention import Retention
 from kioskd.hall.technician import Technician
 from kioskd.hall.views import Views
 from kioskd.journal import Envelope
+from kioskd.lockers.keeper import LockerKeeper
 from kioskd.logring import LogRing
 from kioskd.scans import ScanStore
 from kioskd.showing import BoardKeeper
 from kioskd.signatures import Signatures
 from kioskd.watch import Watch
-from kioskd.lockers.keeper import LockerKeeper
 from kioskd.zone.keeper import ZoneKeeper
 
 log = logging.getLogger("kioskd")

@@ -126,6 +126,21 @@ MISTAKES = [
      'password_file = "no-such.pass"', "device[7].password_file", "cannot read"),
     ("two devices on one port", "serial:///dev/kioskd/pad-w1?baud=9600",
      "serial:///dev/kioskd/board-w1?baud=9600", "device[3].url", "one port, one device"),
+    # the 24-hour zone and its lockers
+    ("zone hours that are no hours", 'hours = "00:00-24:00"           # e.g.',
+     'hours = "24:00-08:00"           # e.g.', "zone[0].hours", "expected HH:MM-HH:MM"),
+    ("a fail mode that is none", 'fails = "secure"', 'fails = "open"', "zone[0].fails",
+     "not one of secure, safe"),
+    ("a door in no zone", 'type = "gate.modbus"\nzone = "night"',
+     'type = "gate.modbus"\nzone = "day"', "device[16].zone", "no [[zone]] with id 'day'"),
+    ("a door at a window", 'type = "gate.modbus"\nzone = "night"',
+     'type = "gate.modbus"\nwindow = 1', "device[16]", "serves a zone, not a window"),
+    ("a locker's reader that is not there", 'reader = "locker-reader"', 'reader = "nobody"',
+     "device[17].reader", "no other [[device]] with id 'nobody'"),
+    ("sizes for too few compartments", 'sizes = ["S", "S", "S", "S", "S", "S", "M", "M", "M", '
+     '"M", "L", "L"]', 'sizes = ["S", "M"]', "device[17].sizes", "for each of the 12"),
+    ("a locker page for no locker", 'locker = "locker-1"', 'locker = "locker-2"',
+     "api.client[9].locker", "no locker.modbus [[device]] 'locker-2'"),
 ]
 
 
