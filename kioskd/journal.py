@@ -4,13 +4,22 @@ One SQLite file in WAL mode with synchronous=FULL: a ticket is on disk before it
 `seq` is gap-free per hall because rows are only ever appended inside one transaction that reads
 the last row; each row carries `prev`, the hash of the row before it, so an edited or deleted row
 shows up in `verify()`.
+
+Group commit: the hall's commands `stage` their rows (seq and chain given at once, in order)
+and wait for `durable(seq)`; one writer thread commits everything staged so far in one
+transaction, so a burst of commands (100 windows calling at once) pays a few fsyncs, not one
+each. Rows are written in seq order, one writer at a time, on a connection of their own: what
+the daemon reads (the uplink, the API) is only ever what is on disk. `append` is the same
+commit, done at once on the caller's thread (it writes what was staged before it first).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import sqlite3
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,24 +85,39 @@ class Journal:
         # SQLite found the disk full: give up the reserve (True) and the write is tried again
         self.on_full = on_full
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = self._connect()
         self._db.executescript(SCHEMA)
         row = self._db.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+        # the chain's head as staged (_last) and as on disk (_durable)
         self._last_seq, self._last_hash = row if row else (0, GENESIS)
+        self._durable_seq, self._durable_hash = self._last_seq, self._last_hash
+        self._staged: list[tuple] = []
+        self._stage_lock = threading.Lock()  # the staged list, swapped whole by a writer
+        self._write_lock = threading.Lock()  # one writer at a time: rows reach disk in seq order
+        self._wdb: sqlite3.Connection | None = None  # the writers' own connection
+        self._waiters: list[tuple[int, asyncio.Future]] = []
+        self._flusher: asyncio.Task | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                             timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        return db
 
     @property
     def last_seq(self) -> int:
-        return self._last_seq
+        """The newest row on disk."""
+        return self._durable_seq
 
     def last_ts(self) -> str | None:
         """The newest row's time: the hall's time never starts below it."""
         row = self._db.execute("SELECT ts FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
         return row[0] if row else None
 
-    def append(self, events: Iterable[tuple[str, dict[str, Any]]], ts: str) -> list[Envelope]:
-        """Append events in one durable transaction; all or none are written."""
+    def _rows(self, events: Iterable[tuple[str, dict[str, Any]]], ts: str
+              ) -> tuple[list[tuple], list[Envelope]]:
+        """The rows of `events`, after the staged head; the head moves on."""
         out: list[Envelope] = []
         seq, prev = self._last_seq, self._last_hash
         rows = []
@@ -105,30 +129,125 @@ class Journal:
             rows.append((seq, id_, ts, type_, body, prev, h))
             out.append(Envelope(self.hall, seq, id_, ts, type_, data, prev))
             prev = h
-        if not rows:
-            return out
-        try:
-            self._write(rows)
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode != sqlite3.SQLITE_FULL:
-                raise
-            if self.on_full is None or not self.on_full():
-                raise DiskFull(f"{self.path}: the disk is full; nothing more can be "
-                               "journaled until space is freed") from None
-            self._write(rows)  # on the reserve's space
         self._last_seq, self._last_hash = seq, prev
+        return rows, out
+
+    def stage(self, events: Iterable[tuple[str, dict[str, Any]]], ts: str) -> list[Envelope]:
+        """Rows for the next group commit (their seq and chain are theirs now); the caller
+        waits for `durable(seq)` before anything follows from them."""
+        rows, out = self._rows(events, ts)
+        with self._stage_lock:
+            self._staged += rows
         return out
 
-    def _write(self, rows: list[tuple]) -> None:
+    def append(self, events: Iterable[tuple[str, dict[str, Any]]], ts: str) -> list[Envelope]:
+        """Append events in one durable transaction, now, after whatever was staged before
+        them; all or none are written."""
+        rows, out = self._rows(events, ts)
+        with self._stage_lock:
+            self._staged += rows
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
+            self._flush(full_ok=True)
+        finally:
+            self._wake()  # those staged before it: written with it, or dropped with it
+        return out
+
+    def _flush(self, full_ok: bool) -> None:
+        """Commit everything staged, in one transaction. On a full disk the reserve is given
+        up once (`full_ok`: on the loop's thread, where on_full may run) and it is tried again;
+        if it still fails, every staged row is dropped (none was answered for) and the head
+        goes back to what is on disk."""
+        with self._write_lock:
+            with self._stage_lock:
+                rows, self._staged = self._staged, []
+            if not rows:
+                return
+            try:
+                self._write(rows)
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL and not full_ok:
+                    with self._stage_lock:  # to be tried again on the loop's thread, in order
+                        self._staged = rows + self._staged
+                    raise
+                if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
+                    self._drop()
+                    raise
+                if self.on_full is None or not self.on_full():
+                    self._drop()
+                    raise DiskFull(f"{self.path}: the disk is full; nothing more can be "
+                                   "journaled until space is freed") from None
+                try:
+                    self._write(rows)  # on the reserve's space
+                except sqlite3.OperationalError:
+                    self._drop()
+                    raise DiskFull(f"{self.path}: the disk is full even on the reserve") from None
+            except BaseException:
+                self._drop()
+                raise
+            self._durable_seq, self._durable_hash = rows[-1][0], rows[-1][6]
+
+    def _drop(self) -> None:
+        with self._stage_lock:
+            self._staged = []
+            self._last_seq, self._last_hash = self._durable_seq, self._durable_hash
+
+    def _write(self, rows: list[tuple]) -> None:
+        if self._wdb is None:
+            self._wdb = self._connect()
+        db = self._wdb
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(
                 "INSERT INTO journal(seq,id,ts,type,data,prev,hash) VALUES (?,?,?,?,?,?,?)", rows)
-            self._db.execute("COMMIT")
+            db.execute("COMMIT")
         except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
+
+    async def durable(self, seq: int) -> None:
+        """Wait until row `seq` is on disk (the group commit writing it runs, or is started);
+        DiskFull when it could not be written: the caller's state must be rebuilt."""
+        if seq <= self._durable_seq:
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._waiters.append((seq, fut))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flushing(),
+                                                                   name="journal-commit")
+        await fut
+
+    async def _flushing(self) -> None:
+        """Group commits while rows are staged: each takes what came during the one before."""
+        try:
+            while self._staged:
+                try:
+                    await asyncio.to_thread(self._flush, False)
+                except sqlite3.OperationalError as exc:
+                    if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
+                        raise
+                    self._flush(True)  # here, where the reserve may be given up
+                self._wake()
+        except BaseException as exc:  # every waiter hears it; their commands were not done
+            self._wake(exc)
+            if not isinstance(exc, Exception):
+                raise
+
+    def _wake(self, exc: BaseException | None = None) -> None:
+        """Waiters whose row is on disk go on; those whose row was dropped (beyond the head
+        after a failed commit) hear why; the rest wait for the next commit."""
+        keep = []
+        for seq, fut in self._waiters:
+            if fut.done():
+                continue
+            if seq <= self._durable_seq:
+                fut.set_result(None)
+            elif exc is not None or seq > self._last_seq:
+                fut.set_exception(exc if isinstance(exc, Exception) else DiskFull(
+                    f"{self.path}: row {seq} was not written (its commit failed)"))
+            else:
+                keep.append((seq, fut))
+        self._waiters = keep
 
     def _envelope(self, row) -> Envelope:
         seq, id_, ts, type_, data, prev = row
@@ -179,7 +298,7 @@ class Journal:
     def delivered_upto(self) -> int:
         """Highest seq such that it and every row before it were delivered."""
         row = self._db.execute("SELECT MIN(seq) FROM journal WHERE delivered = 0").fetchone()
-        return (row[0] - 1) if row and row[0] is not None else self._last_seq
+        return (row[0] - 1) if row and row[0] is not None else self._durable_seq
 
     def backlog(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM journal WHERE delivered = 0").fetchone()[0]
@@ -239,4 +358,11 @@ class Journal:
         return fresh
 
     def close(self) -> None:
+        try:  # what was staged and not yet written is written: nothing else will
+            self._flush(full_ok=False)
+        except (sqlite3.Error, DiskFull):
+            pass  # what it held was answered for by no one
+        self._wake(DiskFull(f"{self.path}: closed"))
+        if self._wdb is not None:
+            self._wdb.close()
         self._db.close()

@@ -22,6 +22,18 @@ def commit(state: HallState, journal: Journal, events: list[queue.Event],
     return envs
 
 
+def stage(state: HallState, journal: Journal, events: list[queue.Event],
+          now: datetime) -> list[Envelope]:
+    """As `commit`, for the group commit: the rows are staged (their seq is theirs) and the
+    state moves on at once, so the next command decides on it; the caller awaits
+    `journal.durable` before anything follows from them (an answer, an effect, central)."""
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    envs = journal.stage(events, ts=now.isoformat(timespec="milliseconds"))
+    for env in envs:
+        queue.evolve(state, env.type, env.data, now)
+    return envs
+
+
 def rebuild(cfg: Config, journal: Journal, now: datetime) -> HallState:
     """Today's state from the journal: the newest appointment list, then today's events."""
     today = now.date().isoformat()

@@ -12,7 +12,7 @@ from kioskd.engine import queue
 from kioskd.hall.effects import EffectResult
 from kioskd.errors import DiskFull
 from kioskd.journal import Envelope
-from kioskd.ledger import commit
+from kioskd.ledger import rebuild, stage
 from kioskd.privacy import mask_name_board
 
 log = logging.getLogger("kioskd")
@@ -75,11 +75,20 @@ class CommandPath:
         now = self.now()
         envs: list[Envelope] = []
         if queue.rollover_due(self.state, now):  # the first command of a day closes the last
-            envs = commit(self.state, self.journal, queue.decide(self.state, queue.Tick(), now), now)
+            envs = stage(self.state, self.journal, queue.decide(self.state, queue.Tick(), now), now)
             self.real_names.clear()
             self.masked_names.clear()
             self.boards.new_day()
-        envs += commit(self.state, self.journal, queue.decide(self.state, cmd, now), now)
+        envs += stage(self.state, self.journal, queue.decide(self.state, cmd, now), now)
+        if envs:
+            # decided and counted on (the next command sees it); done once it is on disk, in
+            # the same group commit as the commands around it
+            try:
+                await self.journal.durable(envs[-1].seq)
+            except Exception:
+                # not written: the state goes back to what the journal holds
+                self.state = rebuild(self.cfg, self.journal, now)
+                raise
         holder = getattr(cmd, "holder", None)
         if holder is not None:
             for env in envs:
