@@ -44,14 +44,19 @@ async def bench_backlog(n: int, folder: Path) -> None:
         _fill(journal, n)
         payloads = [e.to_json().replace('"hall":"bench-hall"', '"hall":"bench-raw"')
                     for e in journal.read(limit=n)]
+        # central signs its acks with the hall's command key: a hall obeys no other
+        key = os.urandom(32)
+        (folder / "bl-keys").mkdir(exist_ok=True)
+        (folder / "bl-keys" / "bench-hall.key").write_text(key.hex())
         central = subprocess.Popen(
             [sys.executable, "-m", "kioskd", "collect", "--broker", broker.url, "--db",
-             str(folder / "bl-central.sqlite3"), "--group", "bench"],
+             str(folder / "bl-central.sqlite3"), "--group", "bench", "--keys",
+             str(folder / "bl-keys")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         await asyncio.to_thread(_until_central_listens, broker.port, mqtt, CallbackAPIVersion)
         watch = Watch()
         up = Uplink(UplinkConfig(broker.url, "127.0.0.1", broker.port), "bench-hall", journal,
-                    watch.changed)
+                    watch.changed, ack_key=key)
         t0 = time.perf_counter()
         await up.start()
         while not (up._sent_upto == n and not up._inflight):  # every PUBACK is in

@@ -94,7 +94,7 @@ class Journal:
         self._staged: list[tuple] = []
         self._stage_lock = threading.Lock()  # the staged list, swapped whole by a writer
         self._write_lock = threading.Lock()  # one writer at a time: rows reach disk in seq order
-        self._wdb: sqlite3.Connection | None = None  # the writers' own connection
+        self._wdb = self._connect()  # the writers' own connection (opened once, here)
         self._waiters: list[tuple[int, asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
 
@@ -192,8 +192,6 @@ class Journal:
             self._last_seq, self._last_hash = self._durable_seq, self._durable_hash
 
     def _write(self, rows: list[tuple]) -> None:
-        if self._wdb is None:
-            self._wdb = self._connect()
         db = self._wdb
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -259,6 +257,19 @@ class Journal:
             sql += " AND delivered = 0"
         rows = self._db.execute(sql + " ORDER BY seq LIMIT ?", (after, limit)).fetchall()
         return [self._envelope(r) for r in rows]
+
+    def read_wire(self, after: int, limit: int) -> list[tuple[int, str, str]]:
+        """Undelivered rows as the uplink sends them: (seq, type, the envelope's JSON), made
+        from the stored columns as they are (the data is stored as canonical JSON already:
+        not parsed and encoded again for each row of a backlog)."""
+        hall = json.dumps(self.hall, ensure_ascii=False)
+        rows = self._db.execute(
+            "SELECT seq,id,ts,type,data,prev FROM journal WHERE seq > ? AND delivered = 0 "
+            "ORDER BY seq LIMIT ?", (after, limit)).fetchall()
+        return [(seq, type_, f'{{"v":1,"hall":{hall},"seq":{seq},"id":"{id_}","ts":"{ts}",'
+                             f'"type":{json.dumps(type_, ensure_ascii=False)},"data":{data},'
+                             f'"prev":"{prev}"}}')
+                for seq, id_, ts, type_, data, prev in rows]
 
     def since_ts(self, ts_prefix: str) -> list[Envelope]:
         """Rows whose timestamp starts at or after `ts_prefix` (e.g. today's local date)."""
@@ -363,6 +374,5 @@ class Journal:
         except (sqlite3.Error, DiskFull):
             pass  # what it held was answered for by no one
         self._wake(DiskFull(f"{self.path}: closed"))
-        if self._wdb is not None:
-            self._wdb.close()
+        self._wdb.close()
         self._db.close()

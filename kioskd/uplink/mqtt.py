@@ -241,17 +241,16 @@ class Uplink:
             return
         for _ in range(room):
             if not self._next:
-                self._next.extend(self.journal.read(after=self._sent_upto,
-                                                    limit=HANDED, undelivered=True))
+                self._next.extend(self.journal.read_wire(self._sent_upto, HANDED))
                 if not self._next:
                     return
-            env = self._next[0]
-            info = self.client.publish(f"{self.prefix}/event/{env.type}", env.to_json(), qos=1)
+            seq, type_, payload = self._next[0]
+            info = self.client.publish(f"{self.prefix}/event/{type_}", payload, qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 return  # the link just dropped; the reconnect starts over from the journal
             self._next.popleft()
-            self._inflight[info.mid] = env.seq
-            self._sent_upto = env.seq
+            self._inflight[info.mid] = seq
+            self._sent_upto = seq
 
     def _send_from(self, seq: int) -> None:
         """Send on from the row after `seq` (a reconnect, a resend): what was read ahead goes."""

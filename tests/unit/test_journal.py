@@ -195,3 +195,18 @@ async def test_a_failed_group_commit_fails_each_of_its_rows_and_the_next_one_wri
     await j.durable(again.seq)
     assert again.seq == 2 and j.verify() is None
     assert [e.type for e in j.read(0, 10)] == ["first", "kept"]
+
+
+def test_the_uplinks_wire_rows_are_the_envelopes_as_stored(tmp_path):
+    """What the uplink publishes is made from the stored columns, not parsed and encoded
+    again: the same envelope (the data's keys in canonical order), undelivered rows only."""
+    import json
+
+    j = Journal(tmp_path / "j.sqlite3", "hall-1")
+    envs = j.append([("ticket.issued", {"ticket": "A001", "holder": None, "name": "张*",
+                                         "q": 'a"b\\c'}), ("x", {})], TS)
+    j.mark_delivered([2])
+    wire = j.read_wire(0, 10)
+    assert [(seq, type_) for seq, type_, _ in wire] == [(1, "ticket.issued")]
+    assert json.loads(wire[0][2]) == envs[0].to_dict()
+    assert '"name":"张*"' in wire[0][2]  # UTF-8, as to_json writes it
