@@ -77,7 +77,9 @@ class Compartment:
 class Locker:
     id: str
     compartments: dict[int, Compartment]
-    used: dict[str, str] = field(default_factory=dict)  # code hash -> deposit, once collected
+    # code hash -> [deposit, expires] of codes that opened their compartment: a replay is said
+    # as one, until the code would have expired anyway
+    used: dict[str, list[str]] = field(default_factory=dict)
     wrong: int = 0
     locked_until: float = 0.0
 
@@ -109,6 +111,8 @@ class Locker:
         """The held compartment a code opens; else (None, why, events). Every refusal counts
         toward the lockout; the right code resets it."""
         self.check_lockout(mono)
+        self.used = {h: u for h, u in self.used.items()
+                     if not u[1] or now < datetime.fromisoformat(u[1])}
         code = code.strip()
         found, why = None, "locker.bad_code"
         if len(code) == CODE_DIGITS and code.isdigit():
@@ -121,7 +125,7 @@ class Locker:
             if found and found.deposit and found.deposit.expires \
                     and now >= datetime.fromisoformat(found.deposit.expires):
                 found, why = None, "locker.code_expired"
-            if not found and any(code_hash(key, dep, code) == h for h, dep in self.used.items()):
+            if not found and any(code_hash(key, u[0], code) == h for h, u in self.used.items()):
                 why = "locker.code_used"  # a code that opened its compartment already
         if found:
             self.wrong = 0
@@ -151,6 +155,11 @@ class Locker:
         if was is None and first:
             if is_open:
                 c.open_since = mono
+            elif c.state == "loading" and c.deposit and c.must_open_by is None:
+                # restored as being filled, and found closed: filled while the daemon was away
+                c.state = "held"
+                return [("locker.deposited", {"locker": self.id, "compartment": n,
+                                              **_public(c.deposit)})]
             return []
         if is_open == was:
             return []
@@ -171,7 +180,7 @@ class Locker:
             return [("locker.deposited", {**base, **_public(d)})]
         if c.state == "collecting" and d:
             if d.kind == "pickup":
-                self.used[d.code_hash] = d.id
+                self.used[d.code_hash] = [d.id, d.expires]
             out = [("locker.collected", {**base, "deposit": d.id, "kind": d.kind,
                                          "case": d.case, "by": c.collector})]
             c.state, c.deposit, c.collector = "free", None, ""
@@ -206,7 +215,7 @@ class Locker:
     def saved(self) -> dict[str, Any]:
         return {"used": self.used, "compartments": {
             str(c.n): {"state": c.state, "deposit": asdict(c.deposit) if c.deposit else None}
-            for c in self.compartments.values() if c.state in ("held", "out")}}
+            for c in self.compartments.values() if c.state in ("loading", "held", "out")}}
 
     def restore(self, saved: dict[str, Any]) -> None:
         self.used = dict(saved.get("used", {}))

@@ -168,11 +168,15 @@ def test_doors_that_jam_are_out_of_service_and_doors_left_open_are_said():
 def test_what_a_bank_holds_survives_a_restart():
     lk = locker()
     d = held(lk, 2, "654321")
-    lk.used["h"] = "old"
+    lk.used["h"] = ["old", ""]
+    lk.load(lk.compartments[3], Deposit("d3", "pickup", "BJ3", 1, AT.isoformat()), 0.0, 3.0)
     again = locker()
     again.restore(lk.saved())
     assert again.compartments[2].state == "held" and again.compartments[2].deposit == d
-    assert again.used == {"h": "old"} and again.compartments[1].state == "free"
+    assert again.used == {"h": ["old", ""]} and again.compartments[1].state == "free"
+    # filled while the daemon was away: its door found closed at connect is its deposit
+    assert again.sensed(3, False, True, 0.0)[0][0] == "locker.deposited"
+    assert again.compartments[3].state == "held"
 
 
 def test_the_pickup_code_is_six_digits_made_from_the_deposit():
