@@ -198,12 +198,15 @@ def logged_in(cfg, hall: str = "demo-hall"):
         cfg.uplink, username=hall, password=HALLS[hall]))
 
 
-async def test_broker_killed_while_events_are_produced(tmp_path, demo_cfg, city, full):
+async def test_broker_killed_while_events_are_produced(tmp_path, demo_cfg, city, full,
+                                                       record_property):
     """The issue's 20,000 (with --full; 3,000 in make test): killed, restarted, nothing lost;
     on a broker with a password file and the ACL of one prefix per hall."""
     from support.city import CENTRAL
 
-    n = 20_000 if full else 3_000
+    counts = (3_000, 20_000)  # rows: make test, --full
+    n = counts[full]
+    record_property("counts", f"{counts[0]:,} / {counts[1]:,} rows, the broker SIGKILLed")
     sim = SimHall(logged_in(demo_cfg), tmp_path / "hall", broker=city, api_port=0,
                   central_login=CENTRAL)
     try:

@@ -30,9 +30,13 @@ def open_files() -> int:
 
 
 @pytest.mark.timeout(600)
-async def test_broker_restarted_at_random_moments_under_load(tmp_path, demo_cfg, city, full):
+async def test_broker_restarted_at_random_moments_under_load(tmp_path, demo_cfg, city, full,
+                                                              record_property):
     rounds = 20
-    per_round = 400 if full else 100
+    counts = (100, 400)  # rows per restart: make test, --full
+    per_round = counts[full]
+    record_property("counts", f"{rounds} restarts, {counts[0] * rounds} / {counts[1] * rounds} "
+                              "rows")
     rnd = random.Random(20261201)
     broker = city  # with the password file and the ACL of one prefix per hall
     sim = SimHall(logged_in(dataclasses.replace(demo_cfg, devices=())), tmp_path / "hall",
@@ -124,7 +128,7 @@ async def test_sighup_reloads_a_good_config_and_keeps_on_a_broken_one(tmp_path, 
         drain.cancel()
 
 
-async def test_daemon_sigkilled_mid_stream(tmp_path, city, full):
+async def test_daemon_sigkilled_mid_stream(tmp_path, city, full, record_property):
     broker = city  # with the password file and the ACL of one prefix per hall
     cfg_path = tmp_path / "devices.toml"
     (tmp_path / "uplink.password").write_text(HALLS["k-hall"])
@@ -139,7 +143,9 @@ async def test_daemon_sigkilled_mid_stream(tmp_path, city, full):
                             password=password).start()
     acks = await Subscriber(broker.port, "kioskd/v1/k-hall/ack", username=user,
                             password=password).start()
-    kills = 5 if full else 2
+    counts = (2, 5)  # kills of the daemon: make test, --full
+    kills = counts[full]
+    record_property("counts", f"{counts[0]} / {counts[1]} kills of the daemon")
     rnd = random.Random(7)
     procs = []
     marks: list[tuple[int, int]] = []  # at each kill: (journal marked delivered up to, last seq)

@@ -47,13 +47,15 @@ def read_lines(proc: subprocess.Popen, n: int, timeout: float) -> list[str]:
 
 
 @pytest.mark.timeout(1200)  # --full: 200 kills over an ever longer journal
-def test_sigkill_at_random_points_loses_nothing(tmp_path, full):
+def test_sigkill_at_random_points_loses_nothing(tmp_path, full, record_property):
     cfg = config.load(REPO / "devices.toml")
     journal_path = tmp_path / "journal.sqlite3"
     rnd = random.Random(20261124)
     acked_issued: set[str] = set()
     acked_finished: set[str] = set()
-    rounds = 200 if full else 12
+    counts = (12, 200)  # kills: make test, --full
+    rounds = counts[full]
+    record_property("counts", f"{counts[0]} / {counts[1]} kills (4 windows at once)")
     # extended, not replaced: the child imports the kioskd under test, however it is installed
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         filter(None, [str(CHILD.parent), os.environ.get("PYTHONPATH")]))}
