@@ -9,7 +9,7 @@ import collections
 from typing import Any
 
 from rich.markup import escape
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding
 
 from kioskd.tui.client import ApiClient, DiagError
@@ -115,7 +115,10 @@ class DiagApp(App):
         return f"{self.hall or '?'} @ {where}  {link}  {state}"
 
     def _redraw(self) -> None:
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:  # the console is closing: an answer that came late
+            return
         if hasattr(screen, "refresh_view") and screen.is_mounted:
             screen.refresh_view()
 
