@@ -39,6 +39,14 @@ class Trace:
     decoded: str
 
 
+class NoFrames:
+    """The codec of a driver whose library frames the wire itself (pyscard, pymodbus): it sees
+    no bytes."""
+
+    def feed(self, data: bytes) -> list[Any]:
+        return []
+
+
 class Codec(Protocol):
     def feed(self, data: bytes) -> list[Any]:
         """Take bytes as they come; return the complete frames in order. Bad input comes back

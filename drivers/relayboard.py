@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from kioskd.drivers.base import DeviceInput, Driver
+from kioskd.drivers.base import DeviceInput, Driver, NoFrames
 from kioskd.drivers.modbuslink import ModbusLink
 from kioskd.errors import DeviceNotReady, DeviceFault
 
@@ -22,13 +22,6 @@ class Sensed:
 
     states: dict[str, bool]
     first: bool = False
-
-
-class NoFrames:
-    """pymodbus frames the wire itself: the driver's codec sees no bytes."""
-
-    def feed(self, data: bytes) -> list:
-        return []
 
 
 class RelayBoardDriver(Driver):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable
 
-from kioskd.drivers.base import DeviceInput, Driver
+from kioskd.drivers.base import DeviceInput, Driver, NoFrames
 from kioskd.drivers.cardreader import ssc
 from kioskd.errors import DeviceAbsent, DeviceFault, DeviceNotReady
 from kioskd.threadhop import on_loop
@@ -50,11 +50,6 @@ class HeldCard:
         return f"HeldCard({self.masked_name}, token {self.token[:8]}…)"
 
 
-class _NoBytes:
-    def feed(self, data: bytes) -> list:
-        return []
-
-
 class PcscCardDriver(Driver):
     # what the hall keeps of a holder, given by the hall: (the keyed token of the ID number,
     # the masked name). The number and the name are turned into these here, and dropped.
@@ -66,8 +61,8 @@ class PcscCardDriver(Driver):
         self._stop = threading.Event()
         self._context: Any = None
 
-    def make_codec(self) -> _NoBytes:
-        return _NoBytes()
+    def make_codec(self) -> NoFrames:
+        return NoFrames()
 
     # --- opening: pcscd and the reader ---------------------------------------------------------
     def _scard(self) -> Any:

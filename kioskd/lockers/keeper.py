@@ -272,8 +272,8 @@ class LockerKeeper:
         locker = self._locker(locker_id)
         free = {s: sum(1 for c in locker.compartments.values()
                        if c.state == "free" and c.size == s) for s in SIZES}
-        return {"id": locker_id, "free": free, "locked_out": locker.view(
-                    self.hall.monotonic())["locked_out"],
+        return {"id": locker_id, "free": free,
+                "locked_out": self.hall.monotonic() < locker.locked_until,
                 "windows": sorted(self.hall.state.windows),
                 "notice": self.notices.pop(locker_id, None)}
 

@@ -181,11 +181,9 @@ class Zone:
         if lost == d.lost:
             return []
         d.lost = lost
-        if not lost:
-            return [("gate.fault", {"zone": self.rules.id, "door": door_id, "fault": False,
-                                    "detail": detail, "fails": self.rules.fails})]
-        d.open = None  # unknown until it answers again
-        return [("gate.fault", {"zone": self.rules.id, "door": door_id, "fault": True,
+        if lost:
+            d.open = None  # unknown until it answers again
+        return [("gate.fault", {"zone": self.rules.id, "door": door_id, "fault": lost,
                                 "detail": detail, "fails": self.rules.fails})]
 
     def emergency(self, on: bool, by: str, why: str) -> list[tuple[str, dict]]:
