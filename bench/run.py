@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from calls import bench_calls
+from city import bench_city
 from devices import (bench_camera, bench_card_event, bench_rating, bench_sam_read, bench_ticket,
                      bench_usb_read)
 from measure import report
@@ -32,6 +33,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--backlog", type=int, default=20_000, help="rows replayed after an outage")
+    ap.add_argument("--halls", type=int, default=200, help="halls of the city")
     ap.add_argument("--only", help="run only the benchmarks whose name contains this")
     args = ap.parse_args()
     os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", tempfile.mkdtemp())
@@ -52,6 +54,7 @@ def main() -> int:
             "backlog": lambda: asyncio.run(bench_backlog(args.backlog, folder)),
             "memory": lambda: bench_backlog_memory(100_000, folder),
             "pages": lambda: asyncio.run(_pages(min(n, 100), folder)),
+            "city": lambda: asyncio.run(bench_city(args.halls, 50, folder)),
             "zone-relay": lambda: asyncio.run(bench_card_to_relay(min(n, 50), folder)),
             "social-card": lambda: asyncio.run(bench_social_card(min(n, 50), folder)),
         }

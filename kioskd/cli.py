@@ -94,7 +94,7 @@ def cmd_verify_journal(args) -> int:
 def cmd_collect(args) -> int:
     from kioskd.central.collector import run
 
-    return run(args.broker, args.db, args.group, args.keys)
+    return run(args.broker, args.db, args.group, args.keys, args.client_id)
 
 
 def cmd_diag(args) -> int:
@@ -205,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keys", metavar="DIR",
                    help="each hall's command key as DIR/HALL.key: acks are signed with it "
                         "(a hall refuses an unsigned ack)")
+    p.add_argument("--client-id", default="",
+                   help="the MQTT client id: keep it across restarts, and the broker keeps "
+                        "what arrived for this collector while it was down (default: new at each "
+                        "start)")
     p.set_defaults(fn=cmd_collect)
 
     p = sub.add_parser("command", help="central's side: sign a command with the hall's key, send "

@@ -143,59 +143,15 @@ def kioskd_log(caplog):
     return caplog
 
 
-def postgres_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
-    return found[-1].parent if found else None
-
-
 @pytest.fixture(scope="session")
 def postgres():
-    """A PostgreSQL server of our own on 127.0.0.1 (trust auth, a fresh cluster) for the
-    collector's PostgreSQL store; its DSN. Run as user postgres when the tests run as root
-    (postgres refuses root); stopped and removed after the session."""
-    import os
-    import shutil
-    import subprocess
-    import tempfile
-    import threading
+    """A PostgreSQL server of our own on 127.0.0.1 (kioskd.sim.postgres); its DSN."""
+    from kioskd.sim.postgres import postgres_bin, postgres as server
 
-    from kioskd.sim.broker import free_port
-
-    bin_ = postgres_bin()
-    if bin_ is None:
+    if postgres_bin() is None:
         pytest.fail("PostgreSQL is not installed: apt-get install postgresql (.ci/run does)")
-    folder = Path(tempfile.mkdtemp(prefix="kioskd-pg-"))  # not under pytest's 0700 tmp
-    as_user = []
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*as_user, str(bin_ / "initdb"), "-D", str(folder / "data"), "-A", "trust",
-                    "-U", "kioskd", "-E", "UTF8", "--no-locale"], check=True, capture_output=True)
-    for _attempt in range(5):  # a port picked free may be taken before postgres binds it
-        port = free_port()
-        proc = subprocess.Popen([*as_user, str(bin_ / "postgres"), "-D", str(folder / "data"),
-                                 "-k", str(folder), "-h", "127.0.0.1", "-p", str(port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        seen = []
-        for line in proc.stderr:  # ends when postgres exits: no wait without a bound
-            seen.append(line)
-            if "ready to accept connections" in line:
-                break
-        else:
-            proc.wait()
-            if "Address already in use" in "".join(seen):
-                continue
-            pytest.fail("postgres did not start:\n" + "".join(seen))
-        break
-    else:
-        pytest.fail("postgres found no free port in 5 tries:\n" + "".join(seen))
-    try:
-        threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep its pipe drained
-        yield f"postgresql://kioskd@127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(folder, ignore_errors=True)
+    with server() as dsn:
+        yield dsn
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -203,11 +159,7 @@ def central_db(request, tmp_path):
     """Central's database, once as a SQLite file and once as a new PostgreSQL database."""
     if request.param == "sqlite":
         return tmp_path / "central.sqlite3"
-    import psycopg
+    from kioskd.sim.postgres import new_database
 
-    server = request.getfixturevalue("postgres")
-    name = f"t{abs(hash(request.node.nodeid)) % 10**12}"
-    with psycopg.connect(server + "/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name}")
-    return f"{server}/{name}"
+    return new_database(request.getfixturevalue("postgres"),
+                        f"t{abs(hash(request.node.nodeid)) % 10**12}")

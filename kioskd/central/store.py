@@ -63,6 +63,14 @@ class _Store:
     P = "?"
     db: Any
 
+    def store_many(self, rows: list[tuple[str, dict[str, Any]]]) -> int:
+        """Store (hall, envelope) rows, each once by (hall, seq), and move each hall's `upto`
+        over the run it completes, in one transaction; how many were new."""
+        raise NotImplementedError
+
+    def store(self, hall: str, env: dict[str, Any]) -> bool:
+        return self.store_many([(hall, env)]) == 1
+
     def upto(self, hall: str) -> int:
         row = self.db.execute(f"SELECT upto FROM halls WHERE hall = {self.P}", (hall,)).fetchone()
         return row[0] if row else 0
@@ -93,14 +101,18 @@ class SqliteStore(_Store):
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA busy_timeout = 5000")  # another collector's write in progress
 
-    def store(self, hall: str, env: dict[str, Any]) -> bool:
+    def store_many(self, rows: list[tuple[str, dict[str, Any]]]) -> int:
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.execute("INSERT OR IGNORE INTO halls (hall) VALUES (?)", (hall,))
-            fresh = self.db.execute(
+            halls = sorted({hall for hall, _ in rows})
+            self.db.executemany("INSERT OR IGNORE INTO halls (hall) VALUES (?)",
+                                [(h,) for h in halls])
+            before = self.db.total_changes
+            self.db.executemany(
                 "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, "
-                "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))", _row(hall, env)).rowcount == 1
-            if fresh:
+                "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))", [_row(h, env) for h, env in rows])
+            fresh = self.db.total_changes - before
+            for hall in halls:
                 (upto,) = self.db.execute("SELECT upto FROM halls WHERE hall = ?",
                                           (hall,)).fetchone()
                 new = self.db.execute(RUN.format(seq="?", hall="?"), (upto, hall)).fetchone()[0]
@@ -135,20 +147,27 @@ class PgStore(_Store):
             self.db.execute("SELECT pg_advisory_xact_lock(7470)")
             self.db.execute(PG_SCHEMA)
 
-    def store(self, hall: str, env: dict[str, Any]) -> bool:
+    def store_many(self, rows: list[tuple[str, dict[str, Any]]]) -> int:
+        halls = sorted({hall for hall, _ in rows})
         with self.db.transaction():
-            self.db.execute("INSERT INTO halls (hall) VALUES (%s) ON CONFLICT DO NOTHING",
-                            (hall,))
-            (upto,) = self.db.execute("SELECT upto FROM halls WHERE hall = %s FOR UPDATE",
-                                      (hall,)).fetchone()
-            fresh = self.db.execute(
+            self.db.cursor().executemany(
+                "INSERT INTO halls (hall) VALUES (%s) ON CONFLICT DO NOTHING",
+                [(h,) for h in halls])
+            # the halls' rows locked in one order by every collector: two collectors sharing
+            # the database wait for each other, never deadlock
+            uptos = dict(self.db.execute(
+                "SELECT hall, upto FROM halls WHERE hall = ANY(%s) ORDER BY hall FOR UPDATE",
+                (halls,)).fetchall())
+            cur = self.db.cursor()
+            cur.executemany(
                 "INSERT INTO events (hall, seq, id, ts, type, data, prev) "
                 "VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s) ON CONFLICT DO NOTHING",
-                _row(hall, env)).rowcount == 1
-            if fresh:
+                [_row(h, env) for h, env in rows])
+            fresh = cur.rowcount
+            for hall in halls:
                 new = self.db.execute(RUN.format(seq="%s::bigint", hall="%s"),
-                                      (upto, hall)).fetchone()[0]
-                if new > upto:
+                                      (uptos[hall], hall)).fetchone()[0]
+                if new > uptos[hall]:
                     self.db.execute("UPDATE halls SET upto = %s WHERE hall = %s", (new, hall))
         return fresh
 

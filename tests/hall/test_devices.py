@@ -29,6 +29,32 @@ async def test_reader_unplugged_and_back(sim, sub):
     await hall.watch.until(lambda: "kiosk-1" in hall.kiosk_cards, 5, "a card read after return")
 
 
+@pytest.mark.timeout(900)
+async def test_a_reader_unplugged_and_back_again_and_again_leaks_nothing(sim, full,
+                                                                       record_property):
+    """The reliability matrix's replug loop: each time absent, then ready, one state row each;
+    no descriptor and no task gained; a card read after the last return."""
+    import asyncio
+    import os
+
+    rounds = (20, 200)[full]
+    record_property("counts", "20 / 200 unplug-replug rounds")
+    hall, reader = sim.hall, sim.twin("reader-k1")
+    files, tasks = len(os.listdir("/proc/self/fd")), len(asyncio.all_tasks())
+    for i in range(rounds):
+        await reader.unplug()
+        await hall.watch.until(lambda: hall.supervisors["reader-k1"].state.state == "absent",
+                               10, f"absent, round {i}")
+        await reader.plug()
+        await hall.watch.until(lambda: hall.supervisors["reader-k1"].state.state == "ready",
+                               10, f"back, round {i}")
+    assert states_of(hall, "reader-k1") == ["ready"] + ["absent", "ready"] * rounds
+    assert len(os.listdir("/proc/self/fd")) <= files + 2  # +2: a socket of the moment
+    assert len(asyncio.all_tasks()) <= tasks
+    reader.place(make_card("李四", date(1990, 1, 1)))
+    await hall.watch.until(lambda: "kiosk-1" in hall.kiosk_cards, 5, "a card read after return")
+
+
 async def test_garbage_from_reader_is_skipped(sim):
     hall, reader = sim.hall, sim.twin("reader-k1")
     for _ in range(5):
