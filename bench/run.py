@@ -15,6 +15,7 @@ from pathlib import Path
 
 from calls import bench_calls
 from city import bench_city
+from day import bench_day
 from devices import (bench_camera, bench_card_event, bench_rating, bench_sam_read, bench_ticket,
                      bench_usb_read)
 from measure import report
@@ -34,6 +35,7 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--backlog", type=int, default=20_000, help="rows replayed after an outage")
     ap.add_argument("--halls", type=int, default=200, help="halls of the city")
+    ap.add_argument("--tickets", type=int, default=10_000, help="tickets of the busy day")
     ap.add_argument("--only", help="run only the benchmarks whose name contains this")
     args = ap.parse_args()
     os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", tempfile.mkdtemp())
@@ -54,6 +56,7 @@ def main() -> int:
             "backlog": lambda: asyncio.run(bench_backlog(args.backlog, folder)),
             "memory": lambda: bench_backlog_memory(100_000, folder),
             "pages": lambda: asyncio.run(_pages(min(n, 100), folder)),
+            "day": lambda: asyncio.run(bench_day(folder, tickets=args.tickets)),
             "city": lambda: asyncio.run(bench_city(args.halls, 50, folder)),
             "zone-relay": lambda: asyncio.run(bench_card_to_relay(min(n, 50), folder)),
             "social-card": lambda: asyncio.run(bench_social_card(min(n, 50), folder)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -20,6 +21,9 @@ class ScanStore:
         self.root = Path(root)
         self.quota = quota_mb << 20  # the oldest pages go first beyond it: the disk is shared
         self.dropped = 0  # files deleted by the quota
+        # saves run in threads (asyncio.to_thread): two pages at once took one number, and the
+        # second's rename found no .part (seen on a busy day's camera, kioskd.sim.day)
+        self._lock = threading.Lock()
 
     def path(self, file_id: str) -> Path:
         if not FILE_ID.match(file_id):
@@ -42,11 +46,12 @@ class ScanStore:
         return self._save(day, stem, "png", png)
 
     def _save(self, day: str, stem: str, ext: str, data: bytes) -> str:
-        file_id = self._next(day, stem, ext)
-        tmp = self.path(file_id).with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(self.path(file_id))  # a reader never sees half a page
-        self._keep_quota()
+        with self._lock:
+            file_id = self._next(day, stem, ext)
+            tmp = self.path(file_id).with_suffix(".part")
+            tmp.write_bytes(data)
+            tmp.replace(self.path(file_id))  # a reader never sees half a page
+            self._keep_quota()
         return file_id
 
     def save_pdf(self, day: str, stem: str, pages: list[str]) -> str:
@@ -56,12 +61,13 @@ class ScanStore:
         if not pages:
             raise ValueError("a document needs at least one page")
         images = [Image.open(self.path(p)).convert("RGB") for p in pages]
-        file_id = self._next(day, stem, "pdf")
-        tmp = self.path(file_id).with_suffix(".part")
-        images[0].save(tmp, format="PDF", save_all=True, append_images=images[1:],
-                       resolution=150.0)
-        tmp.replace(self.path(file_id))
-        self._keep_quota()
+        with self._lock:
+            file_id = self._next(day, stem, "pdf")
+            tmp = self.path(file_id).with_suffix(".part")
+            images[0].save(tmp, format="PDF", save_all=True, append_images=images[1:],
+                           resolution=150.0)
+            tmp.replace(self.path(file_id))
+            self._keep_quota()
         return file_id
 
     def _keep_quota(self) -> None:

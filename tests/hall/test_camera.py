@@ -118,6 +118,28 @@ def test_scan_store_pdf_and_retention(tmp_path):
         store.path("../../etc/passwd")
 
 
+def test_pages_saved_at_once_from_threads_each_keep_their_own_number(tmp_path):
+    """The hall saves pages with asyncio.to_thread: two at once once took one number, and the
+    second page was lost (its .part renamed away under it)."""
+    import threading
+
+    store = ScanStore(tmp_path)
+    for round_ in range(5):
+        start = threading.Barrier(8)
+        ids: list[str] = []
+
+        def save(i: int) -> None:
+            start.wait()
+            ids.append(store.save_jpeg(f"2026-11-{10 + round_}", "w1", bytes([i]) * 5000))
+        threads = [threading.Thread(target=save, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert len(set(ids)) == 8
+        assert sorted(store.path(f).read_bytes()[0] for f in ids) == list(range(8))
+
+
 # --- through the hall ----------------------------------------------------------------------------
 def with_camera(cfg: config.Config, sim: dict | None = None, **options) -> config.Config:
     return with_device(cfg, "camera-w1", sim=sim, **options)

@@ -7,14 +7,14 @@ import json
 import sqlite3
 import textwrap
 import threading
-import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from datetime import time as clock_time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from kioskd.sim.clock import SimClock
 from kioskd.watch import Watch
 from kioskd.pahofix import stop_loop
 
@@ -25,38 +25,12 @@ REPO = Path(__file__).resolve().parents[2]
 HALL_DAY = date(2026, 11, 24)
 
 
-class HallClock:
-    """A hall's time in tests: HALL_DAY at 10:00 in the hall's zone, going on with the real
-    seconds (timeouts and time limits still pass), moved on by `advance()` or set (`now =`):
-    time that truly passed, so its `monotonic()` moves too. `jump()` moves the wall clock
-    alone, as a wrong clock does (the hall's clock guard must see it)."""
+class HallClock(SimClock):
+    """A hall's time in tests: HALL_DAY at 10:00 in the hall's zone, unless told otherwise,
+    going on with the real seconds (kioskd.sim.clock)."""
 
     def __init__(self, tz, start: datetime | None = None):
-        self._start = start or datetime.combine(HALL_DAY, clock_time(10), tz)
-        self._t0 = time.monotonic()
-        self._passed = 0.0  # seconds moved on by hand, as if they had passed
-
-    def __call__(self) -> datetime:
-        return self._start + timedelta(seconds=time.monotonic() - self._t0)
-
-    def monotonic(self) -> float:
-        return time.monotonic() + self._passed
-
-    @property
-    def now(self) -> datetime:
-        return self()
-
-    @now.setter
-    def now(self, when: datetime) -> None:
-        self._passed += (when - self()).total_seconds()
-        self._start, self._t0 = when, time.monotonic()
-
-    def advance(self, **delta: float) -> None:
-        self.now = self() + timedelta(**delta)
-
-    def jump(self, **delta: float) -> None:
-        """The wall clock is set wrong: it moves, the monotonic clock does not."""
-        self._start, self._t0 = self() + timedelta(**delta), time.monotonic()
+        super().__init__(start or datetime.combine(HALL_DAY, clock_time(10), tz))
 
 
 async def read_until(stream, lines: list[str], done) -> None:
