@@ -116,13 +116,13 @@ class Collector:
 
     def stop(self) -> None:
         self._stop.set()
-        self.client.disconnect()
-        stop_loop(self.client)  # nothing more arrives
         self._arrived.set()
-        for thread in (self._storer, self._acker):
+        for thread in (self._storer, self._acker):  # what arrived is stored ...
             if thread.is_alive():
                 thread.join(5)
-        self._flush_acks()
+        self._flush_acks()  # ... and acknowledged while still connected (a row that arrives
+        self.client.disconnect()  # after this is not acknowledged: its hall sends it again)
+        stop_loop(self.client)
         with self._lock:
             self.db.close()
 
