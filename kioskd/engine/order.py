@@ -96,8 +96,13 @@ def estimated_wait(state: HallState, category: str, ahead: int) -> int | None:
     """Minutes until this ticket is called: the people ahead shared among the open windows
     that serve the category, each taking the category's recent average service time. None when
     no open window serves it (a number then would be a lie)."""
-    windows = open_windows_for(state, category)
+    return wait_from(open_windows_for(state, category), service_minutes(state, category), ahead)
+
+
+def wait_from(windows: int, minutes: float, ahead: int) -> int | None:
+    """estimated_wait from the category's open windows and minutes a service (a view of every
+    waiting ticket works them out once a category, not once a ticket)."""
     if not windows:
         return None
     rounds = math.ceil(ahead / windows)  # services that end before a window is free for it
-    return math.ceil(rounds * service_minutes(state, category))
+    return math.ceil(rounds * minutes)

@@ -180,6 +180,17 @@ class HallMachine(RuleBasedStateMachine):
             assert self.hall.rebuilt() == self.hall.state
 
     @invariant()
+    def the_snapshot_says_what_each_ticket_would_be_told(self):
+        """The snapshot counts who is ahead in one pass; a reprint and a ticket ask
+        order.ahead_of and estimated_wait one ticket at a time: the same numbers."""
+        s = self.hall.state
+        for row in q.snapshot(s)["waiting"]:
+            t = s.tickets[row["ticket"]]
+            ahead = order.ahead_of(s, t.category, t.lane, t.order)
+            assert (row["ahead"], row["wait_min"]) == (ahead,
+                                                      order.estimated_wait(s, t.category, ahead))
+
+    @invariant()
     def counters_match_tickets(self):
         s = self.hall.state
         for cat, n in s.counters.items():
