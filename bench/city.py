@@ -36,8 +36,9 @@ async def bench_city(halls: int, rows: int, folder: Path) -> None:
             print(f"{f'city, {halls} halls, {n} rows, {collectors} collector(s)':<44} central "
                   f"{n / took:8.0f} rows/s | raw PostgreSQL {raw:8.0f} rows/s | ratio "
                   f"{n / took / raw:5.2f}x")
+            said = "all stored once, in order" if not problems else "; ".join(problems[:3])
             print(f"{'  ... event -> stored at central':<44} p50 {percentile(lat, 50):8.1f} ms "
-                  f"p99 {percentile(lat, 99):8.1f} ms; {'all stored once, in order' if not problems else problems[:3]}")
+                  f"p99 {percentile(lat, 99):8.1f} ms; {said}")
 
 
 def _raw_inserts(dsn: str, n: int) -> float:

@@ -110,8 +110,8 @@ def day_config(demo: str, plan: Plan) -> str:
         extra += ["[[kiosk]]", f'id = "kiosk-{k}"', f'name = "取号机{k}"', "",
                   "[[api.client]]", f'name = "kiosk-{k}"', 'role = "kiosk"', f'kiosk = "kiosk-{k}"',
                   f'token = "day-kiosk-{k}-token"', "",
-                  "[[device]]", f'id = "reader-k{k}"', 'type = "idcard.sam"', f'kiosk = "kiosk-{k}"',
-                  f'url = "tcp://127.0.0.1:{22000 + k}"', "poll_ms = 200", "",
+                  "[[device]]", f'id = "reader-k{k}"', 'type = "idcard.sam"',
+                  f'kiosk = "kiosk-{k}"', f'url = "tcp://127.0.0.1:{22000 + k}"', "poll_ms = 200", "",
                   "[[device]]", f'id = "printer-k{k}"', 'type = "printer.escpos"',
                   f'kiosk = "kiosk-{k}"', f'url = "tcp://127.0.0.1:{23000 + k}"',
                   'encoding = "gb18030"', ""]

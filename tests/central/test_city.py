@@ -18,9 +18,11 @@ async def test_a_city_loses_nothing_when_a_collector_dies_and_the_broker_restart
     from kioskd.sim.postgres import new_database
 
     halls = 200
-    rows = (6, 60)[full]  # per hall, in each of the three phases
-    record_property("counts", f"{halls} halls, {halls * rows * 3:,} / {halls * 60 * 3:,} rows, "
-                              "1 collector killed, 1 broker restart")
+    counts = (6, 60)  # rows per hall in each of the three phases: make test, --full
+    rows = counts[full]
+    record_property("counts", f"{halls} halls, {halls * counts[0] * 3:,} / "
+                              f"{halls * counts[1] * 3:,} rows, 1 collector killed, 1 broker "
+                              "restart")
     city = City(tmp_path / "city", broker, new_database(postgres, "city"), halls)
     try:
         await city.start()
