@@ -17,7 +17,6 @@ import math
 import os
 import random
 import re
-import statistics
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, time as clock_time, timedelta
@@ -25,6 +24,7 @@ from typing import Any
 
 import aiohttp
 
+from kioskd.sim.city import percentile
 from kioskd.sim.clock import SimClock
 from kioskd.sim.idcard import make_card
 
@@ -68,7 +68,8 @@ class Report:
 
     def table(self) -> str:
         def row(name: str, xs: list[float]) -> str:
-            return f"| {name} | {len(xs):,} | {p(xs, 50):.1f} | {p(xs, 99):.1f} |"
+            return (f"| {name} | {len(xs):,} | {percentile(xs, 50):.1f} | "
+                    f"{percentile(xs, 99):.1f} |")
         lines = ["| path | n | p50 ms | p99 ms |", "|---|---|---|---|",
                  row("card on the reader -> ticket printed", self.card_to_printed),
                  row("call -> window board frame", self.call_to_board),
@@ -83,10 +84,6 @@ class Report:
         lines.append("RSS MiB / open files by the hall's hour: " + ", ".join(
             f"{h} {rss:.0f}/{fds}" for h, rss, fds in self.hours))
         return "\n".join(lines)
-
-
-def p(xs: list[float], q: float) -> float:
-    return statistics.quantiles(xs, n=100)[int(q) - 1] if len(xs) > 1 else (xs or [0.0])[0]
 
 
 def day_config(demo: str, plan: Plan) -> str:
@@ -298,20 +295,13 @@ class Day:
                 if not (code.startswith("idcard.") or code == "device.timeout") or attempt == 2:
                     raise RuntimeError(f"ticket refused at {kiosk}: {answer}")
                 self.report.read_again += 1
-                await self._lift(reader)
+                await reader.lifted(60)  # a loaded simulation's polls come late
             await printer.watch.until(lambda: len(printer.tickets) > before, 60, "printed")
             self.report.issued += 1
             if c.card is not None:
                 self.report.card_to_printed.append((time.perf_counter() - t0) * 1000)
-                await self._lift(reader)
+                await reader.lifted(60)  # a loaded simulation's polls come late
 
-    @staticmethod
-    async def _lift(reader) -> None:
-        """The card taken away, until the reader's poll has seen it gone (the next card is a
-        new placement); the bound is generous, as a loaded simulation's polls come late."""
-        seen = reader.empty_finds
-        reader.lift()
-        await reader.watch.until(lambda: reader.empty_finds > seen, 60, "the host sees no card")
 
     # --- a window: its clerk ---------------------------------------------------------------------
     async def _desk(self, d: Desk, minute: int) -> None:

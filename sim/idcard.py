@@ -63,12 +63,13 @@ class SamReaderTwin(Twin):
     def lift(self) -> None:
         self.card, self._read_done = None, False
 
-    async def lifted(self) -> None:
+    async def lifted(self, timeout: float = 5.0) -> None:
         """Lift the card and wait until the host's poll has found the reader empty: a card
         placed again sooner is, to the host, the same placement (read once)."""
         seen = self.empty_finds
         self.lift()
-        await self.watch.until(lambda: self.empty_finds > seen, 5, "the host sees no card")
+        await self.watch.until(lambda: self.empty_finds > seen, timeout,
+                               "the host sees no card")
 
     def send(self, data: bytes) -> None:
         if self.corrupt_next:

@@ -68,9 +68,6 @@ class _Store:
         over the run it completes, in one transaction; how many were new."""
         raise NotImplementedError
 
-    def store(self, hall: str, env: dict[str, Any]) -> bool:
-        return self.store_many([(hall, env)]) == 1
-
     def upto(self, hall: str) -> int:
         row = self.db.execute(f"SELECT upto FROM halls WHERE hall = {self.P}", (hall,)).fetchone()
         return row[0] if row else 0

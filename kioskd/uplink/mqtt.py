@@ -358,7 +358,6 @@ class Uplink:
 
     def _take_pubacks(self) -> None:
         self._puback_hop = False
-        self._heard = time.monotonic()
         self._drain_pubacks()
         if len(self._inflight) <= HANDED // 2:
             self._wake.set()  # paho's queue runs low: hand it more

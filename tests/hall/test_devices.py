@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from datetime import date
 
 import aiohttp
@@ -34,9 +36,6 @@ async def test_a_reader_unplugged_and_back_again_and_again_leaks_nothing(sim, fu
                                                                        record_property):
     """The reliability matrix's replug loop: each time absent, then ready, one state row each;
     no descriptor and no task gained; a card read after the last return."""
-    import asyncio
-    import os
-
     rounds = (20, 200)[full]
     record_property("counts", "20 / 200 unplug-replug rounds")
     hall, reader = sim.hall, sim.twin("reader-k1")
