@@ -6,6 +6,7 @@ topics; they cross to the loop one way (kioskd.threadhop.on_loop)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -22,6 +23,15 @@ def stop_loop(client: mqtt.Client) -> None:
     except AttributeError:
         pass
 
+
+
+def message_lock(client: mqtt.Client) -> threading.RLock:
+    """paho's lock over its outgoing messages. paho holds it while it calls on_publish (in
+    `_handle_pubackcomp`), and publish() takes it: a lock of the caller's own, taken inside
+    on_publish and around a publish() elsewhere, deadlocks the two threads (seen: the
+    uplink's sending hung at its first PUBACK). Taking this one instead keeps a single lock
+    order. Private in paho (1.x to 2.2, pinned <3); if it moves, every uplink test fails here."""
+    return client._out_message_mutex
 
 
 def new_client(client_id: str, *, clean: bool = True, login: tuple[str, str | None] | None = None,

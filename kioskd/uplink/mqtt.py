@@ -10,7 +10,9 @@ ack stalls with rows out, they are sent again after RESEND_S, doubling up to RES
 Central's commands (`cmd/{op}`) and appointments (`appointments`) are handed to `on_central`
 unjudged: the hall checks their signatures (kioskd/commands.py).
 paho runs its network loop in its own thread; every callback hops onto the asyncio loop, and
-only the loop's thread touches the journal.
+only the loop's thread touches the journal. One thing runs in paho's thread itself: on each
+PUBACK it sends the next row the loop read ahead (`_on_publish`), as raw paho sends the next
+of its own queue, so a replay needs no hop per row and the window never waits for the loop.
 """
 
 from __future__ import annotations
@@ -39,10 +41,9 @@ log = logging.getLogger("kioskd.uplink")
 
 
 WINDOW = 20  # rows on the wire without PUBACK: paho's own default, and its fastest (baselines.md)
-# rows handed to paho at once, not yet PUBACKed: paho sends the next queued row from its own
-# thread on each PUBACK; handing them one by one from the loop cost a thread hop each way per
-# row and ran at a quarter of raw paho's rate (bench/)
-HANDED = 1000  # 200 -> 1000: a lone replay went from 0.70x to 0.75x raw paho (bench/)
+# rows read ahead from the journal for paho's thread to send on each PUBACK; the loop reads
+# again when half are gone
+READ_AHEAD = 1000
 AHEAD = 10_000  # rows sent beyond central's acknowledgement, at most
 RESEND_S = 3.0  # central's ack stalled this long with rows out: send them again ...
 RESEND_MAX_S = 120.0  # ... waiting twice as long each time while central stays silent
@@ -85,11 +86,15 @@ class Uplink:
         self.reconnects = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
+        # sending, shared with paho's thread: `_send_lock` (paho's own, below) keeps "take
+        # the next row, publish it, note it" whole against the loop starting over
+        self._open = False  # paho's thread may send: connected, as the loop last heard
         self._inflight: dict[int, int] = {}  # paho mid -> seq
-        self._pubacks: collections.deque[int] = collections.deque()  # from paho's thread
-        self._puback_hop = False
-        self._sent_upto = 0
-        self._next: collections.deque = collections.deque()  # rows read, after _sent_upto
+        self._sent_upto = 0  # the last row handed to paho
+        self._ready: collections.deque[tuple[int, str, str]] = collections.deque()  # after it
+        self._read_upto = 0  # the last row read into _ready (the loop's alone)
+        self._more = False  # the last read stopped at READ_AHEAD: the journal may hold more
+        self._refill_hop = False  # paho's thread asked the loop to read more
         self._progress = (0, time.monotonic())  # central's ack, and when it last moved
         self._resend_s = RESEND_S
         self._device_states: dict[str, dict[str, Any]] = {}
@@ -100,6 +105,7 @@ class Uplink:
         self._stopping = False
         self._stopped = False  # paho's thread is gone; what it queued before must not run
         self.client = self._make_client()
+        self._send_lock = pahofix.message_lock(self.client)
 
     def _make_client(self) -> mqtt.Client:
         cfg = self.cfg
@@ -141,6 +147,8 @@ class Uplink:
 
     async def stop(self, timeout: float = 1.0) -> None:
         self._stopping = True
+        with self._send_lock:
+            self._open = False
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -186,7 +194,6 @@ class Uplink:
                 timed_out = True
             self._wake.clear()
             try:
-                self._drain_pubacks()
                 if timed_out:
                     self._resend_if_stalled()
                     self._check_liveness()
@@ -236,27 +243,42 @@ class Uplink:
             min_delay=bounds[0], max_delay=bounds[1] * random.uniform(0.75, 1.25))
 
     def _pump(self) -> None:
-        room = min(HANDED - len(self._inflight),
-                   self.journal.delivered_upto() + AHEAD - self._sent_upto)
-        if not self.connected or room <= 0:
+        """Read rows ahead for paho's thread, and fill the window: from then on each PUBACK
+        sends the next row from paho's thread (`_on_publish`)."""
+        self._refill_hop = False
+        if not self.connected:
             return
-        for _ in range(room):
-            if not self._next:
-                self._next.extend(self.journal.read_wire(self._sent_upto, HANDED))
-                if not self._next:
+        want = READ_AHEAD - len(self._ready)
+        limit = min(want, self.journal.delivered_upto() + AHEAD - self._read_upto)
+        # read outside the lock: paho's thread only takes from the left
+        rows = self.journal.read_wire(self._read_upto, limit) if limit > 0 else []
+        if rows:
+            self._read_upto = rows[-1][0]
+            self._ready.extend((seq, f"{self.prefix}/event/{type_}", payload)
+                               for seq, type_, payload in rows)
+        if want > 0:  # fewer than asked: the hall's next row or central's next ack wakes us
+            self._more = len(rows) == want
+        with self._send_lock:
+            while self._open and self._ready and len(self._inflight) < WINDOW:
+                if not self._send_next():
                     return
-            seq, type_, payload = self._next[0]
-            info = self.client.publish(f"{self.prefix}/event/{type_}", payload, qos=1)
-            if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                return  # the link just dropped; the reconnect starts over from the journal
-            self._next.popleft()
-            self._inflight[info.mid] = seq
-            self._sent_upto = seq
+
+    def _send_next(self) -> bool:
+        """Hand the next ready row to paho (either thread, holding _send_lock)."""
+        seq, topic, payload = self._ready[0]
+        info = self.client.publish(topic, payload, qos=1)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            return False  # the link just dropped; the reconnect starts over from the journal
+        self._ready.popleft()
+        self._inflight[info.mid] = seq
+        self._sent_upto = seq
+        return True
 
     def _send_from(self, seq: int) -> None:
         """Send on from the row after `seq` (a reconnect, a resend): what was read ahead goes."""
-        self._sent_upto = seq
-        self._next.clear()
+        with self._send_lock:
+            self._sent_upto = self._read_upto = seq
+            self._ready.clear()
 
     # --- paho callbacks (paho's thread) -> the loop ------------------------------------------
     def _call(self, fn, *args) -> None:
@@ -286,16 +308,20 @@ class Uplink:
         self.on_change()
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
-        # PUBACKs are gathered here and taken on the loop in batches: a hop wakes the loop,
-        # whose thread then takes the GIL from this one, and one hop per PUBACK held a replay
-        # to half of raw paho's rate (bench/). So a hop only when paho's queue runs low, or
-        # for the last row out; the loop also takes them whenever it wakes, and at least every
-        # RESEND_S / 2 (a race with the loop adding rows can only delay one, not lose it)
-        self._pubacks.append(mid)
-        waiting = len(self._pubacks)
-        if not self._puback_hop and (waiting >= HANDED // 4 or waiting >= len(self._inflight)):
-            self._puback_hop = True
-            self._call(self._take_pubacks)
+        # the next row goes out from here, not from the loop: a hop per PUBACK, or the loop
+        # handing paho a queue and holding the GIL while the window drained, kept a replay at
+        # 0.5-0.8x raw paho (bench/). The loop is asked only to read more, once per half of
+        # READ_AHEAD. Not a row of this connection (the hall's state, a row of the last
+        # connection that paho sent again): nothing to follow it.
+        self._heard = time.monotonic()
+        if self._inflight.pop(mid, None) is None:
+            return
+        with self._send_lock:
+            if self._open and self._ready:
+                self._send_next()
+        if self._more and not self._refill_hop and len(self._ready) <= READ_AHEAD // 2:
+            self._refill_hop = True
+            self._call(self._wake.set)
 
     def _on_message(self, client, userdata, msg) -> None:
         if msg.topic == f"{self.prefix}/ack":
@@ -333,9 +359,10 @@ class Uplink:
         for device, payload in self._device_states.items():
             self.client.publish(f"{self.prefix}/device/{device}/state", json.dumps(payload),
                                 qos=1, retain=True)
-        self._inflight.clear()
-        self._pubacks.clear()  # of the last connection: their mids mean nothing now
         self._send_from(self.journal.delivered_upto())
+        with self._send_lock:  # the last connection's mids mean nothing now
+            self._inflight.clear()
+            self._open = True
         self._wake.set()
         self.on_change()
 
@@ -347,20 +374,10 @@ class Uplink:
                         self.cfg.host, self.cfg.port, reason)
             self.reconnects += 1
         self.connected = self.listening = False
-        self._inflight.clear()
+        with self._send_lock:
+            self._open = False
+            self._inflight.clear()
         self.on_change()
-
-    def _drain_pubacks(self) -> None:
-        if self._pubacks:
-            self._heard = time.monotonic()
-        while self._pubacks:
-            self._inflight.pop(self._pubacks.popleft(), None)
-
-    def _take_pubacks(self) -> None:
-        self._puback_hop = False
-        self._drain_pubacks()
-        if len(self._inflight) <= HANDED // 2:
-            self._wake.set()  # paho's queue runs low: hand it more
 
     def _refuse_ack(self, code: str, why: str, seq: int | None) -> None:
         """Logged and audited (`ack.refused`) once a minute per code; every one counted."""

@@ -114,6 +114,63 @@ async def test_at_most_10000_rows_go_out_ahead_of_centrals_ack(tmp_path, demo_cf
         await sim.stop()
 
 
+async def test_a_replay_with_the_hall_busy_sends_every_row_once_in_order(tmp_path, demo_cfg,
+                                                                          broker):
+    """Rows go out from two threads: the loop reads them ahead and starts the window, paho's
+    thread sends the next on each PUBACK. A backlog replaying while the hall journals more
+    rows and publishes device states from the loop: the broker sees every row, in seq order
+    (the first time each comes), and central acknowledges them all."""
+    sim = SimHall(demo_cfg, tmp_path / "hall", broker=broker, api_port=0)
+    sub = await Subscriber(broker.port, f"kioskd/v1/{demo_cfg.hall.id}/event/#").start()
+    hall = await sim.start()
+    try:
+        first = hall.journal.last_seq + 1
+        hall.journal.append([("load.test", {"n": i}) for i in range(3000)],
+                            hall.now().isoformat(timespec="milliseconds"))
+        hall.uplink.notify()
+        for i in range(300):
+            produce(hall, 1)
+            hall.uplink.publish_device_state("load", {"state": "ready", "n": i})
+            await asyncio.sleep(0)  # the replay's PUBACKs come in meanwhile
+        last = hall.journal.last_seq
+        await hall.watch.until(lambda: hall.journal.backlog() == 0, 30, "central acknowledged")
+        await sub.watch.until(lambda: last in sub.seqs(), 5, "the last row at the broker")
+        assert list(dict.fromkeys(s for s in sub.seqs() if first <= s <= last)) == list(
+            range(first, last + 1))
+    finally:
+        sub.stop()
+        await sim.stop()
+
+
+async def test_a_replay_goes_on_while_the_loop_is_busy(tmp_path, demo_cfg, broker):
+    """paho's thread sends the rows read ahead by itself: with the hall's loop held (a burst
+    of calls, a page being made), the replay does not stop at the 20 rows on the wire."""
+    import threading
+
+    sim = SimHall(demo_cfg, tmp_path / "hall", broker=broker, api_port=0, central=False)
+    sub = await Subscriber(broker.port, f"kioskd/v1/{demo_cfg.hall.id}/event/load.test").start()
+    hall = await sim.start()
+    arrived, many = [0], threading.Event()
+    on_message = sub.client.on_message
+
+    def counting(client, userdata, msg):  # in the subscriber's thread: the loop is held
+        on_message(client, userdata, msg)
+        arrived[0] += 1
+        if arrived[0] >= 400:
+            many.set()
+    sub.client.on_message = counting
+    try:
+        hall.journal.append([("load.test", {"n": i}) for i in range(3000)],
+                            hall.now().isoformat(timespec="milliseconds"))
+        hall.uplink.notify()
+        await sub.watch.until(lambda: sub.messages, 10, "the replay started")
+        # the loop's thread blocks here (bounded): only paho's thread can send meanwhile
+        assert many.wait(10), f"{arrived[0]} rows arrived while the loop was held"
+    finally:
+        sub.stop()
+        await sim.stop()
+
+
 async def test_a_duplicate_is_acknowledged_again(tmp_path, broker):
     """A hall whose ack was lost (a broker restarted without it) sends its rows again: central
     acknowledges the duplicates too, or that hall would resend them forever."""

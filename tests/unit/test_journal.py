@@ -197,6 +197,26 @@ async def test_a_failed_group_commit_fails_each_of_its_rows_and_the_next_one_wri
     assert [e.type for e in j.read(0, 10)] == ["first", "kept"]
 
 
+def test_the_uplinks_wire_rows_come_in_order_in_batches_exactly_as_read_makes_them(tmp_path):
+    """read_wire makes a batch in one SQLite step, the rows joined with ASCII separators:
+    data holding those very characters, quotes, backslashes, new lines and CJK, types in
+    UTF-8, delivered rows in between and batches that end mid-way all come out as the
+    envelopes `read` makes, byte for byte, in seq order."""
+    j = Journal(tmp_path / "j.sqlite3", "hall-1")
+    tricky = ["\x1e", "\x1f", "a\x1fb\x1ec", 'q"uote', "back\\slash", "new\nline", "张*", ""]
+    j.append([("评价.given" if i % 7 == 0 else "ticket.issued",
+               {"n": i, "s": tricky[i % len(tricky)], "z": [None, True, 1.5]})
+              for i in range(2500)], TS)
+    j.mark_delivered(range(100, 300))
+    expected = [(e.seq, e.type, e.to_json()) for e in j.read(0, 5000, undelivered=True)]
+    got, after = [], 0
+    while batch := j.read_wire(after, 999):
+        got += batch
+        after = batch[-1][0]
+    assert got == expected and len(got) == 2300
+    assert j.read_wire(2500, 10) == []
+
+
 def test_the_uplinks_wire_rows_are_the_envelopes_as_stored(tmp_path):
     """What the uplink publishes is made from the stored columns, not parsed and encoded
     again: the same envelope (the data's keys in canonical order), undelivered rows only."""
