@@ -33,8 +33,10 @@ def hall_view(state: HallState, *, calls: int = 5, names: dict[str, str] | None 
               notice: str = "") -> HallView:
     """The last `calls` tickets called today (a recall counts as the newest call), and how many
     wait in each category. `names` maps tickets to masked names; None shows no names."""
-    # a called or served ticket has a window and a last call (evolve sets both with the call)
-    called = sorted((t for t in state.tickets.values() if t.status in ("called", "serving")),
+    # a called or served ticket is its window's current one, with a last call (evolve sets
+    # them with the call): found from the windows, not from the day's tickets
+    now = (state.tickets.get(w.current) for w in state.windows.values() if w.current)
+    called = sorted((t for t in now if t is not None and t.status in ("called", "serving")),
                     key=lambda t: (t.last_called_at, t.order), reverse=True)
     return HallView(
         tuple(Call(t.number, t.window, (names or {}).get(t.number, ""))

@@ -254,10 +254,10 @@ def _call(state: HallState, w: WindowState, cmd: WindowAction, now: datetime) ->
         events.append(("rating.missed", {"window": w.number, "ticket": w.awaiting_rating,
                                          "by": "next_call"}))
     calls = state.calls.get(t.category, 0) + (how != "back")
-    for s in sorted(state.tickets.values(), key=lambda x: x.order):
-        if (s.status == "skipped" and s is not t and s.category == t.category
-                and s.requeue_at <= calls):
-            events.append(("ticket.requeued", {"ticket": s.number}))
+    back = (s for s in state.skipped() if s is not t and s.category == t.category
+            and s.requeue_at <= calls)
+    for s in sorted(back, key=lambda x: x.order):
+        events.append(("ticket.requeued", {"ticket": s.number}))
     return events
 
 

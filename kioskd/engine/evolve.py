@@ -19,6 +19,7 @@ def evolve(state: HallState, type_: str, data: dict[str, Any], at: datetime) -> 
     handler = EVOLVE.get(type_)
     if handler is not None:  # the hall's own records (device.state …) are not the queue's
         handler(state, data, at)
+        state.track(data.get("ticket"))  # a ticket's event changes that ticket alone
 
 
 # --- the hall's day and rules -------------------------------------------------------------------

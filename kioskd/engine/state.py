@@ -94,10 +94,34 @@ class HallState:
     service_s: dict[str, list[float]] = field(default_factory=dict)  # recent, per category
     rating: RatingRules = RatingRules()
     guide_desks: frozenset[str] = frozenset()  # the kiosks where staff may give a priority lane
+    # today's waiting and skipped tickets by number, kept by evolve (`track`): every call,
+    # board view and kiosk answer asks who waits, each call who comes back from a skip, and
+    # scanning the day's tickets for it made each of a busy hall's calls cost O(tickets
+    # issued today) (bench/calls.py, bench/day.py)
+    _indexed: dict[str, dict[str, Ticket]] = field(
+        default_factory=lambda: {"waiting": {}, "skipped": {}}, init=False, repr=False,
+        compare=False)
 
     def waiting(self, categories: tuple[str, ...] | None = None) -> list[Ticket]:
-        return [t for t in self.tickets.values()
-                if t.status == "waiting" and (categories is None or t.category in categories)]
+        """Today's waiting tickets, in no particular order (every caller sorts or counts)."""
+        if categories is None:
+            return list(self._indexed["waiting"].values())
+        return [t for t in self._indexed["waiting"].values() if t.category in categories]
+
+    def skipped(self) -> list[Ticket]:
+        """Today's skipped tickets (not void), in no particular order."""
+        return list(self._indexed["skipped"].values())
+
+    def track(self, number: str | None) -> None:
+        """After an event of ticket `number`: into the index of its status, out of the rest."""
+        if not number:
+            return
+        t = self.tickets.get(number)
+        for status, index in self._indexed.items():
+            if t is not None and t.status == status:
+                index[number] = t
+            else:
+                index.pop(number, None)
 
     def open_tickets(self) -> list[Ticket]:
         """Citizens still in the hall's hands (OPEN_STATUSES), in issue order."""

@@ -31,10 +31,12 @@ M = timedelta(minutes=1)
 
 
 def plain(value):
-    """JSON for dataclasses, datetimes, sets and tuple keys, in a stable order."""
+    """JSON for dataclasses, datetimes, sets and tuple keys, in a stable order. A field that
+    takes no part in equality (an index kept beside the state) is not the state."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {"_": type(value).__name__,
-                **{f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+                **{f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                   if f.compare}}
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):

@@ -191,6 +191,30 @@ class HallMachine(RuleBasedStateMachine):
                                                       order.estimated_wait(s, t.category, ahead))
 
     @invariant()
+    def the_indexes_hold_the_days_waiting_and_skipped_tickets(self):
+        """waiting() and skipped() read indexes evolve keeps, live and rebuilt from the
+        journal alike."""
+        states = [self.hall.state] + ([self.hall.rebuilt()] if self.hall.log else [])
+        for s in states:
+            scanned = {t.number for t in s.tickets.values() if t.status == "waiting"}
+            assert {t.number for t in s.waiting()} == scanned
+            for code in s.categories:
+                assert sorted(t.number for t in s.waiting((code,))) == sorted(
+                    n for n in scanned if s.tickets[n].category == code)
+            assert {t.number for t in s.skipped()} == {
+                t.number for t in s.tickets.values() if t.status == "skipped"}
+
+    @invariant()
+    def the_hall_board_shows_the_latest_calls(self):
+        """hall_view finds the called tickets from the windows: the same as from the day's."""
+        from kioskd.boards import hall_view
+
+        s = self.hall.state
+        called = sorted((t for t in s.tickets.values() if t.status in ("called", "serving")),
+                        key=lambda t: (t.last_called_at, t.order), reverse=True)
+        assert [c.ticket for c in hall_view(s, calls=5).calls] == [t.number for t in called[:5]]
+
+    @invariant()
     def counters_match_tickets(self):
         s = self.hall.state
         for cat, n in s.counters.items():
