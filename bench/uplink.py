@@ -104,15 +104,15 @@ def _print_replay(name: str, n: int, ours: list[float], raw: list[float]) -> Non
 
 
 def _counting(on_publish, n: int, done):
-    """on_publish that also sets `done` at the n-th PUBACK, as raw paho's below does (the
-    uplink's own state is the loop's: looking at it from here would take the GIL from paho's
-    thread, which is what is measured). The hall's 'online' state and its rows: n + 1."""
+    """on_publish that also sets `done` at the n-th PUBACK, in paho's thread: kioskd's and raw
+    paho's last PUBACK are caught alike (the uplink's own state is the loop's: looking at it
+    from here would take the GIL from paho's thread, which is what is measured)."""
     count = [0]
 
     def counted(*args):
         on_publish(*args)
         count[0] += 1
-        if count[0] == n + 1:
+        if count[0] == n:
             done.set()
     return counted
 
@@ -130,8 +130,8 @@ async def _kioskd_replay(broker, hall: str, journal, key: bytes, n: int,
     watch = Watch()
     up = Uplink(UplinkConfig(broker.url, "127.0.0.1", broker.port), hall, journal,
                 watch.changed, ack_key=key)
-    done = threading.Event()
-    up.client.on_publish = _counting(up.client.on_publish, n, done)
+    done = threading.Event()  # the hall's "online" state, then its n rows
+    up.client.on_publish = _counting(up.client.on_publish, n + 1, done)
     t0 = time.perf_counter()
     await up.start()
     if not await asyncio.to_thread(done.wait, 300):  # every row's PUBACK is in
@@ -158,18 +158,12 @@ def _raw_paho(port: int, client_id: str, payloads: list[str], central: bool) -> 
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
     c.max_inflight_messages_set(20)
     done = threading.Event()
-    count = [0]
-
-    def on_publish(*_):
-        count[0] += 1
-        if count[0] == len(payloads):
-            done.set()
     stored = threading.Event()
 
     def on_message(_c, _u, msg):
         if json.loads(msg.payload)["seq"] >= len(payloads):
             stored.set()
-    c.on_publish = on_publish
+    c.on_publish = _counting(lambda *_: None, len(payloads), done)
     c.on_message = on_message
     t0 = time.perf_counter()
     c.connect("127.0.0.1", port)

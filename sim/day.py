@@ -137,7 +137,7 @@ class Day:
         self.sim, self.hall, self.clock, self.plan = sim, sim.hall, clock, plan
         self.rng = random.Random(plan.seed)
         self.report = Report()
-        self.windows = [w for w in range(5, plan.windows + 1)]
+        self.windows = list(range(5, plan.windows + 1))
         self.kiosks = [f"kiosk-{k}" for k in range(2, plan.kiosks + 1)]
         self.desks = {w: Desk(w) for w in self.windows}
         self.down: dict[int, int] = {}  # window -> minute its board comes back
@@ -179,7 +179,7 @@ class Day:
         async with aiohttp.ClientSession() as http:
             self.http = http
             while i < len(citizens) or any(d.ticket for d in self.desks.values()) \
-                    or any(t.status == "waiting" for t in hall.state.tickets.values()):
+                    or hall.state.waiting():
                 self.clock.now = start + timedelta(minutes=minute - 8 * 60)
                 if minute % 60 == 0:
                     self._sample(minute)
@@ -301,7 +301,6 @@ class Day:
             if c.card is not None:
                 self.report.card_to_printed.append((time.perf_counter() - t0) * 1000)
                 await reader.lifted(60)  # a loaded simulation's polls come late
-
 
     # --- a window: its clerk ---------------------------------------------------------------------
     async def _desk(self, d: Desk, minute: int) -> None:

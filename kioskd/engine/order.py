@@ -47,8 +47,7 @@ def _ranked(state: HallState, w: WindowState) -> list[tuple]:
     lanes, prefs = _ranks(state.policy.lanes), _ranks(cats)
     others, unlisted, me = len(lanes), len(cats), w.number
     return [(t.directed != me, lanes.get(t.lane, others), prefs.get(t.category, unlisted),
-             t.order, t.number, t) for t in state.waiting()
-            if (t.directed in windows if t.directed is not None else t.category in cats)]
+             t.order, t.number, t) for t in state.waiting() if _for(t, cats, windows)]
 
 
 def _ranks(items) -> dict:
