@@ -35,10 +35,22 @@ class BoardKeeper:
         self._shown: dict[str, boards.HallView] = {}  # hall board -> the view it shows
         self._busy: set[str] = set()
         self._dirty: set[str] = set()
+        self._window_boards = self._boards_by_window(cfg)
 
     def reconfigure(self, cfg: Config) -> None:
         """A reloaded devices.toml: the boards' options and the hall's name from it."""
         self.cfg = cfg
+        self._window_boards = self._boards_by_window(cfg)
+
+    @staticmethod
+    def _boards_by_window(cfg: Config) -> dict[int, str]:
+        """Each window's board (the first listed): asked with every call, and a hall of 100
+        windows has 200 devices to look through."""
+        found: dict[int, str] = {}
+        for d in cfg.devices:
+            if d.role is Role.BOARD and d.window is not None:
+                found.setdefault(d.window, d.id)
+        return found
 
     @property
     def hall_boards(self) -> list[DeviceConfig]:
@@ -49,8 +61,8 @@ class BoardKeeper:
         return any(d.options.get("names") == "masked" for d in self.hall_boards)
 
     def window_board(self, window: int) -> Driver | None:
-        found = self.cfg.devices_of(window=window, role=Role.BOARD)
-        return self.drivers.get(found[0].id) if found else None
+        found = self._window_boards.get(window)
+        return self.drivers.get(found) if found else None
 
     # --- window boards -------------------------------------------------------------------------
     async def show_window(self, window: int, ticket: str | None, state: str) -> dict[str, Any]:

@@ -103,6 +103,7 @@ class Announcer:
         # called again minutes late
         self.still_called = still_called
         self.dropped = 0  # calls let go: the queue was full, or the ticket no longer called
+        self._overflow = 0  # let go since the queue last filled up (told once, then summed)
         self.files = True  # WAVs written (output wav); off while the disk is low
         self.folder = folder
         self.pace = pace  # how long a WAV "plays" per second of audio (tests make it short)
@@ -144,7 +145,11 @@ class Announcer:
             old = next((i for i in self.queue if not i[1]), self.queue[-1])
             self.queue.remove(old)
             self.dropped += 1
-            log.warning("voice: %d announcements waiting: %s let go", QUEUE_MAX, old[0])
+            if not self._overflow:  # once an episode: a burst of 100 calls is not 80 lines
+                log.warning("voice: %d announcements waiting: the oldest are let go (their "
+                            "boards still show them) until the speaker catches up; first %s",
+                            QUEUE_MAX, old[0])
+            self._overflow += 1
         if first:
             self.queue.appendleft(item)  # a recall: the citizen is there or about to leave
         else:
@@ -158,6 +163,10 @@ class Announcer:
             await self._wake.wait()
             async with self.speaking:
                 if not self.queue:
+                    if self._overflow:
+                        log.warning("voice: caught up; %d announcements were let go while "
+                                    "%d waited", self._overflow, QUEUE_MAX)
+                        self._overflow = 0
                     self._wake.clear()
                     continue
                 label, recall, said, call = self.queue.popleft()

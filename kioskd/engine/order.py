@@ -16,8 +16,7 @@ from kioskd.engine.state import HallState, Ticket, WindowState
 
 
 def lane_rank(state: HallState, lane: str | None) -> int:
-    lanes = state.policy.lanes
-    return lanes.index(lane) if lane in lanes else len(lanes)
+    return state.lines.rank(lane)
 
 
 def serves(state: HallState, w: WindowState) -> tuple[tuple[str, ...], set[int]]:
@@ -44,10 +43,9 @@ def _ranked(state: HallState, w: WindowState) -> list[tuple]:
     """The waiting tickets `w` may call, each as (its place in w's calling order..., ticket):
     tuples that compare in C, made in one pass (every call-next asks, over everyone waiting)."""
     cats, windows = serves(state, w)
-    lanes, prefs = _ranks(state.policy.lanes), _ranks(cats)
-    others, unlisted, me = len(lanes), len(cats), w.number
-    return [(t.directed != me, lanes.get(t.lane, others), prefs.get(t.category, unlisted),
-             t.order, t.number, t) for t in state.waiting() if _for(t, cats, windows)]
+    rank, prefs, unlisted, me = state.lines.rank, _ranks(cats), len(cats), w.number
+    return [(t.directed != me, rank(t.lane), prefs.get(t.category, unlisted), t.order,
+             t.number, t) for t in state.waiting() if _for(t, cats, windows)]
 
 
 def _ranks(items) -> dict:
@@ -63,30 +61,42 @@ def candidates(state: HallState, w: WindowState) -> list[Ticket]:
     return [r[-1] for r in sorted(_ranked(state, w))]
 
 
-def starving(state: HallState, w: WindowState, ranked: list[tuple],
-             now: datetime) -> Ticket | None:
-    """The normal ticket that goes before the priority lanes now, if the rule says one does."""
-    if w.streak < state.policy.priority_streak:
-        return None
-    limit = timedelta(minutes=state.policy.starving_after_min)
-    normal = [r for r in ranked if r[-1].lane is None]
-    if normal and any(now - r[-1].issued_at >= limit for r in normal):
-        return min(normal)[-1]
-    return None
-
-
 def next_for(state: HallState, w: WindowState, now: datetime) -> Ticket | None:
-    # the first in calling order, not the whole order sorted: with hundreds waiting the sort
-    # was most of a call's time (bench/calls.py, 100 windows at once)
-    ranked = _ranked(state, w)
-    if not ranked:
+    """The first in w's calling order (as `candidates`), from the head of each line w serves
+    and the few tickets sent to it: a call costs O(categories), not O(waiting)."""
+    cats, windows = serves(state, w)
+    lines, prefs = state.lines, _ranks(cats)
+    normal_rank, unlisted, me = len(lines.lanes), len(cats), w.number
+    # keys as _ranked's: (not sent to w, lane rank, w's preference, order, number)
+    heads, normals, oldest = [], [], []
+    for cat, pref in prefs.items():
+        line = lines.of.get(cat)
+        if line is None:
+            continue
+        rank, order, number = line.first()
+        heads.append((True, rank, pref, order, number))
+        normal = line.first_normal()
+        if normal is not None:
+            normals.append((True, normal_rank, pref, *normal))
+            oldest.append(line.oldest_normal())
+    for b in windows:
+        for t in lines.directed.get(b, {}).values():
+            key = (t.directed != me, lines.rank(t.lane), prefs.get(t.category, unlisted),
+                   t.order, t.number)
+            heads.append(key)
+            if t.lane is None:
+                normals.append(key)
+                oldest.append(t.issued_at)
+    if not heads:
         return None
-    first = min(ranked)[-1]
-    if first.directed == w.number:
-        return first  # sent to this window: first, before the lanes and their streak rule
-    if lane_rank(state, first.lane) < len(state.policy.lanes):
-        return starving(state, w, ranked, now) or first
-    return first
+    first = min(heads)
+    if not first[0]:
+        return state.tickets[first[-1]]  # sent to this window: before the lanes and their rule
+    # anti-starvation: after a streak of priority calls, a normal ticket that waited too long
+    if (first[1] < normal_rank and w.streak >= state.policy.priority_streak
+            and oldest and now - min(oldest) >= timedelta(minutes=state.policy.starving_after_min)):
+        return state.tickets[min(normals)[-1]]
+    return state.tickets[first[-1]]
 
 
 # --- honest waiting information ----------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kioskd.engine.lines import Lines
 from kioskd.engine.rules import Category, HallRules, QueuePolicy, RatingRules, Window
 
 SERVICE_SAMPLES = 20  # recent services per category behind the wait estimate
@@ -101,6 +102,11 @@ class HallState:
     _indexed: dict[str, dict[str, Ticket]] = field(
         default_factory=lambda: {"waiting": {}, "skipped": {}}, init=False, repr=False,
         compare=False)
+    # the waiting in calling order, line by line (kioskd/engine/lines.py), kept by `track`
+    lines: Lines = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.lines = Lines(self.policy.lanes)
 
     def waiting(self, categories: tuple[str, ...] | None = None) -> list[Ticket]:
         """Today's waiting tickets, in no particular order (every caller sorts or counts)."""
@@ -117,6 +123,7 @@ class HallState:
         if not number:
             return
         t = self.tickets.get(number)
+        self.lines.place(number, t)
         for status, index in self._indexed.items():
             if t is not None and t.status == status:
                 index[number] = t

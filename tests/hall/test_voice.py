@@ -116,10 +116,12 @@ async def test_only_todays_wavs_are_kept(tmp_path, needs_tts):
         Path(a.history[0].file).parent.name]
 
 
-async def test_the_queue_is_bounded_and_calls_no_longer_called_are_not_spoken(tmp_path):
+async def test_the_queue_is_bounded_and_calls_no_longer_called_are_not_spoken(tmp_path, caplog):
     """9,895 calls in a minute once left the speaker hours behind: the queue keeps 20, the
     oldest plain call going first, and a call whose ticket is no longer called at its window
-    (the citizen came, or was skipped) is let go when its turn comes."""
+    (the citizen came, or was skipped) is let go when its turn comes. The log says so once
+    when the queue fills and once, with the count, when the speaker has caught up (a burst
+    of 100 calls once wrote 80 lines)."""
     called = {f"A{i:03d}" for i in range(1, 31)}
     a = Announcer(VoiceConfig(output="wav", repeat=1), tmp_path / "voice", pace=0,
                   still_called=lambda ticket, window: ticket in called)
@@ -141,6 +143,11 @@ async def test_the_queue_is_bounded_and_calls_no_longer_called_are_not_spoken(tm
         await asyncio.gather(task, return_exceptions=True)
     spoken = [s.label.split()[0] for s in a.history]
     assert "A010" not in spoken and "A011" not in spoken and a.dropped == 8
+    told = [r.getMessage() for r in caplog.records
+            if r.levelname == "WARNING" and "announcements" in r.getMessage()]
+    assert told == ["voice: 20 announcements waiting: the oldest are let go (their boards "
+                    "still show them) until the speaker catches up; first A001 -> 1",
+                    "voice: caught up; 6 announcements were let go while 20 waited"], told
 
 
 async def test_only_the_last_wavs_are_kept(tmp_path, monkeypatch):

@@ -203,6 +203,40 @@ class HallMachine(RuleBasedStateMachine):
                     n for n in scanned if s.tickets[n].category == code)
             assert {t.number for t in s.skipped()} == {
                 t.number for t in s.tickets.values() if t.status == "skipped"}
+            waiting = [t for t in s.tickets.values() if t.status == "waiting"]
+            lanes = s.policy.lanes
+            rank = lambda lane: lanes.index(lane) if lane in lanes else len(lanes)  # noqa: E731
+            assert {c: list(line.calling) for c, line in s.lines.of.items()} == {
+                c: sorted((rank(t.lane), t.order, t.number) for t in waiting
+                          if t.category == c and t.directed is None)
+                for c in {t.category for t in waiting if t.directed is None}}
+            for c, line in s.lines.of.items():
+                normal = [t for t in waiting
+                          if t.category == c and t.directed is None and t.lane is None]
+                assert list(line.normal) == sorted((t.order, t.number) for t in normal)
+                assert list(line.oldest) == sorted((t.issued_at, t.number) for t in normal)
+            assert {w: set(sent) for w, sent in s.lines.directed.items()} == {
+                w: {t.number for t in waiting if t.directed == w}
+                for w in {t.directed for t in waiting if t.directed is not None}}
+
+    @invariant()
+    def call_next_from_the_lines_is_the_first_of_the_full_ranking(self):
+        """next_for reads the heads of the lines; ranking everyone the window may call
+        (order.candidates) and applying the streak rule to them gives the same ticket."""
+        states = [self.hall.state] + ([self.hall.rebuilt()] if self.hall.log else [])
+        for s in states:
+            for w in s.windows.values():
+                ranked = order.candidates(s, w)
+                expect = ranked[0] if ranked else None
+                normal = [t for t in ranked if t.lane is None]
+                limit = timedelta(minutes=s.policy.starving_after_min)
+                if (expect is not None and expect.directed != w.number
+                        and order.lane_rank(s, expect.lane) < len(s.policy.lanes)
+                        and w.streak >= s.policy.priority_streak
+                        and any(self.now - t.issued_at >= limit for t in normal)):
+                    expect = normal[0]
+                assert order.next_for(s, w, self.now) is (
+                    s.tickets[expect.number] if expect else None)
 
     @invariant()
     def the_hall_board_shows_the_latest_calls(self):
