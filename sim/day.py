@@ -373,15 +373,11 @@ def _auth(token: str) -> dict[str, str]:
 async def run_day(folder, plan: Plan, demo_toml: str) -> tuple[Report, list[str]]:
     """The plan's day in a simulated hall made from the demo's devices.toml (its own mosquitto
     and collector); the report, and what central or the journal got wrong ([] if nothing)."""
-    import logging
     from pathlib import Path
 
     from kioskd import config
     from kioskd.sim.hall import SimHall
 
-    # 20 calls wait for the speaker at most (kioskd/voice.py): on a day of 100 windows it lets
-    # the oldest go, each with a warning, which is the hall working as designed
-    logging.getLogger("kioskd.voice").setLevel(logging.ERROR)
     path = Path(folder) / "day.toml"
     path.write_text(day_config(demo_toml, plan), encoding="utf-8")
     cfg = config.load(path)
