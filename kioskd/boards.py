@@ -41,6 +41,6 @@ def hall_view(state: HallState, *, calls: int = 5, names: dict[str, str] | None 
     return HallView(
         tuple(Call(t.number, t.window, (names or {}).get(t.number, ""))
               for t in called[:calls]),
-        tuple(Waiting(code, cat.name, len(state.waiting((code,))))
+        tuple(Waiting(code, cat.name, state.waiting_count(code))
               for code, cat in state.categories.items()),
         notice)

@@ -62,6 +62,7 @@ class Report:
     transferred: int = 0
     faults: int = 0
     read_again: int = 0  # cards the kiosk asked to place again
+    gone: int = 0  # not served: skipped too often (void), or skipped and not back by closing
     hours: list[tuple[str, float, int]] = field(default_factory=list)  # (hh:mm, RSS MiB, fds)
     sim_s: float = 0.0
     real_s: float = 0.0
@@ -77,7 +78,8 @@ class Report:
                  row("event durable -> stored at central", self.stored)]
         lines.append("")
         lines.append(f"{self.issued:,} tickets, {self.served:,} served, {self.rated:,} rated, "
-                     f"{self.skipped:,} skipped, {self.transferred:,} transferred, "
+                     f"{self.skipped:,} skipped ({self.gone} never back), "
+                     f"{self.transferred:,} transferred, "
                      f"{self.faults} board faults, {self.read_again} cards placed again; "
                      f"{self.sim_s / 3600:.1f} h of the hall's day "
                      f"in {self.real_s:.0f} s: {self.sim_s / self.real_s:.0f}x real time")
@@ -206,6 +208,7 @@ class Day:
         await hall.watch.until(lambda: hall.journal.backlog() == 0, 120,
                                "central acknowledged the day")
         rep.real_s = time.perf_counter() - t0
+        rep.gone = sum(1 for t in hall.state.tickets.values() if t.status in ("void", "skipped"))
         rep.sim_s = (minute - (OPEN.hour * 60 + OPEN.minute)) * 60
         rep.stored = [(self._stored[s] - self._durable[s]) * 1000
                       for s in self._stored if s in self._durable]

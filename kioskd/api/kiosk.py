@@ -198,7 +198,7 @@ class KioskHandlers:
         pure, so asking issues nothing), and if not, why, in the citizen's words."""
         state = self.hall.state
         cat = state.categories[code]
-        waiting = len(state.waiting((code,)))
+        waiting = state.waiting_count(code)
         offer: dict[str, Any] = {"code": code, "name": cat.name, "waiting": waiting,
                                  "wait_min": order.estimated_wait(state, code, waiting),
                                  "available": True, "needs_card": cat.requires_id}

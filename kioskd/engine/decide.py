@@ -366,7 +366,7 @@ def _tick(state: HallState, now: datetime) -> list[Event]:
     for code, cat in state.categories.items():
         if cat.alert_waiting is None:
             continue
-        count = len(state.waiting((code,)))
+        count = state.waiting_count(code)
         key = f"count:{code}"
         if count > cat.alert_waiting and key not in state.alerted:
             events.append(("alert.raised", {"kind": "waiting_count", "category": code,

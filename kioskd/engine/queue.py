@@ -22,7 +22,7 @@ from kioskd.engine.effects import (Announce, CloseRating, Effect, PrintTicket,  
                                    PromptRating, ShowOnBoard, effects_of)
 from kioskd.engine.evolve import evolve  # noqa: F401
 from kioskd.engine.state import initial_state  # noqa: F401
-from kioskd.engine.views import Standing, snapshot, standing  # noqa: F401
+from kioskd.engine.views import Standing, snapshot, standing, window_row  # noqa: F401
 
 __all__ = ["initial_state", "decide", "evolve", "effects_of", "snapshot", "standing",
            "rollover_due"]

@@ -114,6 +114,13 @@ class HallState:
             return list(self._indexed["waiting"].values())
         return [t for t in self._indexed["waiting"].values() if t.category in categories]
 
+    def waiting_count(self, category: str) -> int:
+        """How many of the category wait: its line's length, and those sent to a window."""
+        line = self.lines.of.get(category)
+        return (len(line.calling) if line else 0) + sum(
+            1 for sent in self.lines.directed.values() for t in sent.values()
+            if t.category == category)
+
     def skipped(self) -> list[Ticket]:
         """Today's skipped tickets (not void), in no particular order."""
         return list(self._indexed["skipped"].values())

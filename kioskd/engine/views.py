@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kioskd.engine import order
-from kioskd.engine.state import HallState
+from kioskd.engine.state import HallState, WindowState
 from kioskd.errors import Refused
 
 
@@ -29,19 +29,22 @@ def snapshot(state: HallState) -> dict[str, Any]:
                      "wait_min": order.wait_from(*pace[t.category], ahead)})
     return {
         "day": state.day,
-        "categories": [{"code": c, "name": cat.name, "waiting": len(state.waiting((c,))),
+        "categories": [{"code": c, "name": cat.name, "waiting": state.waiting_count(c),
                         "issued": state.counters.get(c, 0),
                         "service_min": round(order.service_minutes(state, c), 1),
                         "open_windows": order.open_windows_for(state, c)}
                        for c, cat in state.categories.items()],
-        "windows": [{"number": w.number, "state": w.state, "clerk": w.clerk, "current": w.current,
-                     "categories": list(order.serves(state, w)[0]),
-                     "awaiting_rating": w.awaiting_rating}
-                    for w in state.windows.values()],
+        "windows": [window_row(state, w) for w in state.windows.values()],
         "waiting": rows,
         "held": [t.number for t in state.tickets.values() if t.status == "held"],
         "skipped": [t.number for t in state.tickets.values() if t.status == "skipped"],
     }
+
+
+def window_row(state: HallState, w: WindowState) -> dict[str, Any]:
+    """One window as the snapshot lists it (and a clerk's action answers with)."""
+    return {"number": w.number, "state": w.state, "clerk": w.clerk, "current": w.current,
+            "categories": list(order.serves(state, w)[0]), "awaiting_rating": w.awaiting_rating}
 
 
 @dataclass(frozen=True)

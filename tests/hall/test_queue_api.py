@@ -68,6 +68,8 @@ async def test_skip_transfer_stats_and_estimate_over_the_api(sim):
         s, b = await post(http, f"{base}/api/windows/2/call-next",
                           bearer(token(cfg, "clerk", window=2)))
         assert b["events"][0]["data"]["ticket"] == "C002"  # now a B matter, at the B window
+        w2 = b["window"]  # the window as it is after the action: as /api/queue lists it
+        assert (w2["number"], w2["current"], w2["state"]) == (2, "C002", "open")
         s, b = await post(http, f"{base}/api/windows/1/sign-in", clerk1)
         assert b["window"]["clerk"] == "clerk-w1"
         async with http.get(f"{base}/api/stats", headers=kiosk) as r:
@@ -77,6 +79,7 @@ async def test_skip_transfer_stats_and_estimate_over_the_api(sim):
             queue = await r.json()
         assert [w["ticket"] for w in queue["waiting"]] == ["C003"] and queue["skipped"] == ["C001"]
         assert queue["waiting"][0]["wait_min"] == 0
+        assert next(w for w in queue["windows"] if w["number"] == 2) == w2
         assert (await post(http, f"{base}/api/windows/1/fly", tech))[0] == 404
 
 

@@ -195,8 +195,11 @@ def test_transfer_to_a_window_goes_to_that_window_first(hall):
     assert refused(hall.act, 1, "transfer") == "transfer.target"
     assert refused(hall.act, 1, "transfer", to_window=1) == "window.unknown"
     hall.act(1, "transfer", to_window=3)
+    assert hall.state.waiting_count("A") == 2  # A001 sent to window 3 still waits, as an A
     assert hall.call(1) == "A002"  # not window 1's any more
+    assert hall.state.waiting_count("A") == 1
     assert hall.call(3) == "A001"
+    assert hall.state.waiting_count("A") == 0
 
 
 def test_two_windows_never_get_the_same_ticket(hall):

@@ -201,6 +201,8 @@ class HallMachine(RuleBasedStateMachine):
             for code in s.categories:
                 assert sorted(t.number for t in s.waiting((code,))) == sorted(
                     n for n in scanned if s.tickets[n].category == code)
+                assert s.waiting_count(code) == sum(
+                    1 for n in scanned if s.tickets[n].category == code)
             assert {t.number for t in s.skipped()} == {
                 t.number for t in s.tickets.values() if t.status == "skipped"}
             waiting = [t for t in s.tickets.values() if t.status == "waiting"]
