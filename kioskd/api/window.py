@@ -66,8 +66,8 @@ class WindowHandlers:
         except Refused as exc:
             status = 404 if exc.code in ("window.unknown", "window.action_unknown") else 409
             return error(status, exc.code, str(exc))
-        # this window's row, not the whole snapshot: that ranks everyone waiting, and every
-        # clerk's action answered with it was a fifth of the busy day's CPU (py-spy, sim.day)
+        # this window's row, not the whole snapshot: that ranks everyone waiting, and cutting
+        # every clerk's answer from it was a third of the busy day's samples (py-spy, sim.day)
         state = self.hall.state
         window = queue.window_row(state, state.windows[n])
         return web.json_response({"events": [e.to_dict() for e in envs], "window": window})
