@@ -45,7 +45,12 @@ class Lines:
         self._rank = {lane: i for i, lane in reversed(list(enumerate(lanes)))}
         self.of: dict[str, Line] = {}  # category -> its line, while anyone is in it
         self.directed: dict[int, dict[str, Ticket]] = {}  # window -> number -> ticket
-        self._placed: dict[str, tuple[Any, ...]] = {}  # number -> where it is, to take it out
+        # every waiting ticket: number -> (the ticket, where it is, to take it out)
+        self._placed: dict[str, tuple[Ticket, tuple[Any, ...]]] = {}
+
+    def waiting(self) -> list[Ticket]:
+        """Everyone in a line or sent to a window: today's waiting tickets."""
+        return [t for t, _ in self._placed.values()]
 
     def rank(self, lane: str | None) -> int:
         """The lane's place in the hall's order; after them all (a normal ticket) if unlisted."""
@@ -55,12 +60,12 @@ class Lines:
         """After an event of ticket `number`: out of where it was, into its line if waiting."""
         was = self._placed.pop(number, None)
         if was is not None:
-            self._take_out(number, was)
+            self._take_out(number, was[1])
         if t is None or t.status != "waiting":
             return
         if t.directed is not None:
             self.directed.setdefault(t.directed, {})[number] = t
-            self._placed[number] = ("directed", t.directed)
+            self._placed[number] = (t, ("directed", t.directed))
             return
         line = self.of.get(t.category) or self.of.setdefault(t.category, Line())
         keys = ((self.rank(t.lane), t.order, number),
@@ -70,7 +75,7 @@ class Lines:
         if t.lane is None:
             line.normal.add(keys[1])
             line.oldest.add(keys[2])
-        self._placed[number] = ("line", t.category, *keys)
+        self._placed[number] = (t, ("line", t.category, *keys))
 
     def _take_out(self, number: str, was: tuple[Any, ...]) -> None:
         if was[0] == "directed":

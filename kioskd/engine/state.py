@@ -95,14 +95,13 @@ class HallState:
     service_s: dict[str, list[float]] = field(default_factory=dict)  # recent, per category
     rating: RatingRules = RatingRules()
     guide_desks: frozenset[str] = frozenset()  # the kiosks where staff may give a priority lane
-    # today's waiting and skipped tickets by number, kept by evolve (`track`): every call,
-    # board view and kiosk answer asks who waits, each call who comes back from a skip, and
-    # scanning the day's tickets for it made each of a busy hall's calls cost O(tickets
-    # issued today) (bench/calls.py, bench/day.py)
-    _indexed: dict[str, dict[str, Ticket]] = field(
-        default_factory=lambda: {"waiting": {}, "skipped": {}}, init=False, repr=False,
-        compare=False)
-    # the waiting in calling order, line by line (kioskd/engine/lines.py), kept by `track`
+    # today's skipped tickets by number, and the waiting in calling order line by line
+    # (kioskd/engine/lines.py), both kept by evolve (`track`): every call, board view and kiosk
+    # answer asks who waits, each call who comes back from a skip, and scanning the day's
+    # tickets for it made each of a busy hall's calls cost O(tickets issued today)
+    # (bench/calls.py, bench/day.py)
+    _skipped: dict[str, Ticket] = field(default_factory=dict, init=False, repr=False,
+                                        compare=False)
     lines: Lines = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -111,8 +110,8 @@ class HallState:
     def waiting(self, categories: tuple[str, ...] | None = None) -> list[Ticket]:
         """Today's waiting tickets, in no particular order (every caller sorts or counts)."""
         if categories is None:
-            return list(self._indexed["waiting"].values())
-        return [t for t in self._indexed["waiting"].values() if t.category in categories]
+            return self.lines.waiting()
+        return [t for t in self.lines.waiting() if t.category in categories]
 
     def waiting_count(self, category: str) -> int:
         """How many of the category wait: its line's length, and those sent to a window."""
@@ -123,19 +122,19 @@ class HallState:
 
     def skipped(self) -> list[Ticket]:
         """Today's skipped tickets (not void), in no particular order."""
-        return list(self._indexed["skipped"].values())
+        return list(self._skipped.values())
 
     def track(self, number: str | None) -> None:
-        """After an event of ticket `number`: into the index of its status, out of the rest."""
+        """After an event of ticket `number`: into its line if it waits, into the skipped if
+        skipped, out of wherever it was."""
         if not number:
             return
         t = self.tickets.get(number)
         self.lines.place(number, t)
-        for status, index in self._indexed.items():
-            if t is not None and t.status == status:
-                index[number] = t
-            else:
-                index.pop(number, None)
+        if t is not None and t.status == "skipped":
+            self._skipped[number] = t
+        else:
+            self._skipped.pop(number, None)
 
     def open_tickets(self) -> list[Ticket]:
         """Citizens still in the hall's hands (OPEN_STATUSES), in issue order."""
